@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CahierLiaisonConfig(AppConfig):
+    """Cahier de liaison partagé (ticket du cahier de liaison)."""
+
+    name = "cahier_liaison"
+    verbose_name = "cahier de liaison"

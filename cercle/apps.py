@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CercleConfig(AppConfig):
+    """Cercle de santé et d'accompagnement et habilitations (ticket du cercle)."""
+
+    name = "cercle"
+    verbose_name = "cercle de santé et d'accompagnement"

@@ -1,0 +1,68 @@
+"""MFA obligatoire pour les comptes locaux, et résolution de l'acteur de la requête."""
+
+from urllib.parse import urlencode
+
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from coordination.comptes.acteur import acteur_de_la_session
+
+# Parcours accessibles avant d'avoir activé la MFA ou choisi sa qualité.
+CHEMINS_LIBRES = ("/comptes/", "/static/", "/sante/", "/favicon.ico")
+SESSION_MFA_OK = "mfa_ok"
+SESSION_CONNEXION_FEDEREE = "connexion_federee"
+
+
+def _libre(path: str) -> bool:
+    return path.startswith(CHEMINS_LIBRES)
+
+
+def compte_a_une_mfa(compte) -> bool:
+    from allauth.mfa.models import Authenticator
+
+    return Authenticator.objects.filter(user=compte, type=Authenticator.Type.TOTP).exists()
+
+
+class MFAObligatoireMiddleware:
+    """Un compte local connecté sans TOTP ne voit que la page d'activation de la MFA.
+
+    Les connexions Pro Santé Connect et FranceConnect+ (déjà à double facteur chez le
+    fournisseur) marquent la session `connexion_federee` et ne sont pas concernées."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        compte = request.user
+        if (
+            compte.is_authenticated
+            and not _libre(request.path)
+            and not request.session.get(SESSION_CONNEXION_FEDEREE)
+            and not request.session.get(SESSION_MFA_OK)
+        ):
+            if not compte_a_une_mfa(compte):
+                return redirect("mfa_activate_totp")
+            request.session[SESSION_MFA_OK] = True
+        return self.get_response(request)
+
+
+class ActeurMiddleware:
+    """Pose `request.acteur` ; renvoie vers le choix de la qualité quand le compte en a plusieurs
+    et n'a pas encore choisi."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.acteur = None
+        if request.user.is_authenticated:
+            request.acteur = acteur_de_la_session(request)
+            choix = reverse("choisir_acteur")
+            if (
+                request.acteur is None
+                and not _libre(request.path)
+                and not request.path.startswith("/admin/")
+                and request.path != choix
+            ):
+                return redirect(f"{choix}?{urlencode({'suivant': request.get_full_path()})}")
+        return self.get_response(request)

@@ -1,0 +1,85 @@
+"""Comptes de connexion. Un compte n'est pas une personne : il est relié à un professionnel,
+à des proches ou à un usager (coordination.personnes) et agit en tant que l'un d'eux à la fois."""
+
+import uuid
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+
+class GestionnaireComptes(BaseUserManager):
+    use_in_migrations = True
+
+    def _creer(self, email: str, password: str | None, **champs):
+        if not email:
+            raise ValueError("Le courriel est obligatoire pour créer un compte.")
+        compte = self.model(email=self.normalize_email(email).lower(), **champs)
+        compte.set_password(password)
+        compte.save(using=self._db)
+        return compte
+
+    def create_user(self, email: str, password: str | None = None, **champs):
+        champs.setdefault("is_staff", False)
+        champs.setdefault("is_superuser", False)
+        return self._creer(email, password, **champs)
+
+    def create_superuser(self, email: str, password: str | None = None, **champs):
+        champs["is_staff"] = True
+        champs["is_superuser"] = True
+        return self._creer(email, password, **champs)
+
+
+class Compte(AbstractBaseUser, PermissionsMixin):
+    uuid = models.UUIDField("identifiant public", default=uuid.uuid4, unique=True, editable=False)
+    email = models.EmailField("courriel", unique=True)
+    nom_affiche = models.CharField("nom affiché", max_length=150, blank=True)
+    is_active = models.BooleanField("actif", default=True)
+    is_staff = models.BooleanField("accès à l'administration", default=False)
+    date_joined = models.DateTimeField("créé le", default=timezone.now)
+
+    objects = GestionnaireComptes()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = "compte"
+        verbose_name_plural = "comptes"
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="compte_email_unique_insensible_casse"),
+        ]
+
+    def __str__(self) -> str:
+        return self.nom_affiche or self.email
+
+    def save(self, *args, **kwargs) -> None:
+        self.email = (self.email or "").strip().lower()
+        super().save(*args, **kwargs)
+
+
+class FournisseurIdentite(models.TextChoices):
+    PRO_SANTE_CONNECT = "psc", "Pro Santé Connect"
+    FRANCECONNECT_PLUS = "fcplus", "FranceConnect+"
+
+
+class IdentiteExterne(models.Model):
+    """Identité de connexion fédérée : (fournisseur, sub) → compte. Pour Pro Santé Connect le
+    `sub` retenu est le SubjectNameID (idNat_PS) ; pour FranceConnect+ le `sub` pairwise."""
+
+    compte = models.ForeignKey(Compte, on_delete=models.CASCADE, related_name="identites_externes")
+    fournisseur = models.CharField("fournisseur", max_length=10, choices=FournisseurIdentite)
+    sub = models.CharField("identifiant chez le fournisseur", max_length=255)
+    cree_le = models.DateTimeField("créée le", auto_now_add=True)
+    derniere_connexion = models.DateTimeField("dernière connexion", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "identité externe"
+        verbose_name_plural = "identités externes"
+        constraints = [models.UniqueConstraint(fields=["fournisseur", "sub"], name="identite_externe_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.get_fournisseur_display()} · {self.sub}"

@@ -1,0 +1,104 @@
+"""Fabriques factory_boy des personnes et structures (données fictives, INS de test OID …4.10)."""
+
+import datetime
+
+import factory
+from stdnum import luhn
+from stdnum.fr import nir as stdnum_nir
+
+from coordination.comptes.models import Compte
+from coordination.personnes import models
+from coordination.personnes.identifiants import OID_INS_TEST
+
+
+def rpps_valide(n: int) -> str:
+    """RPPS fictif (préfixe 99, comme les identités de test) avec sa clé de Luhn."""
+    corps = f"99{n:08d}"
+    return corps + luhn.calc_check_digit(corps)
+
+
+def finess_valide(n: int, departement: str = "99") -> str:
+    corps = f"{departement}{n:06d}"
+    return corps + luhn.calc_check_digit(corps)
+
+
+def nir_valide(n: int, sexe: str = "2", naissance: str = "4507", lieu: str = "75056") -> str:
+    corps = f"{sexe}{naissance[2:]}{naissance[:2]}{lieu}{n:03d}"[:13]
+    return corps + stdnum_nir.calc_check_digits(corps)
+
+
+class CompteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Compte
+        django_get_or_create = ("email",)
+
+    email = factory.Sequence(lambda n: f"compte{n}@exemple.test")
+    password = factory.django.Password("mot-de-passe-de-test-42")
+
+
+class StructureFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Structure
+
+    finess_eg = factory.Sequence(lambda n: finess_valide(n))
+    finess_ej = factory.Sequence(lambda n: finess_valide(500000 + n))
+    raison_sociale = factory.Sequence(lambda n: f"SSIAD fictif n°{n}")
+    categorie_code = "354"
+    categorie_libelle = "Service de soins infirmiers à domicile (SSIAD)"
+    commune = "Villefictive"
+
+
+class ProfessionnelFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Professionnel
+
+    idnat_ps = factory.Sequence(lambda n: "8" + rpps_valide(n))
+    nom_exercice = factory.Sequence(lambda n: f"SOIGNANT{n}")
+    prenom_exercice = "Camille"
+    profession_code = "60"
+    profession_libelle = "Infirmier"
+
+
+class ExerciceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Exercice
+
+    professionnel = factory.SubFactory(ProfessionnelFactory)
+    structure = factory.SubFactory(StructureFactory)
+    profession_code = factory.SelfAttribute("professionnel.profession_code")
+    profession_libelle = factory.SelfAttribute("professionnel.profession_libelle")
+    mode_exercice = models.ModeExercice.SALARIE
+    date_debut = datetime.date(2020, 1, 1)
+
+
+class UsagerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Usager
+
+    nom_naissance = factory.Sequence(lambda n: f"FICTIF{n}")
+    prenoms_naissance = "Jeanne Marie"
+    date_naissance = datetime.date(1945, 7, 14)
+    sexe = models.Sexe.FEMININ
+    code_lieu_naissance = "75056"
+    statut_identite = models.StatutIdentite.PROVISOIRE
+
+    class Params:
+        qualifiee = factory.Trait(
+            matricule_ins=factory.Sequence(lambda n: nir_valide(n)),
+            oid_ins=OID_INS_TEST,
+            statut_identite=models.StatutIdentite.QUALIFIEE,
+            mode_recueil=models.ModeRecueil.INSI,
+            date_interrogation_insi=datetime.date(2026, 1, 15),
+        )
+
+
+class ProcheFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = models.Proche
+
+    usager = factory.SubFactory(UsagerFactory)
+    lien = models.LienProche.AIDANT
+    precision_lien = "fille"
+    nom = "AIDANTE"
+    prenoms = "Sophie"
+    date_debut = datetime.date(2024, 1, 1)
