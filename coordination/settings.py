@@ -25,10 +25,13 @@ if DJANGO_ENV not in {"developpement", "production"}:
     )
 PRODUCTION = DJANGO_ENV == "production"
 
+# Dossier de travail local (données embarquées, fichiers statiques collectés, planning beat).
+RUN_DIR = Path(env.str("COORDINATION_RUN_DIR", default=str(BASE_DIR / ".run")))
+
 if not PRODUCTION:
     # Adresses de la pile embarquée lancée par `make run` (fichier écrit par sandbox/stack.py),
     # pour que `manage.py` fonctionne dans un autre terminal. N'écrase jamais l'environnement.
-    _stack_env = BASE_DIR / ".run" / "stack.env"
+    _stack_env = RUN_DIR / "stack.env"
     if _stack_env.exists():
         env.read_env(str(_stack_env))
 
@@ -220,7 +223,7 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / ".run" / "staticfiles"
+STATIC_ROOT = env.path("STATIC_ROOT", default=str(RUN_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -231,7 +234,7 @@ STORAGES = {
         )
     },
 }
-MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / ".run" / "media")
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(RUN_DIR / "media"))
 
 # --- Courriel -------------------------------------------------------------------------------
 
@@ -256,7 +259,7 @@ CELERY_TASK_TIME_LIMIT = 30
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
-CELERY_BEAT_SCHEDULE_FILENAME = str(BASE_DIR / ".run" / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}
 
 # --- API ------------------------------------------------------------------------------------

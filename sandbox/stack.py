@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-RUN_DIR = BASE_DIR / ".run"
+# Dossier des données de `make run` (surchargeable pour les tests de la commande elle-même).
+RUN_DIR = Path(os.environ.get("COORDINATION_RUN_DIR", BASE_DIR / ".run"))
 STACK_ENV_FILE = RUN_DIR / "stack.env"
 PG_SYSTEM_USER = "embedded_postgres"
 PG_DATABASE = "coordination"

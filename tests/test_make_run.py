@@ -1,0 +1,119 @@
+"""`make run` : la pile démarre, sert le portail, et Ctrl-C ne laisse aucun processus derrière elle.
+
+Lance le superviseur réel (`python -m sandbox.stack run`, ce que fait `make run`) dans un dossier
+de données temporaire, deux fois de suite pour vérifier que les données sont reprises."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+import pytest
+
+RACINE = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.lent
+
+
+def _port_libre() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _processus_de(dossier: Path) -> list[psutil.Process]:
+    trouves = []
+    for proc in psutil.process_iter(["cmdline", "environ"]):
+        try:
+            ligne = " ".join(proc.info["cmdline"] or [])
+            environ = proc.info["environ"] or {}
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        if str(dossier) in ligne or environ.get("COORDINATION_RUN_DIR") == str(dossier):
+            trouves.append(proc)
+    return trouves
+
+
+def _demarrer(dossier: Path, port: int) -> tuple[subprocess.Popen, list[str]]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(COORDINATION_RUN_DIR=str(dossier), PORT=str(port), PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sandbox.stack", "run"],
+        cwd=RACINE,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lignes: list[str] = []
+    limite = time.monotonic() + 240
+    while time.monotonic() < limite:
+        ligne = process.stdout.readline()
+        if not ligne:
+            break
+        lignes.append(ligne)
+        if "Portail : http://" in ligne:
+            return process, lignes
+    process.kill()
+    pytest.fail("Le portail n'a pas démarré :\n" + "".join(lignes[-40:]))
+
+
+def _arreter(process: subprocess.Popen) -> str:
+    process.send_signal(signal.SIGINT)  # Ctrl-C
+    sortie, _ = process.communicate(timeout=90)
+    return sortie
+
+
+def _get(url: str) -> tuple[int, str]:
+    limite = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as reponse:  # noqa: S310 - localhost
+                return reponse.status, reponse.read().decode()
+        except OSError:
+            if time.monotonic() > limite:
+                raise
+            time.sleep(0.5)
+
+
+def test_make_run_sert_le_portail_puis_s_arrete_proprement(tmp_path):
+    dossier = tmp_path / "run"
+    port = _port_libre()
+
+    process, lignes = _demarrer(dossier, port)
+    try:
+        sortie_demarrage = "".join(lignes)
+        statut, corps = _get(f"http://127.0.0.1:{port}/comptes/login/")
+        assert statut == 200
+        assert "Connexion" in corps
+        statut, corps = _get(f"http://127.0.0.1:{port}/sante/")
+        assert statut == 200
+        assert _processus_de(dossier), "aucun processus de la pile trouvé pendant l'exécution"
+    finally:
+        sortie_arret = _arreter(process)
+    assert process.returncode == 0, sortie_arret
+    assert "Tout est arrêté." in sortie_arret
+    # Les identifiants de démonstration sont affichés au démarrage.
+    assert re.search(r"@[\w.-]+", sortie_demarrage)
+    time.sleep(1)
+    assert _processus_de(dossier) == [], "des processus ont survécu à Ctrl-C"
+    assert not (dossier / "stack.env").exists()
+
+    # Second lancement : les données sont reprises (pas de nouvel initdb), puis arrêt propre.
+    pg_version = (dossier / "data" / "postgres" / "PG_VERSION").stat().st_mtime
+    process, _ = _demarrer(dossier, port)
+    try:
+        statut, _ = _get(f"http://127.0.0.1:{port}/sante/")
+        assert statut == 200
+    finally:
+        _arreter(process)
+    assert process.returncode == 0
+    assert (dossier / "data" / "postgres" / "PG_VERSION").stat().st_mtime == pg_version
+    time.sleep(1)
+    assert _processus_de(dossier) == []
