@@ -83,7 +83,6 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -96,6 +95,11 @@ MIDDLEWARE = [
     "coordination.comptes.middleware.MFAObligatoireMiddleware",
     "coordination.comptes.middleware.ActeurMiddleware",
 ]
+
+if PRODUCTION:
+    # Fichiers statiques servis par l'application (collectstatic au déploiement) ; en développement,
+    # `runserver` et le serveur de test les servent depuis les dossiers sources.
+    MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "coordination.urls"
 WSGI_APPLICATION = "coordination.wsgi.application"
