@@ -94,6 +94,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "coordination.comptes.middleware.MFAObligatoireMiddleware",
     "coordination.comptes.middleware.ActeurMiddleware",
+    "coordination.journal.middleware.JournalDesLecturesMiddleware",
 ]
 
 if PRODUCTION:
