@@ -102,3 +102,23 @@ class ProcheFactory(factory.django.DjangoModelFactory):
     nom = "AIDANTE"
     prenoms = "Sophie"
     date_debut = datetime.date(2024, 1, 1)
+
+
+# --- Comptes prêts à se connecter (pages, navigateur) -------------------------------------------
+
+MOT_DE_PASSE_TEST = "mot-de-passe-de-test-42"
+# Secret TOTP fictif (base32, 160 bits), partagé par les comptes de test.
+SECRET_TOTP_TEST = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def compte_connectable(*, totp: bool = True, **champs) -> Compte:
+    """Compte local comme ceux créés sur invitation : courriel vérifié (allauth l'exige) et, sauf
+    `totp=False`, une application d'authentification déjà activée avec SECRET_TOTP_TEST."""
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    compte = CompteFactory(**champs)
+    EmailAddress.objects.create(user=compte, email=compte.email, verified=True, primary=True)
+    if totp:
+        TOTP.activate(compte, SECRET_TOTP_TEST)
+    return compte
