@@ -2,7 +2,12 @@
 
 Chaque événement dit qui (compte et personne en tant que laquelle il agit), au nom de qui,
 quoi (action, type et UUID de l'objet), pour quel usager, quand et avec quel résultat.
-Le modèle refuse modification et suppression ; la base aussi (déclencheur, migration 0002).
+Le modèle refuse modification et suppression ; la base aussi (déclencheurs, migration 0002).
+
+La chaîne : `empreinte` = SHA-256(empreinte précédente + contenu canonique). L'ordre de la chaîne
+est celui des `id` (attribués sous le verrou de services.py). `empreinte_precedente` est unique :
+deux événements ne peuvent pas succéder au même maillon, la chaîne ne peut donc pas bifurquer
+même si le verrou était contourné. `manage.py verifier_journal` recalcule toute la chaîne.
 """
 
 from __future__ import annotations
@@ -80,7 +85,7 @@ class Evenement(models.Model):
     details = models.JSONField("détails", default=dict, blank=True)
     # Chaîne
     empreinte_precedente = models.CharField("empreinte précédente", max_length=64)
-    empreinte = models.CharField("empreinte", max_length=64, unique=True)
+    empreinte = models.CharField("empreinte", max_length=64)
 
     objects = EvenementQuerySet.as_manager()
 
@@ -91,6 +96,21 @@ class Evenement(models.Model):
         indexes = [
             models.Index(fields=["usager_uuid", "-horodatage"], name="journal_usager_idx"),
             models.Index(fields=["compte_uuid", "-horodatage"], name="journal_compte_idx"),
+            # Historique d'un objet (« qui a touché cette transmission ? »), recherche de l'admin.
+            models.Index(
+                fields=["objet_uuid"], name="journal_objet_idx", condition=models.Q(objet_uuid__isnull=False)
+            ),
+        ]
+        constraints = [
+            # Contrainte plutôt que unique=True : pas d'index varchar_pattern_ops inutile.
+            models.UniqueConstraint(fields=["empreinte_precedente"], name="journal_chaine_sans_bifurcation"),
+            models.CheckConstraint(
+                condition=models.Q(empreinte__regex=r"^[0-9a-f]{64}$"), name="journal_empreinte_sha256"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(empreinte_precedente__regex=r"^[0-9a-f]{64}$"),
+                name="journal_empreinte_precedente_sha256",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -116,8 +136,11 @@ class Evenement(models.Model):
             valeurs[champ] = valeur
         return json.dumps(valeurs, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
-    def calculer_empreinte(self, precedente: str) -> str:
-        return hashlib.sha256(precedente.encode() + b"\n" + self.contenu_canonique()).hexdigest()
+    def calculer_empreinte(self, precedente: str, contenu: bytes | None = None) -> str:
+        """SHA-256(empreinte précédente ‖ « \\n » ‖ contenu canonique), en hexadécimal."""
+        if contenu is None:
+            contenu = self.contenu_canonique()
+        return hashlib.sha256(precedente.encode() + b"\n" + contenu).hexdigest()
 
 
 EMPREINTE_ORIGINE = "0" * 64

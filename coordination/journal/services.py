@@ -1,4 +1,12 @@
-"""Écriture dans le journal. Tout service qui lit ou écrit des données d'usager passe par ici."""
+"""Écriture dans le journal. Tout service qui lit ou écrit des données d'usager passe par ici.
+
+Ajout en fin de chaîne sous un verrou consultatif de transaction : le verrou est tenu jusqu'à la
+fin de la transaction englobante. Journalisez donc en fin de service, juste avant le commit, pour
+le tenir le moins longtemps possible. Le niveau d'isolement doit rester READ COMMITTED (celui de
+Django) : la dernière empreinte est relue après l'obtention du verrou. Sous un autre niveau, la
+contrainte `journal_chaine_sans_bifurcation` ferait échouer l'ajout au lieu de laisser bifurquer
+la chaîne.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +16,12 @@ from typing import TYPE_CHECKING
 from django.db import connection, transaction
 from django.utils import timezone
 
-from coordination.journal.models import EMPREINTE_ORIGINE, Evenement, Resultat
+from coordination.journal.models import Evenement, Resultat
 
 if TYPE_CHECKING:
     from coordination.comptes.acteur import Acteur
 
-# Verrou consultatif qui sérialise l'ajout en fin de chaîne (voir docs/decisions/0005).
+# Verrou consultatif qui sérialise l'ajout en fin de chaîne (voir docs/decisions/0004-journal-chaine.md).
 VERROU_CHAINE = 0x4A4F55524E414C  # « JOURNAL »
 
 
@@ -29,22 +37,49 @@ def _usager_uuid(usager) -> uuid.UUID | None:
     return usager if isinstance(usager, uuid.UUID) else usager.uuid
 
 
-def _derniere_empreinte() -> str:
-    derniere = Evenement.objects.order_by("-id").values_list("empreinte", flat=True).first()
-    return derniere or EMPREINTE_ORIGINE
+def _verifier_details(valeur, chemin: str = "details") -> None:
+    """Les détails doivent relire à l'identique depuis jsonb, sinon l'empreinte ne se recalcule plus.
+
+    Refusés : nombres à virgule (jsonb les réécrit : 1e20 relu 100000000000000000000), clés non
+    textuelles (json.dumps les change en texte), types non JSON (UUID, dates : les passer en texte)."""
+    if valeur is None or isinstance(valeur, bool | int | str):
+        return
+    if isinstance(valeur, dict):
+        for cle, sous_valeur in valeur.items():
+            if not isinstance(cle, str):
+                raise ValueError(f"Journal : la clé {cle!r} de « {chemin} » doit être un texte.")
+            _verifier_details(sous_valeur, f"{chemin}.{cle}")
+        return
+    if isinstance(valeur, list | tuple):
+        for rang, sous_valeur in enumerate(valeur):
+            _verifier_details(sous_valeur, f"{chemin}[{rang}]")
+        return
+    raise ValueError(
+        f"Journal : « {chemin} » vaut {valeur!r} ({type(valeur).__name__}) ; seuls textes, entiers, "
+        "booléens, null, listes et dictionnaires sont acceptés (convertissez-le en texte)."
+    )
+
+
+def _tete_verrouillee() -> str:
+    """Prend le verrou de chaîne (jusqu'à la fin de la transaction) et renvoie la dernière empreinte.
+
+    Un seul aller-retour (fonction SQL de la migration 0004) : le verrou est tenu le moins
+    longtemps possible, et la lecture suit l'obtention du verrou."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT journal_tete_verrouillee(%s)", [VERROU_CHAINE])
+        return cursor.fetchone()[0]
 
 
 @transaction.atomic
 def journaliser_plusieurs(evenements: list[Evenement]) -> list[Evenement]:
-    """Ajoute des événements préparés en fin de chaîne, dans l'ordre, en une transaction."""
+    """Ajoute des événements préparés en fin de chaîne, dans l'ordre, en une transaction (un INSERT)."""
     if not evenements:
         return []
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [VERROU_CHAINE])
-    precedente = _derniere_empreinte()
-    for evenement in evenements:
+    contenus = [evenement.contenu_canonique() for evenement in evenements]  # hors verrou
+    precedente = _tete_verrouillee()
+    for evenement, contenu in zip(evenements, contenus, strict=True):
         evenement.empreinte_precedente = precedente
-        evenement.empreinte = evenement.calculer_empreinte(precedente)
+        evenement.empreinte = evenement.calculer_empreinte(precedente, contenu)
         precedente = evenement.empreinte
     return Evenement.objects.bulk_create(evenements)
 
@@ -62,6 +97,8 @@ def preparer_evenement(
     details: dict | None = None,
 ) -> Evenement:
     """Construit un événement (non enregistré). `usager` : un Usager ou son UUID."""
+    details = details or {}
+    _verifier_details(details)
     type_objet, uuid_objet = _objet(objet)
     champs_acteur = (
         acteur.pour_journal()
@@ -79,7 +116,7 @@ def preparer_evenement(
         objet_uuid=objet_uuid or uuid_objet,
         usager_uuid=_usager_uuid(usager),
         resultat=resultat,
-        details=details or {},
+        details=details,
         **champs_acteur,
     )
 
