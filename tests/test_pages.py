@@ -381,15 +381,48 @@ def test_compte_sans_totp_force_vers_activation(client):
     assert "L'accompagnement de" in contenu(reponse)
 
 
-def test_page_securite_du_compte(client, compte_pro):
+def test_page_mon_compte(client, compte_pro):
     connecte(client, compte_pro)
     reponse = client.get(reverse("mfa_index"))
     assert reponse.status_code == 200
     verifier_cadre(reponse)
     html = contenu(reponse)
-    assert "Sécurité du compte" in html
+    assert "<h1>Mon compte</h1>" in html
+    assert "Code à 6 chiffres (application d'authentification)" in html
     assert "Active" in html
     assert reverse("mfa_deactivate_totp") not in html  # la MFA ne se désactive pas
+    assert f'href="{reverse("account_change_password")}"' in html
+
+
+def test_mfa_ne_se_desactive_pas(client, compte_pro):
+    connecte(client, compte_pro)
+    reponse = client.get(reverse("mfa_deactivate_totp"))
+    assert reponse.status_code == 302  # action sensible : mot de passe redemandé
+    assert reponse.url.startswith(reverse("account_reauthenticate"))
+    reponse = client.post(reverse("account_reauthenticate"), {"password": MOT_DE_PASSE_TEST})
+    assert reponse.status_code == 302
+    reponse = client.get(reverse("mfa_deactivate_totp"))
+    assert reponse.status_code == 200
+    assert "La double authentification reste active" in contenu(reponse)
+    client.post(reverse("mfa_deactivate_totp"))
+    assert Authenticator.objects.filter(user=compte_pro, type=Authenticator.Type.TOTP).exists()
+
+
+@pytest.mark.parametrize(
+    ("nom", "attendu"),
+    [
+        ("account_change_password", "Mot de passe actuel"),
+        ("account_reauthenticate", "Confirmer votre identité"),
+        ("mfa_reauthenticate", "Confirmer votre identité"),
+    ],
+)
+def test_autres_pages_de_compte_dans_le_cadre(client, compte_pro, nom, attendu):
+    """Les pages d'allauth non réécrites prennent le cadre et restent en français."""
+    connecte(client, compte_pro)
+    reponse = client.get(reverse(nom))
+    assert reponse.status_code == 200
+    verifier_cadre(reponse, navigation=nom == "account_change_password")
+    assert attendu in contenu(reponse)
 
 
 # --- Professionnel à deux situations d'exercice : choix de la qualité ------------------------------
