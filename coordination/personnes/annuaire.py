@@ -1,0 +1,706 @@
+"""Import de l'extraction publique de l'Annuaire Santé « PS_LibreAcces_Personne_activite ».
+
+Une ligne du fichier = une activité d'un professionnel : la personne (idNat_PS), sa profession,
+et la structure où il l'exerce (ou aucune). L'import alimente `Professionnel`, `Structure` et
+`Exercice` par « upsert » : réimporter le même fichier ne change rien, un nom modifié est mis à jour.
+
+Le fichier (2 à 3 millions de lignes) est lu en flux, ligne à ligne, et traité par lots :
+- un fil de lecture découpe et valide chaque ligne (nombre de colonnes, format de
+  l'idNat_PS et des FINESS) et prépare le texte du lot au format COPY ; les lignes mal
+  formées sont signalées (numéro + motif) et écartées ;
+- le fil principal envoie chaque lot par un seul `COPY` dans une table temporaire, puis
+  fait les upserts ensemblistes (`INSERT … ON CONFLICT … DO UPDATE … WHERE … IS DISTINCT FROM`),
+  chaque lot dans sa propre transaction.
+La mémoire ne dépend que de la taille du lot (file d'attente bornée à deux lots).
+
+Une clé de contrôle RPPS ou FINESS fausse dans l'extraction officielle est signalée mais la
+ligne est importée : les identifiants de l'extraction officielle font foi (interop.md §1.3).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.db import connection, transaction
+
+# En-tête exact de l'extraction (52 colonnes, chacune suivie de « | »).
+COLONNES = (
+    "Type d'identifiant PP",
+    "Identifiant PP",
+    "Identification nationale PP",
+    "Code civilité d'exercice",
+    "Libellé civilité d'exercice",
+    "Code civilité",
+    "Libellé civilité",
+    "Nom d'exercice",
+    "Prénom d'exercice",
+    "Code profession",
+    "Libellé profession",
+    "Code catégorie professionnelle",
+    "Libellé catégorie professionnelle",
+    "Code type savoir-faire",
+    "Libellé type savoir-faire",
+    "Code savoir-faire",
+    "Libellé savoir-faire",
+    "Code mode exercice",
+    "Libellé mode exercice",
+    "Numéro SIRET site",
+    "Numéro SIREN site",
+    "Numéro FINESS site",
+    "Numéro FINESS établissement juridique",
+    "Identifiant technique de la structure",
+    "Raison sociale site",
+    "Enseigne commerciale site",
+    "Complément destinataire (coord. structure)",
+    "Complément point géographique (coord. structure)",
+    "Numéro Voie (coord. structure)",
+    "Indice répétition voie (coord. structure)",
+    "Code type de voie (coord. structure)",
+    "Libellé type de voie (coord. structure)",
+    "Libellé Voie (coord. structure)",
+    "Mention distribution (coord. structure)",
+    "Bureau cedex (coord. structure)",
+    "Code postal (coord. structure)",
+    "Code commune (coord. structure)",
+    "Libellé commune (coord. structure)",
+    "Code pays (coord. structure)",
+    "Libellé pays (coord. structure)",
+    "Téléphone (coord. structure)",
+    "Téléphone 2 (coord. structure)",
+    "Télécopie (coord. structure)",
+    "Adresse e-mail (coord. structure)",
+    "Code Département (structure)",
+    "Libellé Département (structure)",
+    "Ancien identifiant de la structure",
+    "Autorité d'enregistrement",
+    "Code secteur d'activité",
+    "Libellé secteur d'activité",
+    "Code section tableau pharmaciens",
+    "Libellé section tableau pharmaciens",
+)
+NB_COLONNES = len(COLONNES)
+ENTETE = "|".join(COLONNES) + "|"
+
+# Index des colonnes utilisées par la validation (0 = première colonne).
+I_TYPE_ID, I_ID_PP, I_IDNAT = 0, 1, 2
+I_NOM = 7
+I_MODE = 17
+I_FINESS_SITE, I_FINESS_EJ, I_ID_TECHNIQUE = 21, 22, 23
+
+MODES_EXERCICE = frozenset({"", "L", "S", "B"})
+LONGUEUR_MAX_ID_TECHNIQUE = 40
+TAILLE_LOT_DEFAUT = 20_000
+# Nombre de messages détaillés gardés dans le rapport (les compteurs, eux, sont exacts).
+MESSAGES_GARDES = 1000
+
+TABLE_LIGNES = "annuaire_lignes"
+
+
+# --- Validation des identifiants (rapide : appelée sur chaque ligne) -----------------------------
+
+_DOUBLE = {str(c): (2 * c if c < 5 else 2 * c - 9) for c in range(10)}
+
+
+def luhn_valide(chiffres: str) -> bool:
+    """Clé de Luhn d'une chaîne de chiffres (déjà vérifiée comme telle)."""
+    return (sum(map(int, chiffres[-1::-2])) + sum(map(_DOUBLE.__getitem__, chiffres[-2::-2]))) % 10 == 0
+
+
+def _format_finess(finess: str) -> bool:
+    """9 caractères : 9 chiffres, ou 2A/2B (Corse) suivis de 7 chiffres."""
+    return len(finess) == 9 and (finess.isdigit() or (finess[:2] in ("2A", "2B") and finess[2:].isdigit()))
+
+
+def _format_adeli(adeli: str) -> bool:
+    return len(adeli) == 9 and (adeli.isdigit() or (adeli[:2] in ("2A", "2B") and adeli[2:].isdigit()))
+
+
+class LigneRejetee(Exception):
+    """Ligne mal formée : écartée de l'import, avec son motif (en français)."""
+
+
+def verifier_idnat(idnat: str) -> str | None:
+    """Vérifie le format de l'idNat_PS ; lève LigneRejetee si mal formé, renvoie un avertissement
+    (clé RPPS fausse) ou None."""
+    if not idnat:
+        raise LigneRejetee("Identification nationale PP : valeur vide.")
+    if idnat[0] == "8" and len(idnat) == 12 and idnat.isdigit():
+        if not luhn_valide(idnat[1:]):
+            return (
+                f"Identification nationale PP « {idnat} » : la clé de contrôle du RPPS ne correspond pas ; "
+                "ligne importée quand même (l'extraction officielle fait foi)."
+            )
+        return None
+    if idnat[0] == "0" and len(idnat) == 10 and _format_adeli(idnat[1:]):
+        return None
+    raise LigneRejetee(
+        f"Identification nationale PP « {idnat} » : attendu « 8 » suivi des 11 chiffres du RPPS, "
+        "ou « 0 » suivi des 9 caractères ADELI."
+    )
+
+
+def verifier_finess(finess: str, colonne: str) -> tuple[bool, str | None]:
+    """(clé vérifiée, avertissement) pour un FINESS non vide ; lève LigneRejetee si mal formé."""
+    if not _format_finess(finess):
+        raise LigneRejetee(
+            f"{colonne} « {finess} » : attendu 9 caractères, chiffres ou 2A/2B pour la Corse en tête."
+        )
+    if not finess.isdigit():
+        return False, None  # Corse : règle de clé non publiée, format seul vérifié.
+    if not luhn_valide(finess):
+        return False, (
+            f"{colonne} « {finess} » : la clé de contrôle (9e chiffre) ne correspond pas ; "
+            "ligne importée quand même (l'extraction officielle fait foi)."
+        )
+    return True, None
+
+
+# --- Rapport ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class RapportImport:
+    fichier: str = ""
+    lignes_lues: int = 0
+    lignes_importees: int = 0
+    lignes_rejetees: int = 0
+    avertissements: int = 0
+    professionnels_crees: int = 0
+    professionnels_mis_a_jour: int = 0
+    structures_creees: int = 0
+    structures_mises_a_jour: int = 0
+    exercices_crees: int = 0
+    exercices_mis_a_jour: int = 0
+    lots: int = 0
+    duree_s: float = 0.0
+    # (numéro de ligne, motif) ; seuls les MESSAGES_GARDES premiers sont gardés.
+    rejets: list[tuple[int, str]] = field(default_factory=list)
+    alertes: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def lignes_par_seconde(self) -> float:
+        return self.lignes_lues / self.duree_s if self.duree_s > 0 else 0.0
+
+    def compteurs(self) -> dict:
+        """Les chiffres de l'import (détails du journal, sortie JSON du banc)."""
+        return {
+            "fichier": self.fichier,
+            "lignes_lues": self.lignes_lues,
+            "lignes_importees": self.lignes_importees,
+            "lignes_rejetees": self.lignes_rejetees,
+            "avertissements": self.avertissements,
+            "professionnels_crees": self.professionnels_crees,
+            "professionnels_mis_a_jour": self.professionnels_mis_a_jour,
+            "structures_creees": self.structures_creees,
+            "structures_mises_a_jour": self.structures_mises_a_jour,
+            "exercices_crees": self.exercices_crees,
+            "exercices_mis_a_jour": self.exercices_mis_a_jour,
+            "lots": self.lots,
+            "duree_ms": round(self.duree_s * 1000),
+            "lignes_par_seconde": round(self.lignes_par_seconde),
+        }
+
+    def resume(self) -> str:
+        """Résumé en français, une donnée par ligne."""
+        return "\n".join(
+            [
+                f"Import de l'annuaire terminé : {self.fichier}",
+                f"  Lignes lues : {self.lignes_lues}",
+                f"  Lignes importées : {self.lignes_importees}",
+                f"  Lignes rejetées : {self.lignes_rejetees}",
+                f"  Avertissements : {self.avertissements}",
+                f"  Professionnels créés : {self.professionnels_crees}, "
+                f"mis à jour : {self.professionnels_mis_a_jour}",
+                f"  Structures créées : {self.structures_creees}, "
+                f"mises à jour : {self.structures_mises_a_jour}",
+                f"  Situations d'exercice créées : {self.exercices_crees}, "
+                f"mises à jour : {self.exercices_mis_a_jour}",
+                f"  Durée : {self.duree_s:.1f} s ({self.lignes_par_seconde:,.0f} lignes/s)".replace(",", " "),
+            ]
+        )
+
+
+class ErreurImport(Exception):
+    """Fichier inutilisable (absent, en-tête inattendu) : l'import n'a pas commencé."""
+
+
+# --- Lecture et validation (fil de lecture) --------------------------------------------------
+
+
+@dataclass
+class Lot:
+    texte: str  # lignes au format COPY texte (séparateur « | »), chacune préfixée de son numéro
+    nb_lignes: int
+    premiere_ligne: int
+    derniere_ligne: int
+
+
+_FIN = object()
+
+
+def _verifier_entete(ligne: str) -> None:
+    colonnes = ligne.rstrip("\r\n").lstrip("\ufeff").split("|")
+    if colonnes and colonnes[-1] == "":
+        colonnes.pop()
+    if len(colonnes) != NB_COLONNES:
+        raise ErreurImport(
+            f"En-tête inattendu : {len(colonnes)} colonnes au lieu de {NB_COLONNES} ; ce fichier n'est pas "
+            "une extraction PS_LibreAcces_Personne_activite."
+        )
+    if colonnes[I_IDNAT] != COLONNES[I_IDNAT] or colonnes[I_FINESS_SITE] != COLONNES[I_FINESS_SITE]:
+        raise ErreurImport(
+            f"En-tête inattendu : la colonne 3 devrait être « {COLONNES[I_IDNAT]} » et la colonne 22 "
+            f"« {COLONNES[I_FINESS_SITE]} » (vérifiez l'encodage avec --encodage)."
+        )
+
+
+def lire_lots(
+    chemin: Path,
+    rapport: RapportImport,
+    *,
+    encodage: str = "utf-8",
+    taille_lot: int = TAILLE_LOT_DEFAUT,
+    signaler: Callable[[str], None] | None = None,
+):
+    """Générateur de lots prêts pour COPY. Une ligne valide a exactement 52 colonnes, chacune suivie
+    de « | » (comme l'en-tête) : sans le « | » final, une colonne manquante passerait inaperçue.
+    Met à jour `rapport` (lignes lues, rejets, alertes).
+
+    Une ligne COPY : « numéro|c0|…|c51|drapeaux » ; `drapeaux` contient « f » quand la clé du
+    FINESS site n'a pas pu être vérifiée (Corse ou clé fausse). Un lot n'est coupé qu'entre deux
+    professionnels (le fichier officiel est trié par identifiant) pour que les lignes d'une même
+    personne soient traitées ensemble ; il ne dépasse jamais deux fois `taille_lot`.
+    """
+    rejets, alertes = rapport.rejets, rapport.alertes
+    cache_finess: dict[str, tuple[bool, str | None]] = {}
+
+    def rejeter(numero: int, motif: str) -> None:
+        rapport.lignes_rejetees += 1
+        if len(rejets) < MESSAGES_GARDES:
+            rejets.append((numero, motif))
+        if signaler is not None:
+            signaler(f"Ligne {numero} rejetée : {motif}")
+
+    def alerter(numero: int, motif: str) -> None:
+        rapport.avertissements += 1
+        if len(alertes) < MESSAGES_GARDES:
+            alertes.append((numero, motif))
+        if signaler is not None:
+            signaler(f"Ligne {numero} (avertissement) : {motif}")
+
+    def finess(valeur: str, colonne: str) -> tuple[bool, str | None]:
+        resultat = cache_finess.get(valeur)
+        if resultat is None:
+            resultat = verifier_finess(valeur, colonne)
+            if len(cache_finess) > 500_000:
+                cache_finess.clear()
+            cache_finess[valeur] = resultat
+        return resultat
+
+    morceaux: list[str] = []
+    premiere = 0
+    idnat_precedent = ""
+    with open(chemin, "rb") as fichier:
+        brute = fichier.readline()
+        try:
+            _verifier_entete(brute.decode(encodage))
+        except UnicodeDecodeError as exc:
+            raise ErreurImport(f"En-tête illisible en {encodage} : {exc.reason}.") from exc
+        numero = 1
+        for brute in fichier:
+            numero += 1
+            rapport.lignes_lues += 1
+            try:
+                ligne = brute.decode(encodage).rstrip("\r\n")
+            except UnicodeDecodeError:
+                rejeter(numero, f"ligne illisible en {encodage} (caractères invalides).")
+                continue
+            champs = ligne.split("|")
+            nb = len(champs)
+            if nb != NB_COLONNES + 1 or champs[-1] != "":
+                if not ligne.strip():
+                    rejeter(numero, "ligne vide.")
+                elif champs[-1] != "":
+                    rejeter(
+                        numero,
+                        f"la ligne doit se terminer par « | » ({nb} colonnes lues, {NB_COLONNES} attendues).",
+                    )
+                else:
+                    rejeter(numero, f"{nb - 1} colonnes au lieu de {NB_COLONNES}.")
+                continue
+            idnat = champs[I_IDNAT]
+            try:
+                avertissement = verifier_idnat(idnat)
+                if avertissement is not None:
+                    alerter(numero, avertissement)
+                if champs[I_TYPE_ID] + champs[I_ID_PP] != idnat:
+                    alerter(
+                        numero,
+                        f"Identification nationale PP « {idnat} » : ne correspond pas au type "
+                        f"« {champs[I_TYPE_ID]} » suivi de l'identifiant PP « {champs[I_ID_PP]} » ; "
+                        "ligne importée.",
+                    )
+                if not champs[I_NOM].strip():
+                    raise LigneRejetee("Nom d'exercice : valeur vide.")
+                drapeaux = ""
+                valeur = champs[I_FINESS_SITE]
+                if valeur:
+                    cle_verifiee, avertissement = finess(valeur, "Numéro FINESS site")
+                    if avertissement is not None:
+                        alerter(numero, avertissement)
+                    if not cle_verifiee:
+                        drapeaux = "f"
+                valeur = champs[I_FINESS_EJ]
+                if valeur:
+                    _, avertissement = finess(valeur, "Numéro FINESS établissement juridique")
+                    if avertissement is not None:
+                        alerter(numero, avertissement)
+                if len(champs[I_ID_TECHNIQUE]) > LONGUEUR_MAX_ID_TECHNIQUE:
+                    raise LigneRejetee(
+                        "Identifiant technique de la structure : plus de "
+                        f"{LONGUEUR_MAX_ID_TECHNIQUE} caractères."
+                    )
+                if champs[I_MODE] not in MODES_EXERCICE:
+                    alerter(
+                        numero,
+                        f"Code mode exercice « {champs[I_MODE]} » inconnu (attendu L, S ou B) ; "
+                        "situation d'exercice importée sans mode.",
+                    )
+            except LigneRejetee as exc:
+                rejeter(numero, str(exc))
+                continue
+            if "\\" in ligne:
+                ligne = ligne.replace("\\", "\\\\")
+            if "\x00" in ligne:
+                rejeter(numero, "caractère nul dans la ligne.")
+                continue
+            if morceaux and (
+                len(morceaux) >= 2 * taille_lot or (len(morceaux) >= taille_lot and idnat != idnat_precedent)
+            ):
+                yield Lot("".join(morceaux), len(morceaux), premiere, numero - 1)
+                morceaux = []
+            if not morceaux:
+                premiere = numero
+            morceaux.append(f"{numero}|{ligne}{drapeaux}\n")
+            idnat_precedent = idnat
+    if morceaux:
+        yield Lot("".join(morceaux), len(morceaux), premiere, numero)
+
+
+# --- Écriture en base (fil principal) --------------------------------------------------------
+
+_COLONNES_SQL = ", ".join(f"c{i} text" for i in range(NB_COLONNES))
+
+SQL_TABLE = f"CREATE TEMP TABLE IF NOT EXISTS {TABLE_LIGNES} (n bigint, {_COLONNES_SQL}, drapeaux text)"
+
+# Chaque upsert suit le même plan : `source` (une ligne par clé, la première du lot),
+# `a_ecrire` (seulement les clés absentes de la table ou dont un champ diffère : une ligne
+# inchangée n'est ni verrouillée ni réécrite, ce qui rend la réimportation quasi en lecture seule),
+# puis INSERT … ON CONFLICT DO UPDATE (qui reste correct si une autre session écrit en même temps).
+# `RETURNING (xmax = 0)` distingue les lignes créées des lignes mises à jour.
+
+_CHAMPS_PROFESSIONNEL = (
+    "civilite_exercice",
+    "nom_exercice",
+    "prenom_exercice",
+    "profession_code",
+    "profession_libelle",
+    "categorie_professionnelle",
+    "savoir_faire_code",
+    "savoir_faire_libelle",
+)
+
+
+def _liste(prefixe: str, champs: tuple[str, ...]) -> str:
+    return ", ".join(f"{prefixe}{champ}" for champ in champs)
+
+
+def _affectations(champs: tuple[str, ...]) -> str:
+    return ", ".join(f"{champ} = EXCLUDED.{champ}" for champ in champs)
+
+
+_COMPTER = "SELECT count(*) FILTER (WHERE cree), count(*) FILTER (WHERE NOT cree) FROM ecrits"
+
+SQL_PROFESSIONNELS = f"""
+WITH source AS (
+    SELECT DISTINCT ON (c2) c2 AS idnat_ps, left(c3, 10) AS civilite_exercice,
+           left(c7, 100) AS nom_exercice, left(c8, 100) AS prenom_exercice, left(c9, 4) AS profession_code,
+           left(c10, 120) AS profession_libelle, left(c11, 1) AS categorie_professionnelle,
+           left(c15, 10) AS savoir_faire_code, left(c16, 200) AS savoir_faire_libelle
+    FROM annuaire_lignes ORDER BY c2, n
+), a_ecrire AS (
+    SELECT source.* FROM source LEFT JOIN personnes_professionnel p ON p.idnat_ps = source.idnat_ps
+    WHERE p.id IS NULL
+       OR ({_liste("p.", _CHAMPS_PROFESSIONNEL)})
+          IS DISTINCT FROM ({_liste("source.", _CHAMPS_PROFESSIONNEL)})
+), ecrits AS (
+    INSERT INTO personnes_professionnel AS p (
+        uuid, cree_le, modifie_le, idnat_ps, {_liste("", _CHAMPS_PROFESSIONNEL)}, bal_mssante, telephone)
+    SELECT gen_random_uuid(), now(), now(), idnat_ps, {_liste("", _CHAMPS_PROFESSIONNEL)}, '', ''
+    FROM a_ecrire
+    ON CONFLICT (idnat_ps) DO UPDATE SET
+        modifie_le = EXCLUDED.modifie_le, {_affectations(_CHAMPS_PROFESSIONNEL)}
+    WHERE ({_liste("p.", _CHAMPS_PROFESSIONNEL)})
+          IS DISTINCT FROM ({_liste("EXCLUDED.", _CHAMPS_PROFESSIONNEL)})
+    RETURNING (xmax = 0) AS cree
+)
+{_COMPTER}
+"""  # noqa: S608 - fragments SQL constants, aucune donnée interpolée
+
+# Champs d'une structure tirés d'une ligne (adresse : complément géographique, voie, mention).
+_SELECTION_STRUCTURE = r"""
+    left(COALESCE(NULLIF(c24, ''), NULLIF(c25, ''), c23, c21), 200) AS raison_sociale,
+    left(c25, 200) AS enseigne,
+    left(concat_ws(', ', NULLIF(c27, ''), NULLIF(concat_ws(' ', NULLIF(c28, ''), NULLIF(c29, ''),
+        NULLIF(c31, ''), NULLIF(c32, '')), ''), NULLIF(c33, '')), 250) AS adresse,
+    left(c35, 5) AS code_postal,
+    left(COALESCE(NULLIF(c37, ''), regexp_replace(c34, '^[0-9]{5} *', '')), 120) AS commune,
+    left(c36, 5) AS code_commune,
+    left(c40, 20) AS telephone,
+    CASE WHEN c19 ~ '^[0-9]{14}$' THEN c19 ELSE '' END AS siret,
+    c22 AS finess_ej
+"""
+_CHAMPS_STRUCTURE = (
+    "raison_sociale",
+    "enseigne",
+    "adresse",
+    "code_postal",
+    "commune",
+    "code_commune",
+    "telephone",
+    "siret",
+    "finess_ej",
+)
+_CHAMPS_STRUCTURE_FINESS = (*_CHAMPS_STRUCTURE, "finess_cle_verifiee")
+
+# Structures repérées par leur FINESS site. L'identifiant technique n'est repris que s'il n'est pas
+# déjà porté par une autre structure (sinon la contrainte d'unicité ferait échouer le lot).
+SQL_STRUCTURES_FINESS = f"""
+WITH source AS (
+    SELECT DISTINCT ON (c21) c21 AS finess_eg, NULLIF(c23, '') AS identifiant_technique,
+           drapeaux NOT LIKE '%f%' AS finess_cle_verifiee, {_SELECTION_STRUCTURE}
+    FROM annuaire_lignes WHERE c21 <> '' ORDER BY c21, n
+), a_ecrire AS (
+    SELECT source.*,
+           CASE WHEN EXISTS (SELECT 1 FROM personnes_structure autre
+                             WHERE autre.identifiant_technique = source.identifiant_technique
+                               AND autre.finess_eg IS DISTINCT FROM source.finess_eg)
+                THEN NULL ELSE source.identifiant_technique END AS identifiant_technique_libre
+    FROM source LEFT JOIN personnes_structure s ON s.finess_eg = source.finess_eg
+    WHERE s.id IS NULL
+       OR ({_liste("s.", _CHAMPS_STRUCTURE_FINESS)})
+          IS DISTINCT FROM ({_liste("source.", _CHAMPS_STRUCTURE_FINESS)})
+       OR (source.identifiant_technique IS NOT NULL
+           AND s.identifiant_technique IS DISTINCT FROM source.identifiant_technique
+           AND NOT EXISTS (SELECT 1 FROM personnes_structure autre
+                           WHERE autre.identifiant_technique = source.identifiant_technique))
+), ecrits AS (
+    INSERT INTO personnes_structure AS s (
+        uuid, cree_le, modifie_le, finess_eg, identifiant_technique, {_liste("", _CHAMPS_STRUCTURE_FINESS)},
+        categorie_code, categorie_libelle, bal_mssante)
+    SELECT gen_random_uuid(), now(), now(), finess_eg, identifiant_technique_libre,
+           {_liste("", _CHAMPS_STRUCTURE_FINESS)}, '', '', ''
+    FROM a_ecrire
+    ON CONFLICT (finess_eg) DO UPDATE SET modifie_le = EXCLUDED.modifie_le,
+        identifiant_technique = COALESCE(EXCLUDED.identifiant_technique, s.identifiant_technique),
+        {_affectations(_CHAMPS_STRUCTURE_FINESS)}
+    RETURNING (xmax = 0) AS cree
+)
+{_COMPTER}
+"""  # noqa: S608 - fragments SQL constants, aucune donnée interpolée
+
+# Structures sans FINESS (cabinets, sociétés…) : repérées par l'identifiant technique.
+SQL_STRUCTURES_TECHNIQUES = f"""
+WITH source AS (
+    SELECT DISTINCT ON (c23) c23 AS identifiant_technique, {_SELECTION_STRUCTURE}
+    FROM annuaire_lignes WHERE c21 = '' AND c23 <> '' ORDER BY c23, n
+), a_ecrire AS (
+    SELECT source.* FROM source
+    LEFT JOIN personnes_structure s ON s.identifiant_technique = source.identifiant_technique
+    WHERE s.id IS NULL
+       OR ({_liste("s.", _CHAMPS_STRUCTURE)}) IS DISTINCT FROM ({_liste("source.", _CHAMPS_STRUCTURE)})
+), ecrits AS (
+    INSERT INTO personnes_structure AS s (
+        uuid, cree_le, modifie_le, identifiant_technique, {_liste("", _CHAMPS_STRUCTURE)},
+        finess_cle_verifiee, categorie_code, categorie_libelle, bal_mssante)
+    SELECT gen_random_uuid(), now(), now(), identifiant_technique, {_liste("", _CHAMPS_STRUCTURE)}, true,
+           '', '', ''
+    FROM a_ecrire
+    ON CONFLICT (identifiant_technique) DO UPDATE SET modifie_le = EXCLUDED.modifie_le,
+        {_affectations(_CHAMPS_STRUCTURE)}
+    RETURNING (xmax = 0) AS cree
+)
+{_COMPTER}
+"""  # noqa: S608 - fragments SQL constants, aucune donnée interpolée
+
+_CHAMPS_EXERCICE = ("profession_libelle", "mode_exercice", "secteur_activite_code")
+
+# Situations d'exercice : professionnel × structure (ou aucune) × profession.
+SQL_EXERCICES = f"""
+WITH source AS (
+    SELECT DISTINCT ON (p.id, COALESCE(sf.id, st.id), left(l.c9, 4))
+           p.id AS professionnel_id, COALESCE(sf.id, st.id) AS structure_id,
+           left(l.c9, 4) AS profession_code, left(l.c10, 120) AS profession_libelle,
+           CASE WHEN l.c17 IN ('L', 'S', 'B') THEN l.c17 ELSE '' END AS mode_exercice,
+           left(l.c48, 6) AS secteur_activite_code
+    FROM annuaire_lignes l
+    JOIN personnes_professionnel p ON p.idnat_ps = l.c2
+    LEFT JOIN personnes_structure sf ON l.c21 <> '' AND sf.finess_eg = l.c21
+    LEFT JOIN personnes_structure st ON l.c21 = '' AND l.c23 <> '' AND st.identifiant_technique = l.c23
+    ORDER BY p.id, COALESCE(sf.id, st.id), left(l.c9, 4), l.n
+), a_ecrire AS (
+    SELECT source.* FROM source
+    LEFT JOIN personnes_exercice e ON e.professionnel_id = source.professionnel_id
+         AND e.structure_id IS NOT DISTINCT FROM source.structure_id
+         AND e.profession_code = source.profession_code
+    WHERE e.id IS NULL
+       OR ({_liste("e.", _CHAMPS_EXERCICE)}) IS DISTINCT FROM ({_liste("source.", _CHAMPS_EXERCICE)})
+), ecrits AS (
+    INSERT INTO personnes_exercice AS e (
+        uuid, cree_le, modifie_le, professionnel_id, structure_id, profession_code, fonction,
+        {_liste("", _CHAMPS_EXERCICE)})
+    SELECT gen_random_uuid(), now(), now(), professionnel_id, structure_id, profession_code, '',
+           {_liste("", _CHAMPS_EXERCICE)}
+    FROM a_ecrire
+    ON CONFLICT ON CONSTRAINT exercice_unique_par_structure_profession DO UPDATE SET
+        modifie_le = EXCLUDED.modifie_le, {_affectations(_CHAMPS_EXERCICE)}
+    WHERE ({_liste("e.", _CHAMPS_EXERCICE)}) IS DISTINCT FROM ({_liste("EXCLUDED.", _CHAMPS_EXERCICE)})
+    RETURNING (xmax = 0) AS cree
+)
+{_COMPTER}
+"""  # noqa: S608 - fragments SQL constants, aucune donnée interpolée
+
+
+TAILLE_MORCEAU_COPY = 1 << 20
+
+# Pour la transaction d'un lot : la validation n'attend pas le disque (un import interrompu se
+# rejoue à l'identique) ; la table temporaire n'a pas de statistiques (ANALYZE coûterait plus
+# que le lot), on impose donc des boucles imbriquées sur les index uniques plutôt que des
+# parcours complets des tables, dont le coût croîtrait avec leur taille.
+SQL_REGLAGES_LOT = (
+    "SET LOCAL synchronous_commit TO off; SET LOCAL enable_hashjoin TO off; SET LOCAL enable_mergejoin TO off"
+)
+
+
+def _ecrire_lot(curseur, lot: Lot, rapport: RapportImport) -> None:
+    """Un lot = une transaction : COPY dans la table temporaire, puis trois upserts ensemblistes."""
+    with transaction.atomic():
+        curseur.execute(SQL_REGLAGES_LOT)
+        curseur.execute(f"TRUNCATE {TABLE_LIGNES}")
+        with curseur.cursor.copy(f"COPY {TABLE_LIGNES} FROM STDIN (DELIMITER '|')") as copie:
+            texte = lot.texte
+            for debut in range(0, len(texte), TAILLE_MORCEAU_COPY):
+                copie.write(texte[debut : debut + TAILLE_MORCEAU_COPY])
+        curseur.execute(SQL_PROFESSIONNELS)
+        crees, maj = curseur.fetchone()
+        rapport.professionnels_crees += crees
+        rapport.professionnels_mis_a_jour += maj
+        for requete in (SQL_STRUCTURES_FINESS, SQL_STRUCTURES_TECHNIQUES):
+            curseur.execute(requete)
+            crees, maj = curseur.fetchone()
+            rapport.structures_creees += crees
+            rapport.structures_mises_a_jour += maj
+        curseur.execute(SQL_EXERCICES)
+        crees, maj = curseur.fetchone()
+        rapport.exercices_crees += crees
+        rapport.exercices_mis_a_jour += maj
+    rapport.lignes_importees += lot.nb_lignes
+    rapport.lots += 1
+
+
+def importer_annuaire(
+    chemin: str | os.PathLike,
+    *,
+    encodage: str = "utf-8",
+    taille_lot: int = TAILLE_LOT_DEFAUT,
+    signaler: Callable[[str], None] | None = None,
+) -> RapportImport:
+    """Importe le fichier et journalise UN événement « annuaire.import » (succès ou échec).
+
+    `signaler` reçoit, au fil de l'eau, chaque ligne rejetée et chaque avertissement (en français).
+    Lève ErreurImport si le fichier est inutilisable ; les lignes mal formées ne l'arrêtent pas.
+    """
+    chemin = Path(chemin)
+    if taille_lot < 1:
+        raise ErreurImport("Taille de lot : elle doit être d'au moins 1 ligne.")
+    if not chemin.is_file():
+        raise ErreurImport(f"Fichier introuvable : {chemin}")
+    rapport = RapportImport(fichier=chemin.name)
+    debut = time.monotonic()
+    # Le fil de lecture prépare le lot suivant pendant que PostgreSQL traite le lot courant.
+    file_lots: queue.Queue = queue.Queue(maxsize=2)
+    arret = threading.Event()
+    erreur_lecture: list[BaseException] = []
+
+    def lire() -> None:
+        try:
+            lots = lire_lots(chemin, rapport, encodage=encodage, taille_lot=taille_lot, signaler=signaler)
+            for lot in lots:
+                while not arret.is_set():
+                    try:
+                        file_lots.put(lot, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if arret.is_set():
+                    return
+        except BaseException as exc:  # transmis au fil principal
+            erreur_lecture.append(exc)
+        finally:
+            while True:
+                try:
+                    file_lots.put(_FIN, timeout=0.5)
+                    break
+                except queue.Full:
+                    if arret.is_set():
+                        break
+
+    lecteur = threading.Thread(target=lire, name="lecture-annuaire", daemon=True)
+    lecteur.start()
+    try:
+        with connection.cursor() as curseur:
+            curseur.execute(SQL_TABLE)
+            try:
+                while True:
+                    lot = file_lots.get()
+                    if lot is _FIN:
+                        break
+                    _ecrire_lot(curseur, lot, rapport)
+            finally:
+                if connection.is_usable():
+                    curseur.execute(f"DROP TABLE IF EXISTS {TABLE_LIGNES}")
+        lecteur.join()
+        if erreur_lecture:
+            raise erreur_lecture[0]
+    except BaseException as exc:
+        arret.set()
+        rapport.duree_s = time.monotonic() - debut
+        if not isinstance(exc, ErreurImport | KeyboardInterrupt):
+            _journaliser(rapport, "echec", erreur=f"{type(exc).__name__} : {exc}"[:500])
+        raise
+    rapport.duree_s = time.monotonic() - debut
+    _journaliser(rapport, "succes")
+    return rapport
+
+
+def _journaliser(rapport: RapportImport, resultat: str, erreur: str = "") -> None:
+    from coordination.comptes.acteur import acteur_systeme
+    from coordination.journal.services import journaliser
+
+    details = rapport.compteurs()
+    if erreur:
+        details["erreur"] = erreur
+    if connection.needs_rollback or not connection.is_usable():
+        return
+    journaliser(
+        acteur=acteur_systeme("import_annuaire"),
+        action="annuaire.import",
+        resultat=resultat,
+        details=details,
+    )

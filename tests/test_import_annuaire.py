@@ -1,0 +1,259 @@
+"""Import de l'extraction PS_LibreAcces_Personne_activite (`manage.py import_annuaire`).
+
+Données : l'extrait réel de shared/samples/rpps (22 lignes, données publiques de l'ANS)."""
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import CommandError, call_command
+from stdnum import luhn
+
+from coordination.journal.models import Evenement
+from coordination.personnes import annuaire
+from coordination.personnes.models import Exercice, ModeExercice, Professionnel, Structure
+
+pytestmark = pytest.mark.django_db
+
+# shared/ est à côté du dépôt (poste de développement comme CI).
+ECHANTILLONS = Path(__file__).resolve().parents[2] / "shared" / "samples"
+EXTRAIT = ECHANTILLONS / "rpps" / "PS_LibreAcces_Personne_activite_extrait.txt"
+
+
+def lignes_extrait() -> list[str]:
+    return EXTRAIT.read_text(encoding="utf-8").splitlines()
+
+
+def importer(chemin, *options) -> tuple[str, str]:
+    sortie, erreurs = StringIO(), StringIO()
+    call_command("import_annuaire", str(chemin), *options, stdout=sortie, stderr=erreurs)
+    return sortie.getvalue(), erreurs.getvalue()
+
+
+def ecrire(tmp_path: Path, lignes: list[str], nom: str = "annuaire.txt") -> Path:
+    chemin = tmp_path / nom
+    chemin.write_text("\n".join(lignes) + "\n", encoding="utf-8")
+    return chemin
+
+
+def ligne_de(nom: str) -> str:
+    return next(ligne for ligne in lignes_extrait() if f"|{nom}|" in ligne)
+
+
+def test_import_de_l_extrait_reel():
+    sortie, erreurs = importer(EXTRAIT)
+
+    assert Professionnel.objects.count() == 22
+    assert Structure.objects.count() == 13
+    assert Structure.objects.filter(finess_eg__isnull=False).count() == 7
+    assert Exercice.objects.count() == 22
+    assert Exercice.objects.filter(structure__isnull=True).count() == 9
+
+    mas = Structure.objects.get(finess_eg="010789956")
+    assert mas.raison_sociale == "MAS LES MONTAINES MEILLONNAS"
+    assert mas.finess_ej == "010785897"
+    assert mas.identifiant_technique == "F010789956"
+    assert mas.adresse == "23 Chemin DES MONTAINES"
+    assert (mas.code_postal, mas.code_commune, mas.commune) == ("01370", "01241", "Meillonnas")
+    assert mas.telephone == "0474513005"
+    assert mas.siret == "77554408300386"
+    assert mas.finess_cle_verifiee is True
+
+    ergo = Exercice.objects.select_related("professionnel").get(structure=mas)
+    assert ergo.professionnel.idnat_ps == "0019401140"
+    assert (ergo.professionnel.nom_exercice, ergo.professionnel.prenom_exercice) == ("KRISTIAN", "Helene")
+    assert (ergo.profession_code, ergo.profession_libelle) == ("94", "Ergothérapeute")
+    assert ergo.mode_exercice == ModeExercice.SALARIE
+    assert ergo.secteur_activite_code == "SA16"
+
+    cabinet = Structure.objects.get(identifiant_technique="C01920057500")
+    assert cabinet.finess_eg is None
+    assert cabinet.raison_sociale == "CABINET MME CHAVANON"
+    assert cabinet.adresse == "MAISON DE SANTE DE MIONNAY, 90 Rue PRINCIPALE"
+    assert Exercice.objects.get(structure=cabinet).mode_exercice == ModeExercice.LIBERAL
+
+    medecin = Professionnel.objects.get(idnat_ps="810106476764")
+    assert medecin.rpps == "10106476764"
+    assert (medecin.civilite_exercice, medecin.nom_exercice, medecin.profession_libelle) == (
+        "DR", "BENHOUCHAME", "Médecin",
+    )  # fmt: skip
+    assert (medecin.savoir_faire_code, medecin.savoir_faire_libelle) == ("SM20", "Gynécologie-obstétrique")
+    assert medecin.exercices.get().structure is None
+
+    # Une ligne sans structure ni mode d'exercice : le professionnel et un exercice sans structure.
+    blanc = Professionnel.objects.get(nom_exercice="BLANC")
+    exercices = blanc.exercices.values_list("structure", "profession_code", "mode_exercice")
+    assert list(exercices) == [(None, "95", "")]
+
+    assert "Lignes lues : 22" in sortie
+    assert "Lignes rejetées : 0" in sortie
+    assert "Professionnels créés : 22, mis à jour : 0" in sortie
+    assert "Structures créées : 13, mises à jour : 0" in sortie
+    assert "Situations d'exercice créées : 22, mises à jour : 0" in sortie
+    assert "lignes/s" in sortie
+    assert erreurs == ""
+
+    # Un seul événement de journal pour tout l'import, acteur système, avec les compteurs.
+    evenement = Evenement.objects.get(action="annuaire.import")
+    assert evenement.acteur_type == "systeme"
+    assert evenement.acteur_nom == "import_annuaire"
+    assert evenement.resultat == "succes"
+    assert evenement.details["lignes_lues"] == 22
+    assert evenement.details["professionnels_crees"] == 22
+    assert evenement.details["structures_creees"] == 13
+    assert evenement.details["exercices_crees"] == 22
+    assert evenement.details["lignes_rejetees"] == 0
+
+
+def _etat() -> dict:
+    return {
+        "professionnels": dict(Professionnel.objects.values_list("idnat_ps", "modifie_le")),
+        "structures": dict(Structure.objects.values_list("uuid", "modifie_le")),
+        "exercices": dict(Exercice.objects.values_list("uuid", "modifie_le")),
+    }
+
+
+def test_reimport_identique_ne_change_rien():
+    importer(EXTRAIT)
+    avant = _etat()
+
+    sortie, _ = importer(EXTRAIT)
+
+    assert _etat() == avant  # mêmes lignes, aucune réécrite (modifie_le inchangé)
+    assert "Professionnels créés : 0, mis à jour : 0" in sortie
+    assert "Structures créées : 0, mises à jour : 0" in sortie
+    assert "Situations d'exercice créées : 0, mises à jour : 0" in sortie
+    assert Evenement.objects.filter(action="annuaire.import").count() == 2
+
+
+def test_un_nom_modifie_est_mis_a_jour(tmp_path):
+    importer(EXTRAIT)
+    kristian = Professionnel.objects.get(idnat_ps="0019401140")
+    lignes = [ligne.replace("|KRISTIAN|Helene|", "|KRISTIAN-MARTIN|Hélène|") for ligne in lignes_extrait()]
+    lignes = [ligne.replace("|MAS LES MONTAINES MEILLONNAS|", "|MAS LES MONTAINES|") for ligne in lignes]
+
+    sortie, _ = importer(ecrire(tmp_path, lignes))
+
+    kristian_apres = Professionnel.objects.get(idnat_ps="0019401140")
+    assert kristian_apres.pk == kristian.pk
+    assert (kristian_apres.nom_exercice, kristian_apres.prenom_exercice) == ("KRISTIAN-MARTIN", "Hélène")
+    assert Structure.objects.get(finess_eg="010789956").raison_sociale == "MAS LES MONTAINES"
+    assert "Professionnels créés : 0, mis à jour : 1" in sortie
+    assert "Structures créées : 0, mises à jour : 1" in sortie
+    assert Professionnel.objects.count() == 22
+    assert Exercice.objects.count() == 22
+
+
+def test_lignes_malformees_signalees_et_ecartees(tmp_path):
+    entete, *donnees = lignes_extrait()
+    colonne_manquante = ligne_de("JOLY").rsplit("|", 2)[0] + "|"  # 51 colonnes
+    champs = ligne_de("BOUILLOT").split("|")
+    champs[2] = ""
+    id_vide = "|".join(champs)
+    champs = ligne_de("PEYRE").split("|")
+    champs[1], champs[2] = "1234", "01234"
+    id_mal_forme = "|".join(champs)
+    finess_mal_forme = ligne_de("KRISTIAN").replace("|010789956|", "|01078995X|")
+    lignes = [entete, colonne_manquante, *donnees[:5], id_vide, id_mal_forme, "", finess_mal_forme]
+    lignes += donnees[5:]
+    chemin = ecrire(tmp_path, lignes)
+    with open(chemin, "ab") as fichier:  # une ligne qui n'est pas de l'UTF-8, en dernier
+        fichier.write(ligne_de("THOMAS").replace("THOMAS", "TH\u00d6MAS").encode("latin-1") + b"\n")
+
+    sortie, erreurs = importer(chemin)
+
+    assert "Ligne 2 rejetée : 51 colonnes au lieu de 52." in erreurs
+    assert "Ligne 8 rejetée : Identification nationale PP : valeur vide." in erreurs
+    assert "Ligne 9 rejetée : Identification nationale PP « 01234 » : attendu « 8 » suivi des 11" in erreurs
+    assert "Ligne 10 rejetée : ligne vide." in erreurs
+    assert "Ligne 11 rejetée : Numéro FINESS site « 01078995X » : attendu 9 caractères" in erreurs
+    assert f"Ligne {len(lignes) + 1} rejetée : ligne illisible en utf-8" in erreurs
+    assert "Lignes rejetées : 6" in sortie
+    assert f"Lignes lues : {len(lignes)}" in sortie
+    # Les autres lignes, avant et après les lignes rejetées, sont importées.
+    assert Professionnel.objects.count() == 22
+    assert Professionnel.objects.filter(nom_exercice="STEVANATO").exists()  # après les lignes rejetées
+    assert not Structure.objects.filter(finess_eg="01078995X").exists()
+    assert Evenement.objects.get(action="annuaire.import").details["lignes_rejetees"] == 6
+
+
+def test_cle_fausse_signalee_mais_ligne_importee(tmp_path):
+    entete, *_ = lignes_extrait()
+    medecin = ligne_de("BENHOUCHAME").replace("|10106476764|810106476764|", "|10106476765|810106476765|")
+    mas = ligne_de("KRISTIAN").replace("|010789956|", "|010789957|")
+    assert not luhn.is_valid("10106476765") and not luhn.is_valid("010789957")
+
+    sortie, erreurs = importer(ecrire(tmp_path, [entete, medecin, mas]))
+
+    assert "Lignes rejetées : 0" in sortie
+    assert "Avertissements : 2" in sortie
+    assert (
+        "Ligne 2 (avertissement) : Identification nationale PP « 810106476765 » : la clé de contrôle du RPPS "
+        "ne correspond pas ; ligne importée quand même" in erreurs
+    )
+    assert "Ligne 3 (avertissement) : Numéro FINESS site « 010789957 » : la clé de contrôle" in erreurs
+    assert Professionnel.objects.filter(idnat_ps="810106476765").exists()
+    structure = Structure.objects.get(finess_eg="010789957")
+    assert structure.finess_cle_verifiee is False
+    assert Exercice.objects.filter(structure=structure, professionnel__nom_exercice="KRISTIAN").exists()
+
+
+def test_petits_lots_meme_resultat(tmp_path):
+    sortie, _ = importer(EXTRAIT, "--taille-lot", "4")
+
+    assert Professionnel.objects.count() == 22
+    assert Structure.objects.count() == 13
+    assert Exercice.objects.count() == 22
+    assert Evenement.objects.get(action="annuaire.import").details["lots"] == 6
+    assert "Structures créées : 13, mises à jour : 0" in sortie
+
+
+def test_lots_coupes_entre_deux_professionnels(tmp_path):
+    """Les lignes d'un même professionnel restent dans le même lot (fichier trié par identifiant)."""
+    entete, *donnees = lignes_extrait()
+    autre_activite = ligne_de("KRISTIAN").replace("|010789956|", "|010002129|")
+    lignes = [entete, *donnees[:3], ligne_de("KRISTIAN"), autre_activite, autre_activite, *donnees[3:6]]
+    rapport = annuaire.RapportImport()
+
+    lots = list(annuaire.lire_lots(ecrire(tmp_path, lignes), rapport, taille_lot=2))
+
+    numeros = [[int(ligne.split("|", 1)[0]) for ligne in lot.texte.splitlines()] for lot in lots]
+    assert numeros == [[2, 3], [4, 5, 6, 7], [8, 9], [10]]
+    assert all(lot.nb_lignes <= 4 for lot in lots)
+    assert rapport.lignes_lues == 9
+
+
+def test_exercice_sans_structure_pas_de_doublon(tmp_path):
+    entete, *_ = lignes_extrait()
+    ligne = ligne_de("CLERC")
+    importer(ecrire(tmp_path, [entete, ligne, ligne], "a.txt"))
+    importer(ecrire(tmp_path, [entete, ligne], "b.txt"))
+
+    assert Exercice.objects.filter(professionnel__nom_exercice="CLERC", structure__isnull=True).count() == 1
+
+
+def test_entete_inattendu_refuse(tmp_path):
+    chemin = ecrire(tmp_path, ["Nom|Prénom|", "DUPONT|Jean|"])
+
+    with pytest.raises(CommandError, match="En-tête inattendu : 2 colonnes au lieu de 52"):
+        importer(chemin)
+    assert not Evenement.objects.filter(action="annuaire.import").exists()
+
+
+def test_fichier_absent_refuse(tmp_path):
+    with pytest.raises(CommandError, match="Fichier introuvable"):
+        importer(tmp_path / "absent.txt")
+
+
+def test_encodage_latin1(tmp_path):
+    chemin = tmp_path / "latin1.txt"
+    chemin.write_bytes(EXTRAIT.read_text(encoding="utf-8").encode("latin-1"))
+
+    importer(chemin, "--encodage", "latin-1")
+
+    assert Professionnel.objects.get(idnat_ps="0019402379").prenom_exercice == "Anaïs"
+
+
+def test_luhn_rapide_conforme_a_stdnum():
+    for nombre in ("10106476764", "010789956", "010002129", "99700427885", "12345678903", "010789957"):
+        assert annuaire.luhn_valide(nombre) == luhn.is_valid(nombre), nombre
