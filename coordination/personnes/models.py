@@ -22,6 +22,19 @@ def normaliser_trait(valeur: str) -> str:
     return "".join(c for c in sans_accents.upper() if c.isalnum())
 
 
+def _compacter_identifiants(
+    instance: models.Model, champs: tuple[str, ...], nullables: tuple[str, ...]
+) -> None:
+    """Avant validation : retire espaces, points et tirets des identifiants saisis et passe en
+    majuscules (« 2 45 07 2a 004 … » → « 245072A004… ») ; une saisie vide devient NULL pour les
+    champs uniques facultatifs (sinon deux « » se heurteraient)."""
+    for champ in champs:
+        valeur = getattr(instance, champ)
+        if isinstance(valeur, str):
+            valeur = identifiants.compacter(valeur)
+            setattr(instance, champ, None if (not valeur and champ in nullables) else valeur)
+
+
 # --- Structures -----------------------------------------------------------------------------
 
 
@@ -37,7 +50,9 @@ class Structure(ModeleDeBase):
         "FINESS entité juridique (EJ)", max_length=9, blank=True, validators=[identifiants.valider_finess]
     )
     finess_cle_verifiee = models.BooleanField(
-        "clé FINESS vérifiée", default=True, help_text="Faux pour la Corse (2A/2B) : règle de clé non publiée."
+        "clé FINESS vérifiée",
+        default=True,
+        help_text="Faux pour la Corse (2A/2B) : règle de clé non publiée.",
     )
     identifiant_technique = models.CharField(
         "identifiant technique (Annuaire Santé)", max_length=40, blank=True, null=True, unique=True
@@ -48,9 +63,7 @@ class Structure(ModeleDeBase):
         "catégorie FINESS (code)", max_length=4, blank=True, help_text="Nomenclature TRE_R66, ex. 500 EHPAD."
     )
     categorie_libelle = models.CharField("catégorie FINESS", max_length=200, blank=True)
-    siret = models.CharField(
-        "SIRET", max_length=14, blank=True, validators=[identifiants.valider_siret]
-    )
+    siret = models.CharField("SIRET", max_length=14, blank=True, validators=[identifiants.valider_siret])
     adresse = models.CharField("adresse", max_length=250, blank=True)
     code_postal = models.CharField("code postal", max_length=5, blank=True)
     commune = models.CharField("commune", max_length=120, blank=True)
@@ -66,6 +79,13 @@ class Structure(ModeleDeBase):
 
     def __str__(self) -> str:
         return self.raison_sociale
+
+    def clean_fields(self, exclude=None) -> None:
+        _compacter_identifiants(
+            self, ("finess_eg", "finess_ej", "siret", "identifiant_technique"),
+            nullables=("finess_eg", "identifiant_technique"),
+        )  # fmt: skip
+        super().clean_fields(exclude=exclude)
 
     def clean(self) -> None:
         if self.finess_eg:
@@ -115,6 +135,10 @@ class Professionnel(ModeleDeBase):
     def __str__(self) -> str:
         return " ".join(p for p in (self.prenom_exercice, self.nom_exercice) if p)
 
+    def clean_fields(self, exclude=None) -> None:
+        _compacter_identifiants(self, ("idnat_ps",), nullables=("idnat_ps",))
+        super().clean_fields(exclude=exclude)
+
     @property
     def rpps(self) -> str:
         return self.idnat_ps[1:] if self.idnat_ps and self.idnat_ps.startswith("8") else ""
@@ -161,7 +185,9 @@ class Exercice(ModeleDeBase):
                 name="exercice_unique_par_structure_profession",
             ),
             models.CheckConstraint(
-                condition=Q(date_fin__isnull=True) | Q(date_debut__isnull=True) | Q(date_fin__gte=F("date_debut")),
+                condition=Q(date_fin__isnull=True)
+                | Q(date_debut__isnull=True)
+                | Q(date_fin__gte=F("date_debut")),
                 name="exercice_dates_ordonnees",
                 violation_error_message="Situation d'exercice : la date de fin précède la date de début.",
             ),
@@ -215,7 +241,9 @@ class Usager(ModeleDeBase):
     )
     nom_naissance = models.CharField("nom de naissance", max_length=100)
     prenoms_naissance = models.CharField(
-        "prénoms de naissance", max_length=200, help_text="Liste des prénoms de naissance, séparés par un espace."
+        "prénoms de naissance",
+        max_length=200,
+        help_text="Liste des prénoms de naissance, séparés par un espace.",
     )
     date_naissance = models.DateField("date de naissance")
     sexe = models.CharField("sexe", max_length=1, choices=Sexe)
@@ -234,7 +262,10 @@ class Usager(ModeleDeBase):
     )
     date_interrogation_insi = models.DateField("date d'interrogation INSi", null=True, blank=True)
     justificatif_identite = models.CharField(
-        "justificatif d'identité vérifié", max_length=60, blank=True, help_text="Ex. carte nationale d'identité."
+        "justificatif d'identité vérifié",
+        max_length=60,
+        blank=True,
+        help_text="Ex. carte nationale d'identité.",
     )
     # Formes normalisées pour la détection des doublons (remplies à l'enregistrement).
     nom_naissance_normalise = models.CharField(max_length=100, editable=False, db_index=False)
@@ -279,11 +310,13 @@ class Usager(ModeleDeBase):
                 name="usager_douteuse_fictive_provisoire",
                 violation_error_message="Une identité douteuse ou fictive reste au statut provisoire.",
             ),
+            # VALI (traits contrôlés sur une pièce d'identité, sans appel INSi) n'exige pas d'INS :
+            # seul un appel INSi fournit le matricule (RNIV, FR Core fr-core-cs-identity-status).
             models.CheckConstraint(
-                condition=Q(statut_identite="PROV") | Q(matricule_ins__isnull=False),
+                condition=~Q(statut_identite__in=["RECUP", "QUAL"]) | Q(matricule_ins__isnull=False),
                 name="usager_statut_exige_ins",
                 violation_error_message=(
-                    "Statut d'identité : validée, récupérée ou qualifiée exige un matricule INS."
+                    "Statut d'identité : une identité récupérée ou qualifiée exige un matricule INS."
                 ),
             ),
             models.CheckConstraint(
@@ -292,7 +325,8 @@ class Usager(ModeleDeBase):
                 | Q(mode_recueil="AV"),
                 name="usager_insi_date_requise",
                 violation_error_message=(
-                    "Statut d'identité : une identité récupérée ou qualifiée exige la date d'interrogation INSi."
+                    "Statut d'identité : une identité récupérée ou qualifiée exige la date "
+                    "d'interrogation INSi."
                 ),
             ),
             models.CheckConstraint(
@@ -302,8 +336,11 @@ class Usager(ModeleDeBase):
             ),
         ]
         indexes = [
+            # Recherche des doublons (selectors.doublons_possibles) : même nom de naissance et même
+            # date, ou nom et premier prénom inversés à la même date.
+            models.Index(fields=["nom_naissance_normalise", "date_naissance"], name="usager_traits_idx"),
             models.Index(
-                fields=["nom_naissance_normalise", "date_naissance"], name="usager_traits_idx"
+                fields=["date_naissance", "premier_prenom_normalise"], name="usager_prenom_date_idx"
             ),
         ]
 
@@ -331,17 +368,32 @@ class Usager(ModeleDeBase):
         """Le matricule INS ne quitte le portail que si l'identité est qualifiée (RNIV)."""
         return self.matricule_ins if self.identite_qualifiee else None
 
+    def clean_fields(self, exclude=None) -> None:
+        _compacter_identifiants(self, ("matricule_ins", "code_lieu_naissance"), nullables=("matricule_ins",))
+        if self.prenoms_naissance:
+            # Liste des prénoms séparés par une seule espace (trait INS).
+            self.prenoms_naissance = " ".join(self.prenoms_naissance.split())
+        super().clean_fields(exclude=exclude)
+
     def clean(self) -> None:
         erreurs: dict[str, str] = {}
+        if self.identite_douteuse and self.identite_fictive:
+            erreurs["identite_fictive"] = (
+                "Identité fictive : une identité ne peut pas être à la fois douteuse et fictive."
+            )
         if self.identite_douteuse or self.identite_fictive:
             self.statut_identite = StatutIdentite.PROVISOIRE
         if self.matricule_ins and not self.oid_ins:
             erreurs["oid_ins"] = "OID du matricule INS : obligatoire quand un matricule est saisi."
         if self.oid_ins and not self.matricule_ins:
             erreurs["matricule_ins"] = "Matricule INS : obligatoire quand un OID est choisi."
-        if self.statut_identite != StatutIdentite.PROVISOIRE and not self.matricule_ins:
+        if (
+            self.statut_identite in {StatutIdentite.RECUPEREE, StatutIdentite.QUALIFIEE}
+            and not self.matricule_ins
+        ):
             erreurs["statut_identite"] = (
-                "Statut de l'identité : validée, récupérée ou qualifiée exige un matricule INS."
+                "Statut de l'identité : une identité récupérée ou qualifiée exige un matricule INS "
+                "(obtenu par le téléservice INSi)."
             )
         if (
             self.statut_identite in {StatutIdentite.RECUPEREE, StatutIdentite.QUALIFIEE}
@@ -361,7 +413,8 @@ class Usager(ModeleDeBase):
             attendu = "1" if self.sexe == Sexe.MASCULIN else "2"
             if self.matricule_ins[0] in "12" and self.matricule_ins[0] != attendu:
                 erreurs["matricule_ins"] = (
-                    "Matricule INS : le premier chiffre ne correspond pas au sexe saisi (1 masculin, 2 féminin)."
+                    "Matricule INS : le premier chiffre ne correspond pas au sexe saisi "
+                    "(1 masculin, 2 féminin)."
                 )
         if erreurs:
             raise ValidationError(erreurs)
@@ -407,7 +460,9 @@ class Proche(ModeleDeBase):
     """Une personne liée à un usager (aidant, famille, représentant légal, personne de confiance…),
     pour une période. Un même compte peut être proche de plusieurs usagers (une ligne par lien)."""
 
-    usager = models.ForeignKey(Usager, verbose_name="usager", on_delete=models.CASCADE, related_name="proches")
+    usager = models.ForeignKey(
+        Usager, verbose_name="usager", on_delete=models.CASCADE, related_name="proches"
+    )
     lien = models.CharField("lien", max_length=30, choices=LienProche)
     precision_lien = models.CharField("précision", max_length=60, blank=True, help_text="Ex. fille, voisin.")
     mesure_protection = models.CharField(
@@ -448,4 +503,7 @@ class Proche(ModeleDeBase):
 
     @property
     def represente_legalement(self) -> bool:
-        return self.lien == LienProche.REPRESENTANT_LEGAL and self.mesure_protection in MESURES_AVEC_REPRESENTATION
+        return (
+            self.lien == LienProche.REPRESENTANT_LEGAL
+            and self.mesure_protection in MESURES_AVEC_REPRESENTATION
+        )

@@ -1,0 +1,167 @@
+"""Lectures des personnes. Les lectures d'usagers prennent l'acteur et journalisent ce qu'elles montrent.
+
+La détection des doublons porte sur les 5 traits INS normalisés (domain.md règle 10 : le
+rapprochement se fait sur les traits seulement) et s'appuie sur deux index de `Usager` :
+`usager_traits_idx` (nom de naissance normalisé, date) et `usager_prenom_date_idx` (date, premier
+prénom normalisé) pour les inversions nom/prénom.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db.models import Q, QuerySet
+
+from coordination.journal.services import journaliser_plusieurs, preparer_evenement
+from coordination.personnes.identifiants import compacter
+from coordination.personnes.models import Usager, normaliser_trait
+
+if TYPE_CHECKING:
+    from coordination.comptes.acteur import Acteur
+
+PROBABLE = "probable"
+POSSIBLE = "possible"
+
+LIBELLES_TRAITS = {
+    "nom_naissance": "nom de naissance",
+    "prenoms_naissance": "prénoms de naissance",
+    "date_naissance": "date de naissance",
+    "sexe": "sexe",
+    "code_lieu_naissance": "lieu de naissance",
+}
+
+# Au-delà, la saisie est trop vague pour être utile (nom très courant et date mal connue) : on
+# montre les premiers et on invite à préciser.
+LIMITE_CANDIDATS = 20
+
+
+@dataclass(frozen=True)
+class CandidatDoublon:
+    """Un usager existant qui pourrait être la personne saisie."""
+
+    usager: Usager
+    niveau: str  # PROBABLE ou POSSIBLE
+    traits_differents: tuple[str, ...]
+    inversion_nom_prenom: bool = False
+
+    @property
+    def libelles_traits_differents(self) -> list[str]:
+        return [LIBELLES_TRAITS[t] for t in self.traits_differents]
+
+    def decrire(self) -> str:
+        """Une ligne en français, sans matricule INS : « Jeanne Marie FICTIF, née le 14/07/1945 … »."""
+        u = self.usager
+        nee = "née" if u.sexe == "F" else "né"
+        lieu = f", lieu de naissance {u.code_lieu_naissance}" if u.code_lieu_naissance else ""
+        usage = f" (nom utilisé {u.nom_utilise})" if u.nom_utilise else ""
+        if self.inversion_nom_prenom:
+            ecart = "nom et prénom inversés"
+            autres = [LIBELLES_TRAITS[t] for t in self.traits_differents if t not in INVERSION]
+            if autres:
+                ecart += ", " + ", ".join(autres) + " différent(s)"
+        elif self.traits_differents:
+            ecart = ", ".join(self.libelles_traits_differents) + " différent(s)"
+        else:
+            ecart = "les 5 traits sont identiques"
+        return (
+            f"{u.prenoms_naissance} {u.nom_naissance}{usage}, {nee} le {u.date_naissance:%d/%m/%Y}{lieu} — "
+            f"doublon {self.niveau} ({ecart})"
+        )
+
+
+INVERSION = ("nom_naissance", "prenoms_naissance")
+
+
+def _premier(prenoms: str) -> str:
+    morceaux = (prenoms or "").split()
+    return morceaux[0] if morceaux else ""
+
+
+def requete_doublons(
+    *, nom: str, premier_prenom: str, date_naissance: datetime.date, exclure: Usager | int | None = None
+) -> QuerySet[Usager]:
+    """La requête des candidats (formes normalisées en entrée) : même nom et même date, ou nom et
+    premier prénom inversés à la même date. Servie par `usager_traits_idx` et `usager_prenom_date_idx`."""
+    filtre = Q(date_naissance=date_naissance, nom_naissance_normalise=nom)
+    if premier_prenom:
+        filtre |= Q(
+            date_naissance=date_naissance,
+            premier_prenom_normalise=nom,
+            nom_naissance_normalise=premier_prenom,
+        )
+    requete = Usager.objects.filter(filtre)
+    if exclure is not None:
+        requete = requete.exclude(pk=exclure.pk if isinstance(exclure, Usager) else exclure)
+    return requete.order_by("nom_naissance", "prenoms_naissance", "pk")[: LIMITE_CANDIDATS * 2]
+
+
+def doublons_possibles(
+    *,
+    nom_naissance: str,
+    prenoms_naissance: str,
+    date_naissance: datetime.date,
+    sexe: str,
+    code_lieu_naissance: str,
+    exclure: Usager | int | None = None,
+    acteur: Acteur | None = None,
+) -> list[CandidatDoublon]:
+    """Usagers existants qui pourraient être la personne décrite par ces 5 traits.
+
+    - « probable » : les 5 traits normalisés sont identiques ;
+    - « possible » : même nom de naissance et même date, un seul autre trait diffère ; ou nom et
+      premier prénom inversés à la même date, avec au plus un trait différent parmi sexe et lieu.
+
+    Une seule requête, servie par les index. `exclure` : l'usager en cours de modification.
+    Quand `acteur` est donné, les candidats vont lui être montrés : la consultation est journalisée
+    (un événement par usager montré, pour sa page « qui a consulté mon dossier »).
+    """
+    nom = normaliser_trait(nom_naissance)
+    premier = normaliser_trait(_premier(prenoms_naissance))
+    if not nom or date_naissance is None:
+        return []
+    saisie = {
+        "prenoms_naissance": normaliser_trait(prenoms_naissance),
+        "sexe": (sexe or "").upper(),
+        "code_lieu_naissance": compacter(code_lieu_naissance),
+    }
+    candidats: list[CandidatDoublon] = []
+    for usager in requete_doublons(
+        nom=nom, premier_prenom=premier, date_naissance=date_naissance, exclure=exclure
+    ):
+        existant = {
+            "prenoms_naissance": normaliser_trait(usager.prenoms_naissance),
+            "sexe": usager.sexe,
+            "code_lieu_naissance": usager.code_lieu_naissance,
+        }
+        if usager.nom_naissance_normalise == nom:
+            differents = tuple(t for t in saisie if saisie[t] != existant[t])
+            if len(differents) <= 1:
+                niveau = PROBABLE if not differents else POSSIBLE
+                candidats.append(CandidatDoublon(usager, niveau, differents))
+        elif premier and usager.premier_prenom_normalise == nom and usager.nom_naissance_normalise == premier:
+            differents = tuple(t for t in ("sexe", "code_lieu_naissance") if saisie[t] != existant[t])
+            if len(differents) <= 1:
+                candidats.append(CandidatDoublon(usager, POSSIBLE, INVERSION + differents, True))
+    candidats.sort(key=lambda c: c.niveau != PROBABLE)  # tri stable : probables d'abord
+    candidats = candidats[:LIMITE_CANDIDATS]
+    if acteur is not None:
+        journaliser_consultation_doublons(acteur=acteur, candidats=candidats)
+    return candidats
+
+
+def journaliser_consultation_doublons(*, acteur: Acteur, candidats: list[CandidatDoublon]) -> None:
+    """Les traits des candidats vont être montrés à l'acteur : un événement par usager concerné."""
+    journaliser_plusieurs(
+        [
+            preparer_evenement(
+                acteur=acteur,
+                action="usager.doublon.consultation",
+                objet=c.usager,
+                usager=c.usager,
+                details={"niveau": c.niveau, "traits_differents": list(c.traits_differents)},
+            )
+            for c in candidats
+        ]
+    )
