@@ -5,6 +5,7 @@ sécurité ; nombre de requêtes constant sur l'accueil."""
 
 import datetime
 import json
+import re
 from html import unescape
 from html.parser import HTMLParser
 
@@ -250,6 +251,30 @@ def test_mot_de_passe_oublie(client):
     assert "Courriel envoyé" in contenu(reponse)
 
 
+def test_mot_de_passe_oublie_parcours_complet(client, compte_pro, mailoutbox):
+    client.post(reverse("account_reset_password"), {"email": compte_pro.email})
+    assert len(mailoutbox) == 1
+    lien = re.search(r"https?://[^/\s]+(/comptes/password/reset/key/\S+)", mailoutbox[0].body).group(1)
+    reponse = client.get(lien)
+    assert reponse.status_code == 302  # allauth retire la clé de l'adresse avant d'afficher le formulaire
+    reponse = client.get(reponse.url)
+    assert reponse.status_code == 200
+    verifier_cadre(reponse, navigation=False)
+    assert "Choisir un nouveau mot de passe" in contenu(reponse)
+    reponse = client.post(reponse.request["PATH_INFO"], {"password1": "court", "password2": "court"})
+    assert reponse.status_code == 200
+    html = contenu(reponse)
+    assert "au minimum 12 caractères" in html
+    assert 'aria-describedby="id_password1_helptext id_password1_error"' in html
+    nouveau = "une phrase de passe tranquille"
+    reponse = client.post(reponse.request["PATH_INFO"], {"password1": nouveau, "password2": nouveau})
+    assert reponse.status_code == 302
+    assert "Mot de passe changé" in contenu(client.get(reponse.url))
+    compte_pro.refresh_from_db()
+    assert compte_pro.check_password(nouveau)
+    assert "Lien expiré ou déjà utilisé" in contenu(client.get(lien, follow=True))
+
+
 # --- Sonde de santé ---------------------------------------------------------------------------
 
 
@@ -326,6 +351,7 @@ def test_deconnexion_par_formulaire_post(client, compte_pro):
     reponse = client.post(reverse("account_logout"))
     assert reponse.status_code == 302
     assert "_auth_user_id" not in client.session
+    assert "Vous êtes déconnecté du portail" in contenu(client.get(reponse.url))
     assert client.get(ACCUEIL).status_code == 302
 
 
