@@ -127,7 +127,7 @@ class LigneRejetee(Exception):
 
 def verifier_idnat(idnat: str) -> str | None:
     """Vérifie le format de l'idNat_PS ; lève LigneRejetee si mal formé, renvoie un avertissement
-    (clé RPPS fausse) ou None."""
+    (clé de Luhn du RPPS ou de l'ADELI fausse) ou None."""
     if not idnat:
         raise LigneRejetee("Identification nationale PP : valeur vide.")
     if idnat[0] == "8" and len(idnat) == 12 and idnat.isdigit():
@@ -138,6 +138,11 @@ def verifier_idnat(idnat: str) -> str | None:
             )
         return None
     if idnat[0] == "0" and len(idnat) == 10 and _format_adeli(idnat[1:]):
+        if idnat[1:].isdigit() and not luhn_valide(idnat[1:]):  # Corse (2A/2B) : clé non vérifiée
+            return (
+                f"Identification nationale PP « {idnat} » : la clé de contrôle du numéro ADELI ne correspond "
+                "pas ; ligne importée quand même (l'extraction officielle fait foi)."
+            )
         return None
     raise LigneRejetee(
         f"Identification nationale PP « {idnat} » : attendu « 8 » suivi des 11 chiffres du RPPS, "

@@ -1,0 +1,226 @@
+"""Bancs d'essai : `python -m bench.run --scale S|M|L [--scenario NOM …]`.
+
+Sans `DATABASE_URL`, démarre une pile embarquée jetable (`sandbox.stack.test_stack()`), migre,
+puis lance les scénarios demandés (tous par défaut, dans l'ordre d'enregistrement) et affiche
+un objet JSON par scénario sur la sortie standard (les messages vont sur la sortie d'erreur).
+
+Ajouter un scénario : une fonction décorée par `@scenario("nom")` qui prend le `Contexte` et
+renvoie un dictionnaire de chiffres (voir bench/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+ECHELLES = ("S", "M", "L")
+LIGNES_ANNUAIRE = {"S": 20_000, "M": 2_000_000, "L": 10_000_000}
+
+
+@dataclass
+class Contexte:
+    echelle: str
+    database_url: str
+    dossier: Path
+    # Réglages propres à un scénario (ex. {"import_annuaire": {"lignes": 500}} dans les tests).
+    options: dict = field(default_factory=dict)
+
+    def option(self, scenario: str, nom: str, defaut=None):
+        return self.options.get(scenario, {}).get(nom, defaut)
+
+
+SCENARIOS: dict[str, Callable[[Contexte], dict]] = {}
+
+
+def scenario(nom: str):
+    """Enregistre un scénario sous `nom` (l'ordre d'enregistrement est l'ordre d'exécution)."""
+
+    def enregistrer(fonction: Callable[[Contexte], dict]) -> Callable[[Contexte], dict]:
+        SCENARIOS[nom] = fonction
+        return fonction
+
+    return enregistrer
+
+
+def journal(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def url_base_django() -> str:
+    """URL de la base à laquelle Django est connecté (en test : la base de test)."""
+    from django.db import connection
+
+    reglages = connection.settings_dict
+    identite = reglages["USER"] or ""
+    if reglages.get("PASSWORD"):
+        identite += f":{reglages['PASSWORD']}"
+    hote = reglages["HOST"] or "127.0.0.1"
+    port = f":{reglages['PORT']}" if reglages.get("PORT") else ""
+    return f"postgres://{identite}@{hote}{port}/{reglages['NAME']}"
+
+
+# --- Scénarios ------------------------------------------------------------------------------------
+
+
+@scenario("generation")
+def scenario_generation(ctx: Contexte) -> dict:
+    """Débit du générateur (COPY) par table, à l'échelle demandée."""
+    from bench.generer import ECHELLES as TAILLES
+    from bench.generer import generer
+
+    echelle = ctx.option("generation", "echelle", TAILLES[ctx.echelle])
+    debut = time.perf_counter()
+    tables = generer(echelle)
+    return {"tables": tables, "duree_s": round(time.perf_counter() - debut, 2)}
+
+
+def _lancer_mesure(argv: list[str], env: dict, sortie: Path) -> tuple[int, float, float, float]:
+    """Lance une commande ; renvoie (code retour, durée s, RSS max en Mo selon wait4,
+    RSS max en Mo échantillonnée toutes les 50 ms)."""
+    import psutil
+
+    with open(sortie, "wb") as fichier:
+        debut = time.perf_counter()
+        processus = subprocess.Popen(argv, cwd=BASE_DIR, env=env, stdout=fichier, stderr=subprocess.STDOUT)
+        echantillon = [0]
+        fini = threading.Event()
+
+        def echantillonner() -> None:
+            with contextlib.suppress(psutil.Error):
+                suivi = psutil.Process(processus.pid)
+                while not fini.wait(0.05):
+                    echantillon[0] = max(echantillon[0], suivi.memory_info().rss)
+
+        fil = threading.Thread(target=echantillonner, daemon=True)
+        fil.start()
+        _, statut, usage = os.wait4(processus.pid, 0)
+        duree = time.perf_counter() - debut
+        fini.set()
+        fil.join()
+        processus.returncode = os.waitstatus_to_exitcode(statut)
+    # ru_maxrss : kio sous Linux, pour ce seul enfant (wait4).
+    return processus.returncode, duree, usage.ru_maxrss / 1024, echantillon[0] / (1024 * 1024)
+
+
+def _dernier_import() -> dict:
+    from coordination.journal.models import Evenement
+
+    evenement = Evenement.objects.filter(action="annuaire.import").order_by("-id").first()
+    return evenement.details if evenement is not None else {}
+
+
+@scenario("import_annuaire")
+def scenario_import_annuaire(ctx: Contexte) -> dict:
+    """Import d'un fichier PS_LibreAcces synthétique de N lignes par `manage.py import_annuaire`
+    dans un sous-processus, puis réimport du même fichier : lignes/s et RSS max de chaque passe."""
+    from bench.annuaire import ecrire_fichier
+
+    lignes = ctx.option("import_annuaire", "lignes", LIGNES_ANNUAIRE[ctx.echelle])
+    taille_lot = ctx.option("import_annuaire", "taille_lot")
+    chemin = ctx.dossier / f"PS_LibreAcces_Personne_activite_synthetique_{lignes}.txt"
+    debut = time.perf_counter()
+    attendu = ecrire_fichier(chemin, lignes)
+    resultat: dict = {
+        "lignes": lignes,
+        "fichier_mo": round(chemin.stat().st_size / 2**20, 1),
+        "ecriture_fichier_s": round(time.perf_counter() - debut, 2),
+        "professionnels_attendus": attendu["professionnels"],
+        "structures_attendues": attendu["structures"],
+    }
+    env = {**os.environ, "DATABASE_URL": ctx.database_url}
+    argv = [sys.executable, "manage.py", "import_annuaire", str(chemin), "--details-max", "20"]
+    if taille_lot:
+        argv += ["--taille-lot", str(taille_lot)]
+    try:
+        for passe in ("import", "reimport"):
+            journal(f"[import_annuaire] {passe} de {lignes} lignes…")
+            code, duree, rss_wait4, rss_echantillon = _lancer_mesure(argv, env, ctx.dossier / f"{passe}.log")
+            if code != 0:
+                raise RuntimeError(
+                    f"import_annuaire a échoué (code {code}) : "
+                    + (ctx.dossier / f"{passe}.log").read_text(errors="replace")[-2000:]
+                )
+            details = _dernier_import()
+            interne_s = details.get("duree_ms", 0) / 1000
+            resultat[passe] = {
+                "duree_s": round(duree, 2),
+                "duree_import_s": round(interne_s, 2),
+                "lignes_par_s": round(lignes / interne_s) if interne_s else None,
+                "lignes_par_s_processus": round(lignes / duree),
+                "rss_max_mo": round(max(rss_wait4, rss_echantillon), 1),
+                "professionnels_crees": details.get("professionnels_crees"),
+                "professionnels_mis_a_jour": details.get("professionnels_mis_a_jour"),
+                "structures_creees": details.get("structures_creees"),
+                "structures_mises_a_jour": details.get("structures_mises_a_jour"),
+                "exercices_crees": details.get("exercices_crees"),
+                "exercices_mis_a_jour": details.get("exercices_mis_a_jour"),
+                "lignes_rejetees": details.get("lignes_rejetees"),
+            }
+    finally:
+        chemin.unlink(missing_ok=True)
+    return resultat
+
+
+# --- Exécution ------------------------------------------------------------------------------------
+
+
+def executer(ctx: Contexte, noms: list[str]) -> list[dict]:
+    resultats = []
+    for nom in noms:
+        journal(f"Scénario {nom} (échelle {ctx.echelle})…")
+        debut = time.perf_counter()
+        chiffres = SCENARIOS[nom](ctx)
+        resultat = {"scenario": nom, "echelle": ctx.echelle, **chiffres,
+                    "duree_totale_s": round(time.perf_counter() - debut, 2)}  # fmt: skip
+        print(json.dumps(resultat, ensure_ascii=False), flush=True)
+        resultats.append(resultat)
+    return resultats
+
+
+def _preparer_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coordination.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description="Bancs d'essai du portail.")
+    parser.add_argument("--scale", choices=ECHELLES, default="S", help="échelle des données (défaut : S)")
+    parser.add_argument(
+        "--scenario", action="append", choices=list(SCENARIOS), help="scénario (répétable ; défaut : tous)"
+    )
+    args = parser.parse_args(argv)
+    noms = args.scenario or list(SCENARIOS)
+    with contextlib.ExitStack() as pile, tempfile.TemporaryDirectory(prefix="bench-") as dossier:
+        if not os.environ.get("DATABASE_URL"):
+            from sandbox.stack import test_stack
+
+            journal("Démarrage de PostgreSQL et Redis embarqués (jetables)…")
+            stack = pile.enter_context(test_stack())
+            os.environ.update(stack.environ())
+        _preparer_django()
+        ctx = Contexte(echelle=args.scale, database_url=url_base_django(), dossier=Path(dossier))
+        executer(ctx, noms)
+        from django.db import connections
+
+        connections.close_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Banc d'essai (bench/) : générateur de données, fichier annuaire synthétique, scénarios."""
+
+import json
+
+import pytest
+from stdnum import luhn
+
+from bench import run
+from bench.annuaire import ecrire_fichier
+from bench.generer import Echelle, generer
+from coordination.personnes import annuaire
+from coordination.personnes.identifiants import OID_INS_TEST, valider_finess, valider_matricule_ins
+from coordination.personnes.models import Exercice, Proche, Professionnel, Structure, Usager, normaliser_trait
+
+PETITE = Echelle(usagers=40, professionnels=12, structures=4)
+
+
+@pytest.mark.django_db
+def test_generateur_remplit_les_tables_avec_des_lignes_valides():
+    resultats = generer(PETITE)
+
+    assert Usager.objects.count() == 40
+    assert Professionnel.objects.count() == 12
+    assert Structure.objects.count() == 4
+    assert Exercice.objects.count() == resultats["personnes_exercice"]["lignes"] >= 12
+    assert Proche.objects.count() == resultats["personnes_proche"]["lignes"] > 0
+    assert set(resultats) == {
+        "personnes_structure", "personnes_professionnel", "personnes_exercice", "personnes_usager",
+        "personnes_proche",
+    }  # fmt: skip
+    assert all(chiffres["lignes_par_s"] > 0 for chiffres in resultats.values())
+
+    # Chaque ligne passe la validation complète des modèles (clés INS, RPPS, FINESS, contraintes).
+    for modele in (Structure, Professionnel, Exercice, Usager, Proche):
+        for objet in modele.objects.all()[:15]:
+            objet.full_clean()
+    for usager in Usager.objects.all():
+        assert usager.nom_naissance_normalise == normaliser_trait(usager.nom_naissance)
+        assert usager.premier_prenom_normalise == normaliser_trait(usager.premier_prenom)
+        assert usager.nom_naissance_normalise and usager.premier_prenom_normalise
+        if usager.matricule_ins:
+            assert usager.oid_ins == OID_INS_TEST
+            valider_matricule_ins(usager.matricule_ins)
+    assert Usager.objects.filter(matricule_ins__isnull=False).exists()
+    assert all(p.rpps.startswith("99") and luhn.is_valid(p.rpps) for p in Professionnel.objects.all())
+    for structure in Structure.objects.all():
+        valider_finess(structure.finess_eg)
+
+
+@pytest.mark.django_db
+def test_generateur_peut_etre_relance_dans_la_meme_base():
+    generer(PETITE)
+    generer(PETITE, graine=2)
+
+    assert Usager.objects.count() == 80
+    assert Professionnel.objects.values("idnat_ps").distinct().count() == 24
+    # Les séquences sont recalées : une création ordinaire ne heurte pas les id réservés.
+    nouvelle = Structure.objects.create(raison_sociale="Créée après la génération")
+    assert nouvelle.pk > max(Structure.objects.exclude(pk=nouvelle.pk).values_list("pk", flat=True))
+
+
+def test_fichier_annuaire_synthetique_au_format_officiel(tmp_path):
+    chemin = tmp_path / "annuaire.txt"
+
+    attendu = ecrire_fichier(chemin, 300)
+
+    entete, *lignes = chemin.read_text(encoding="utf-8").splitlines()
+    assert entete == annuaire.ENTETE
+    assert len(lignes) == attendu["lignes"] == 300
+    for ligne in lignes:
+        champs = ligne.split("|")
+        assert len(champs) == annuaire.NB_COLONNES + 1 and champs[-1] == ""
+        assert annuaire.verifier_idnat(champs[annuaire.I_IDNAT]) is None  # format et clé justes
+        if champs[annuaire.I_FINESS_SITE]:
+            assert annuaire.verifier_finess(champs[annuaire.I_FINESS_SITE], "FINESS") == (True, None)
+    assert len({ligne.split("|")[2] for ligne in lignes}) == attendu["professionnels"]
+
+
+def test_executer_affiche_un_objet_json_par_scenario(monkeypatch, capsys, tmp_path):
+    assert list(run.SCENARIOS)[:2] == ["generation", "import_annuaire"]
+    monkeypatch.setitem(run.SCENARIOS, "essai", lambda ctx: {"valeur": ctx.option("essai", "n", 0) * 2})
+    ctx = run.Contexte(echelle="S", database_url="", dossier=tmp_path, options={"essai": {"n": 21}})
+
+    resultats = run.executer(ctx, ["essai", "essai"])
+
+    lignes = capsys.readouterr().out.strip().splitlines()
+    assert len(lignes) == 2
+    objet = json.loads(lignes[0])
+    assert objet["scenario"] == "essai" and objet["echelle"] == "S" and objet["valeur"] == 42
+    assert "duree_totale_s" in objet
+    assert resultats[0] == objet
+
+
+@pytest.mark.lent
+@pytest.mark.django_db(transaction=True)
+def test_scenario_import_annuaire_sur_un_petit_fichier(tmp_path):
+    ctx = run.Contexte(
+        echelle="S",
+        database_url=run.url_base_django(),
+        dossier=tmp_path,
+        options={"import_annuaire": {"lignes": 400, "taille_lot": 150}},
+    )
+
+    resultat = run.scenario_import_annuaire(ctx)
+
+    assert resultat["lignes"] == 400
+    for passe in ("import", "reimport"):
+        chiffres = resultat[passe]
+        assert set(chiffres) >= {"duree_s", "duree_import_s", "lignes_par_s", "rss_max_mo", "lignes_rejetees"}
+        assert chiffres["lignes_par_s"] > 0
+        assert 20 < chiffres["rss_max_mo"] < 1000
+        assert chiffres["lignes_rejetees"] == 0
+    assert resultat["import"]["professionnels_crees"] == resultat["professionnels_attendus"]
+    assert resultat["import"]["structures_creees"] == resultat["structures_attendues"]
+    assert resultat["reimport"]["professionnels_crees"] == 0
+    assert resultat["reimport"]["exercices_mis_a_jour"] == 0
+    assert Professionnel.objects.count() == resultat["professionnels_attendus"]
+    assert not list(tmp_path.glob("*.txt"))  # le fichier synthétique est supprimé
