@@ -242,7 +242,7 @@ def services_from_env() -> bool:
 def test_stack():
     """Pile jetable pour la suite de tests (données dans un dossier temporaire)."""
     data_dir = Path(tempfile.mkdtemp(prefix="coordination-test-"))
-    os.chmod(data_dir, 0o755)
+    os.chmod(data_dir, 0o755)  # noqa: S103 - l'utilisateur système de PostgreSQL doit le traverser
     stack = EmbeddedStack(data_dir=data_dir, fast=True).start()
     try:
         yield stack
@@ -288,9 +288,8 @@ class Supervisor:
                 STACK_ENV_FILE.write_text("".join(f"{k}={v}\n" for k, v in self.stack.environ().items()))
             self._manage("migrate", "--no-input", env=env)
             self._manage("demo", env=env)
-            self._spawn(
-                "web", [sys.executable, "manage.py", "runserver", f"{self.host}:{self.port}", "--noreload"], env
-            )
+            adresse = f"{self.host}:{self.port}"
+            self._spawn("web", [sys.executable, "manage.py", "runserver", adresse, "--noreload"], env)
             celery = [sys.executable, "-m", "celery", "-A", "coordination"]
             self._spawn("worker", [*celery, "worker", "--loglevel=INFO", "--concurrency=2"], env)
             self._spawn("beat", [*celery, "beat", "--loglevel=INFO"], env)
@@ -299,7 +298,7 @@ class Supervisor:
             while True:
                 for child in self.apps:
                     if child.process.poll() is not None:
-                        print(f"Le processus « {child.name} » s'est arrêté ; arrêt de l'ensemble.", flush=True)
+                        print(f"« {child.name} » s'est arrêté ; arrêt de l'ensemble.", flush=True)
                         return 1
                 time.sleep(0.5)
         except KeyboardInterrupt:

@@ -122,3 +122,15 @@ def compte_connectable(*, totp: bool = True, **champs) -> Compte:
     if totp:
         TOTP.activate(compte, SECRET_TOTP_TEST)
     return compte
+
+
+def connecter(client, compte):
+    """Connecte `compte` comme après un vrai parcours mot de passe + code TOTP (la session porte la
+    marque posée par le middleware MFA). Le vrai parcours est testé dans test_pages et test_demo."""
+    from coordination.comptes.middleware import SESSION_MFA_OK
+
+    client.force_login(compte)
+    session = client.session
+    session[SESSION_MFA_OK] = True
+    session.save()
+    return client

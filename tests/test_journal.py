@@ -17,13 +17,12 @@ from django.utils import timezone
 from psycopg.errors import RaiseException
 
 from coordination.comptes.acteur import Acteur, TypeActeur, acteur_systeme
-from coordination.comptes.middleware import SESSION_MFA_OK
 from coordination.journal.lectures import lectures_en_attente, noter_lecture
 from coordination.journal.middleware import JournalDesLecturesMiddleware
 from coordination.journal.models import EMPREINTE_ORIGINE, Evenement, JournalImmuable
 from coordination.journal.selectors import acces_a_mon_dossier
 from coordination.journal.services import journaliser, journaliser_plusieurs, preparer_evenement
-from tests.factories import CompteFactory, ExerciceFactory, ProcheFactory, UsagerFactory
+from tests.factories import CompteFactory, ExerciceFactory, ProcheFactory, UsagerFactory, connecter
 
 SYSTEME = acteur_systeme("tests du journal")
 
@@ -445,10 +444,7 @@ urlpatterns = _urls()
 def test_cycle_complet_avec_les_middlewares_du_projet(client):
     acteur = _acteur_professionnel()
     usager = UsagerFactory()
-    client.force_login(acteur.compte)
-    session = client.session
-    session[SESSION_MFA_OK] = True
-    session.save()
+    connecter(client, acteur.compte)
     with CaptureQueriesContext(connection) as contexte:
         reponse = client.get(f"/test-dossier/{usager.uuid}/")
     assert reponse.status_code == 200
@@ -530,10 +526,7 @@ def test_acces_a_mon_dossier_sert_l_index_usager():
 @pytest.fixture
 def admin_connecte(client):
     compte = CompteFactory(is_staff=True, is_superuser=True)
-    client.force_login(compte)
-    session = client.session
-    session[SESSION_MFA_OK] = True
-    session.save()
+    connecter(client, compte)
     return client
 
 

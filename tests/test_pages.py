@@ -30,6 +30,7 @@ from tests.factories import (
     StructureFactory,
     UsagerFactory,
     compte_connectable,
+    connecter,
 )
 
 pytestmark = pytest.mark.django_db
@@ -181,8 +182,7 @@ def compte_sans_personne():
 
 
 def connecte(client: Client, compte) -> Client:
-    client.force_login(compte)
-    return client
+    return connecter(client, compte)
 
 
 def premiere_cle(client: Client) -> str:
@@ -674,3 +674,18 @@ def test_accueil_requetes_constantes(client, request, fixture, maximum, django_a
     with django_assert_max_num_queries(maximum):
         reponse = client.get(ACCUEIL)
     assert reponse.status_code == 200
+
+
+def test_session_ouverte_sans_code_refusee_meme_si_le_totp_est_active_ailleurs(client):
+    """Mot de passe seul avant l'activation du TOTP, puis activation dans une autre session :
+    la première session ne devient pas valable pour autant."""
+    compte = compte_connectable(email="tardif@exemple.test", totp=False)
+    client.post(CONNEXION, {"login": compte.email, "password": MOT_DE_PASSE_TEST})
+    assert client.get(ACCUEIL).url == reverse("mfa_activate_totp")
+    from allauth.mfa.totp.internal.auth import TOTP
+
+    TOTP.activate(compte, SECRET_TOTP_TEST)  # activé depuis un autre appareil
+    reponse = client.get(ACCUEIL)
+    assert reponse.status_code == 302
+    assert reponse.url.startswith(CONNEXION)
+    assert "_auth_user_id" not in client.session

@@ -10,7 +10,6 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from coordination.comptes.acteur import Acteur, TypeActeur
-from coordination.comptes.middleware import SESSION_MFA_OK
 from coordination.comptes.models import Compte, IdentiteExterne
 from coordination.journal.models import Evenement
 from coordination.personnes import selectors, services
@@ -30,6 +29,7 @@ from tests.factories import (
     ProcheFactory,
     StructureFactory,
     UsagerFactory,
+    connecter,
     finess_valide,
     nir_valide,
     rpps_valide,
@@ -665,10 +665,7 @@ def test_formulaire_de_modification_ne_se_prend_pas_pour_un_doublon(acteur):
 @pytest.fixture
 def admin_client_mfa(client):
     superuser = Compte.objects.create_superuser("admin@exemple.test", "mot-de-passe-admin-1234")
-    client.force_login(superuser)
-    session = client.session
-    session[SESSION_MFA_OK] = True
-    session.save()
+    connecter(client, superuser)
     client.superuser = superuser
     return client
 

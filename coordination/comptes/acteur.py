@@ -95,7 +95,9 @@ class Acteur:
         """En quelle qualité : « Infirmier · SSIAD du Val », « aidant de Jeanne Martin », « usager »."""
         if self.type == TypeActeur.PROFESSIONNEL:
             metier = self.exercice.fonction or self.exercice.profession_libelle or "professionnel"
-            lieu = self.exercice.structure.raison_sociale if self.exercice.structure_id else "exercice libéral"
+            lieu = (
+                self.exercice.structure.raison_sociale if self.exercice.structure_id else "exercice libéral"
+            )
             return f"{metier} · {lieu}"
         if self.type == TypeActeur.PROCHE:
             return f"{self.proche.get_lien_display()} de {self.usager}"
@@ -155,7 +157,11 @@ def acteur_depuis_cle(compte: Compte, cle: str) -> Acteur | None:
             )
             return Acteur(TypeActeur.PROFESSIONNEL, compte, exercice=exercice)
         if type_cle == "proche":
-            proche = Proche.objects.filter(_en_cours(jour)).select_related("usager").get(uuid=valeur, compte=compte)
+            proche = (
+                Proche.objects.filter(_en_cours(jour))
+                .select_related("usager")
+                .get(uuid=valeur, compte=compte)
+            )
             return Acteur(TypeActeur.PROCHE, compte, proche=proche, usager=proche.usager)
         if type_cle == "usager":
             return Acteur(TypeActeur.USAGER, compte, usager=Usager.objects.get(uuid=valeur, compte=compte))

@@ -2,6 +2,8 @@
 
 from urllib.parse import urlencode
 
+from django.contrib.auth import logout
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect
 from django.urls import reverse
 
@@ -23,6 +25,15 @@ def compte_a_une_mfa(compte) -> bool:
     return Authenticator.objects.filter(user=compte, type=Authenticator.Type.TOTP).exists()
 
 
+def session_passee_par_la_mfa(request) -> bool:
+    """Vrai si *cette* session a franchi un second facteur (code TOTP ou code de secours à la
+    connexion, ou activation du TOTP) — pas seulement si le compte en possède un."""
+    from allauth.account.authentication import get_authentication_records
+
+    records = get_authentication_records(request, request.user)
+    return any(record.get("method") == "mfa" for record in records)
+
+
 class MFAObligatoireMiddleware:
     """Un compte local connecté sans TOTP ne voit que la page d'activation de la MFA.
 
@@ -40,9 +51,15 @@ class MFAObligatoireMiddleware:
             and not request.session.get(SESSION_CONNEXION_FEDEREE)
             and not request.session.get(SESSION_MFA_OK)
         ):
-            if not compte_a_une_mfa(compte):
+            if session_passee_par_la_mfa(request):
+                request.session[SESSION_MFA_OK] = True
+            elif compte_a_une_mfa(compte):
+                # Session ouverte par mot de passe seul avant l'activation du TOTP (ailleurs) :
+                # elle ne vaut rien, il faut se reconnecter avec le code.
+                logout(request)
+                return redirect_to_login(request.get_full_path())
+            else:
                 return redirect("mfa_activate_totp")
-            request.session[SESSION_MFA_OK] = True
         return self.get_response(request)
 
 
