@@ -49,6 +49,15 @@ def _verifier_champs(modele, donnees: dict[str, Any]) -> None:
         raise TypeError(f"{modele.__name__} : champs inconnus ou non modifiables {sorted(inconnus)}")
 
 
+def _enregistrer(objet, *, acteur: Acteur, action: str, usager=None, details: dict | None = None):
+    """Enregistre un objet déjà validé et journalise l'action, dans une même transaction
+    (journal en dernier : le verrou de la chaîne est tenu le moins longtemps possible)."""
+    with transaction.atomic():
+        objet.save()
+        journaliser(acteur=acteur, action=action, objet=objet, usager=usager, details=details)
+    return objet
+
+
 class DoublonPossible(ValidationError):
     """La personne saisie ressemble à un ou plusieurs usagers existants. Porte les candidats ;
     l'appelant les montre et rappelle le service avec `confirmer_doublon=True` si c'est une autre
@@ -84,20 +93,17 @@ def creer_usager(*, acteur: Acteur, donnees: dict[str, Any], confirmer_doublon: 
     if candidats and not confirmer_doublon:
         journaliser_consultation_doublons(acteur=acteur, candidats=candidats)
         raise DoublonPossible(candidats)
-    with transaction.atomic():
-        usager.save()
-        journaliser(
-            acteur=acteur,
-            action="usager.creation",
-            objet=usager,
-            usager=usager,
-            details={
-                "statut_identite": usager.statut_identite,
-                "avec_ins": usager.matricule_ins is not None,
-                "doublons_ecartes": [str(c.usager.uuid) for c in candidats],
-            },
-        )
-    return usager
+    return _enregistrer(
+        usager,
+        acteur=acteur,
+        action="usager.creation",
+        usager=usager,
+        details={
+            "statut_identite": usager.statut_identite,
+            "avec_ins": usager.matricule_ins is not None,
+            "doublons_ecartes": [str(c.usager.uuid) for c in candidats],
+        },
+    )
 
 
 _STATUTS_PERMIS = {
@@ -176,16 +182,13 @@ def ajouter_proche(*, acteur: Acteur, usager: Usager, donnees: dict[str, Any]) -
     _verifier_champs(Proche, donnees)
     proche = Proche(usager=usager, **{k: v for k, v in donnees.items() if k != "usager"})
     proche.full_clean()
-    with transaction.atomic():
-        proche.save()
-        journaliser(
-            acteur=acteur,
-            action="proche.ajout",
-            objet=proche,
-            usager=usager,
-            details={"lien": proche.lien, "mesure_protection": proche.mesure_protection},
-        )
-    return proche
+    return _enregistrer(
+        proche,
+        acteur=acteur,
+        action="proche.ajout",
+        usager=usager,
+        details={"lien": proche.lien, "mesure_protection": proche.mesure_protection},
+    )
 
 
 # --- Structures et professionnels ------------------------------------------------------------
@@ -196,18 +199,15 @@ def creer_structure(*, acteur: Acteur, donnees: dict[str, Any]) -> Structure:
     _verifier_champs(Structure, donnees)
     structure = Structure(**donnees)
     structure.full_clean()
-    with transaction.atomic():
-        structure.save()
-        journaliser(
-            acteur=acteur,
-            action="structure.creation",
-            objet=structure,
-            details={
-                "finess_eg": structure.finess_eg or "",
-                "finess_cle_verifiee": structure.finess_cle_verifiee,
-            },
-        )
-    return structure
+    return _enregistrer(
+        structure,
+        acteur=acteur,
+        action="structure.creation",
+        details={
+            "finess_eg": structure.finess_eg or "",
+            "finess_cle_verifiee": structure.finess_cle_verifiee,
+        },
+    )
 
 
 def creer_professionnel(
@@ -236,15 +236,12 @@ def creer_professionnel(
             )
     else:
         professionnel.full_clean()
-    with transaction.atomic():
-        professionnel.save()
-        journaliser(
-            acteur=acteur,
-            action="professionnel.creation",
-            objet=professionnel,
-            details={"source_officielle": source_officielle, "cle_idnat_ps_invalide": cle_fausse},
-        )
-    return professionnel
+    return _enregistrer(
+        professionnel,
+        acteur=acteur,
+        action="professionnel.creation",
+        details={"source_officielle": source_officielle, "cle_idnat_ps_invalide": cle_fausse},
+    )
 
 
 def creer_exercice(
@@ -265,15 +262,12 @@ def creer_exercice(
         exercice.profession_code = professionnel.profession_code
         exercice.profession_libelle = exercice.profession_libelle or professionnel.profession_libelle
     exercice.full_clean()
-    with transaction.atomic():
-        exercice.save()
-        journaliser(
-            acteur=acteur,
-            action="exercice.creation",
-            objet=exercice,
-            details={
-                "professionnel": str(professionnel.uuid),
-                "structure": str(structure.uuid) if structure is not None else None,
-            },
-        )
-    return exercice
+    return _enregistrer(
+        exercice,
+        acteur=acteur,
+        action="exercice.creation",
+        details={
+            "professionnel": str(professionnel.uuid),
+            "structure": str(structure.uuid) if structure is not None else None,
+        },
+    )
