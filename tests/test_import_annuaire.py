@@ -257,3 +257,45 @@ def test_encodage_latin1(tmp_path):
 def test_luhn_rapide_conforme_a_stdnum():
     for nombre in ("10106476764", "010789956", "010002129", "99700427885", "12345678903", "010789957"):
         assert annuaire.luhn_valide(nombre) == luhn.is_valid(nombre), nombre
+
+
+def test_structure_saisie_a_la_main_completee_sans_doublon():
+    saisie = Structure.objects.create(finess_eg="010789956", raison_sociale="MAS de Meillonnas (saisie)")
+
+    importer(EXTRAIT)
+
+    mas = Structure.objects.get(finess_eg="010789956")
+    assert mas.pk == saisie.pk
+    assert mas.identifiant_technique == "F010789956"
+    assert mas.raison_sociale == "MAS LES MONTAINES MEILLONNAS"
+    assert Structure.objects.count() == 13
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_parallele_hors_transaction(tmp_path):
+    """Hors transaction englobante, les situations d'exercice sont écrites sur une seconde
+    connexion, en parallèle ; le résultat est le même, lot par lot validé."""
+    sortie, _ = importer(EXTRAIT, "--taille-lot", "5")
+
+    assert Professionnel.objects.count() == 22
+    assert Structure.objects.count() == 13
+    assert Exercice.objects.count() == 22
+    assert Exercice.objects.get(structure__finess_eg="010789956").professionnel.nom_exercice == "KRISTIAN"
+    assert "Situations d'exercice créées : 22, mises à jour : 0" in sortie
+    details = Evenement.objects.get(action="annuaire.import").details
+    assert (details["lots"], details["lignes_importees"]) == (5, 22)
+
+    avant = _etat()
+    sortie, _ = importer(EXTRAIT, "--taille-lot", "5")
+    assert _etat() == avant
+    assert "Situations d'exercice créées : 0, mises à jour : 0" in sortie
+
+
+def test_barre_oblique_inverse_conservee(tmp_path):
+    """« \\ » est le seul caractère spécial du format COPY texte ici : il doit arriver tel quel."""
+    entete, *_ = lignes_extrait()
+    ligne = ligne_de("KRISTIAN").replace("|MAS LES MONTAINES MEILLONNAS|", "|MAS \\N LES MONTAINES\\|")
+
+    importer(ecrire(tmp_path, [entete, ligne]))
+
+    assert Structure.objects.get(finess_eg="010789956").raison_sociale == "MAS \\N LES MONTAINES\\"

@@ -19,6 +19,7 @@ ligne est importée : les identifiants de l'extraction officielle font foi (inte
 
 from __future__ import annotations
 
+import operator
 import os
 import queue
 import threading
@@ -100,6 +101,13 @@ TAILLE_LOT_DEFAUT = 20_000
 MESSAGES_GARDES = 1000
 
 TABLE_LIGNES = "annuaire_lignes"
+# Colonnes copiées en base (celles que lisent les requêtes) : COPY coûte au serveur à peu près
+# proportionnellement au nombre de colonnes ; les 52 colonnes brutes doublaient son temps.
+COLONNES_PERSONNES = (2, 3, 7, 8, 9, 10, 11, 15, 16, 17, 19, 21, 22, 23, 24, 25, 27, 28, 29, 31, 32, 33, 34,
+                      35, 36, 37, 40, 48)  # fmt: skip
+COLONNES_EXERCICES = (2, 9, 10, 17, 21, 23, 48)
+_extraire_personnes = operator.itemgetter(*COLONNES_PERSONNES)
+_extraire_exercices = operator.itemgetter(*COLONNES_EXERCICES)
 
 
 # --- Validation des identifiants (rapide : appelée sur chaque ligne) -----------------------------
@@ -240,10 +248,13 @@ class ErreurImport(Exception):
 
 @dataclass
 class Lot:
-    texte: str  # lignes au format COPY texte (séparateur « | »), chacune préfixée de son numéro
+    # Lignes au format COPY texte (séparateur « | ») : numéro de ligne, COLONNES_PERSONNES, drapeaux.
+    texte: str
     nb_lignes: int
     premiere_ligne: int
     derniere_ligne: int
+    # Mode parallèle : numéro de ligne et COLONNES_EXERCICES, pour la seconde connexion.
+    texte_exercices: str = ""
 
 
 _FIN = object()
@@ -272,15 +283,17 @@ def lire_lots(
     encodage: str = "utf-8",
     taille_lot: int = TAILLE_LOT_DEFAUT,
     signaler: Callable[[str], None] | None = None,
+    texte_exercices: bool = False,
 ):
     """Générateur de lots prêts pour COPY. Une ligne valide a exactement 52 colonnes, chacune suivie
     de « | » (comme l'en-tête) : sans le « | » final, une colonne manquante passerait inaperçue.
     Met à jour `rapport` (lignes lues, rejets, alertes).
 
-    Une ligne COPY : « numéro|c0|…|c51|drapeaux » ; `drapeaux` contient « f » quand la clé du
-    FINESS site n'a pas pu être vérifiée (Corse ou clé fausse). Un lot n'est coupé qu'entre deux
-    professionnels (le fichier officiel est trié par identifiant) pour que les lignes d'une même
-    personne soient traitées ensemble ; il ne dépasse jamais deux fois `taille_lot`.
+    Une ligne COPY : « numéro|c2|c3|c7|…|drapeaux » (COLONNES_PERSONNES) ; `drapeaux` contient
+    « f » quand la clé du FINESS site n'a pas pu être vérifiée (Corse ou clé fausse).
+    Un lot n'est coupé qu'entre deux professionnels (le fichier officiel est trié par identifiant)
+    pour que les lignes d'une même personne soient traitées ensemble ; il ne dépasse jamais deux
+    fois `taille_lot`.
     """
     rejets, alertes = rapport.rejets, rapport.alertes
     cache_finess: dict[str, tuple[bool, str | None]] = {}
@@ -309,6 +322,7 @@ def lire_lots(
         return resultat
 
     morceaux: list[str] = []
+    morceaux_exercices: list[str] = []
     premiere = 0
     idnat_precedent = ""
     with open(chemin, "rb") as fichier:
@@ -325,6 +339,11 @@ def lire_lots(
                 ligne = brute.decode(encodage).rstrip("\r\n")
             except UnicodeDecodeError:
                 rejeter(numero, f"ligne illisible en {encodage} (caractères invalides).")
+                continue
+            if "\\" in ligne:  # seul caractère à échapper pour COPY (« | » sépare déjà les colonnes)
+                ligne = ligne.replace("\\", "\\\\")
+            if "\x00" in ligne:
+                rejeter(numero, "caractère nul dans la ligne.")
                 continue
             champs = ligne.split("|")
             nb = len(champs)
@@ -380,29 +399,29 @@ def lire_lots(
             except LigneRejetee as exc:
                 rejeter(numero, str(exc))
                 continue
-            if "\\" in ligne:
-                ligne = ligne.replace("\\", "\\\\")
-            if "\x00" in ligne:
-                rejeter(numero, "caractère nul dans la ligne.")
-                continue
             if morceaux and (
                 len(morceaux) >= 2 * taille_lot or (len(morceaux) >= taille_lot and idnat != idnat_precedent)
             ):
-                yield Lot("".join(morceaux), len(morceaux), premiere, numero - 1)
-                morceaux = []
+                yield Lot("".join(morceaux), len(morceaux), premiere, numero - 1, "".join(morceaux_exercices))
+                morceaux, morceaux_exercices = [], []
             if not morceaux:
                 premiere = numero
-            morceaux.append(f"{numero}|{ligne}{drapeaux}\n")
+            morceaux.append(f"{numero}|{'|'.join(_extraire_personnes(champs))}|{drapeaux}\n")
+            if texte_exercices:
+                morceaux_exercices.append(f"{numero}|{'|'.join(_extraire_exercices(champs))}\n")
             idnat_precedent = idnat
     if morceaux:
-        yield Lot("".join(morceaux), len(morceaux), premiere, numero)
+        yield Lot("".join(morceaux), len(morceaux), premiere, numero, "".join(morceaux_exercices))
 
 
 # --- Écriture en base (fil principal) --------------------------------------------------------
 
-_COLONNES_SQL = ", ".join(f"c{i} text" for i in range(NB_COLONNES))
-
-SQL_TABLE = f"CREATE TEMP TABLE IF NOT EXISTS {TABLE_LIGNES} (n bigint, {_COLONNES_SQL}, drapeaux text)"
+SQL_TABLE = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {TABLE_LIGNES} "
+    f"(n bigint, {', '.join(f'c{i} text' for i in COLONNES_PERSONNES)}, drapeaux text)"
+)
+_COLONNES_EXERCICES_SQL = ", ".join(f"c{i} text" for i in COLONNES_EXERCICES)
+SQL_TABLE_EXERCICES = f"CREATE TEMP TABLE IF NOT EXISTS {TABLE_LIGNES} (n bigint, {_COLONNES_EXERCICES_SQL})"
 
 # Chaque upsert suit le même plan : `source` (une ligne par clé, la première du lot),
 # `a_ecrire` (seulement les clés absentes de la table ou dont un champ diffère : une ligne
@@ -484,41 +503,45 @@ _CHAMPS_STRUCTURE = (
 )
 _CHAMPS_STRUCTURE_FINESS = (*_CHAMPS_STRUCTURE, "finess_cle_verifiee")
 
-# Structures repérées par leur FINESS site. L'identifiant technique n'est repris que s'il n'est pas
-# déjà porté par une autre structure (sinon la contrainte d'unicité ferait échouer le lot).
+# Structures repérées par leur FINESS site. L'identifiant technique est posé à la création (s'il
+# n'est pas déjà porté par une autre structure, sinon la contrainte d'unicité ferait échouer le lot)
+# et jamais modifié ensuite par l'upsert : une colonne clé modifiée imposerait un verrou qui
+# bloquerait les contrôles de clés étrangères de la session des exercices (voir _EcrivainExercices).
 SQL_STRUCTURES_FINESS = f"""
 WITH source AS (
     SELECT DISTINCT ON (c21) c21 AS finess_eg, NULLIF(c23, '') AS identifiant_technique,
            drapeaux NOT LIKE '%f%' AS finess_cle_verifiee, {_SELECTION_STRUCTURE}
     FROM annuaire_lignes WHERE c21 <> '' ORDER BY c21, n
 ), a_ecrire AS (
-    SELECT source.*,
-           CASE WHEN EXISTS (SELECT 1 FROM personnes_structure autre
-                             WHERE autre.identifiant_technique = source.identifiant_technique
-                               AND autre.finess_eg IS DISTINCT FROM source.finess_eg)
-                THEN NULL ELSE source.identifiant_technique END AS identifiant_technique_libre
-    FROM source LEFT JOIN personnes_structure s ON s.finess_eg = source.finess_eg
+    SELECT source.* FROM source LEFT JOIN personnes_structure s ON s.finess_eg = source.finess_eg
     WHERE s.id IS NULL
        OR ({_liste("s.", _CHAMPS_STRUCTURE_FINESS)})
           IS DISTINCT FROM ({_liste("source.", _CHAMPS_STRUCTURE_FINESS)})
-       OR (source.identifiant_technique IS NOT NULL
-           AND s.identifiant_technique IS DISTINCT FROM source.identifiant_technique
-           AND NOT EXISTS (SELECT 1 FROM personnes_structure autre
-                           WHERE autre.identifiant_technique = source.identifiant_technique))
 ), ecrits AS (
     INSERT INTO personnes_structure AS s (
         uuid, cree_le, modifie_le, finess_eg, identifiant_technique, {_liste("", _CHAMPS_STRUCTURE_FINESS)},
         categorie_code, categorie_libelle, bal_mssante)
-    SELECT gen_random_uuid(), now(), now(), finess_eg, identifiant_technique_libre,
+    SELECT gen_random_uuid(), now(), now(), finess_eg,
+           CASE WHEN EXISTS (SELECT 1 FROM personnes_structure autre
+                             WHERE autre.identifiant_technique = a_ecrire.identifiant_technique)
+                THEN NULL ELSE identifiant_technique END,
            {_liste("", _CHAMPS_STRUCTURE_FINESS)}, '', '', ''
     FROM a_ecrire
     ON CONFLICT (finess_eg) DO UPDATE SET modifie_le = EXCLUDED.modifie_le,
-        identifiant_technique = COALESCE(EXCLUDED.identifiant_technique, s.identifiant_technique),
         {_affectations(_CHAMPS_STRUCTURE_FINESS)}
     RETURNING (xmax = 0) AS cree
 )
 {_COMPTER}
 """  # noqa: S608 - fragments SQL constants, aucune donnée interpolée
+
+# Structure à FINESS connue sans identifiant technique (créée à la main, par exemple) : on le
+# complète une fois, s'il est libre. Cas rare ; l'état ordinaire ne touche aucune ligne.
+SQL_COMPLETER_IDENTIFIANT_TECHNIQUE = """
+UPDATE personnes_structure s SET identifiant_technique = l.c23, modifie_le = now()
+FROM (SELECT DISTINCT ON (c21) c21, c23 FROM annuaire_lignes WHERE c21 <> '' AND c23 <> '' ORDER BY c21, n) l
+WHERE s.finess_eg = l.c21 AND s.identifiant_technique IS NULL
+  AND NOT EXISTS (SELECT 1 FROM personnes_structure autre WHERE autre.identifiant_technique = l.c23)
+"""
 
 # Structures sans FINESS (cabinets, sociétés…) : repérées par l'identifiant technique.
 SQL_STRUCTURES_TECHNIQUES = f"""
@@ -593,30 +616,94 @@ SQL_REGLAGES_LOT = (
 )
 
 
+def _copier_lot(curseur_psycopg, texte: str) -> None:
+    curseur_psycopg.execute(f"TRUNCATE {TABLE_LIGNES}")
+    with curseur_psycopg.copy(f"COPY {TABLE_LIGNES} FROM STDIN (DELIMITER '|')") as copie:
+        for debut in range(0, len(texte), TAILLE_MORCEAU_COPY):
+            copie.write(texte[debut : debut + TAILLE_MORCEAU_COPY])
+
+
+def _ecrire_personnes(curseur, rapport: RapportImport) -> None:
+    """Professionnels et structures du lot déjà copié dans la table temporaire."""
+    curseur.execute(SQL_PROFESSIONNELS)
+    crees, maj = curseur.fetchone()
+    rapport.professionnels_crees += crees
+    rapport.professionnels_mis_a_jour += maj
+    for requete in (SQL_STRUCTURES_FINESS, SQL_STRUCTURES_TECHNIQUES):
+        curseur.execute(requete)
+        crees, maj = curseur.fetchone()
+        rapport.structures_creees += crees
+        rapport.structures_mises_a_jour += maj
+    curseur.execute(SQL_COMPLETER_IDENTIFIANT_TECHNIQUE)
+
+
+def _ecrire_exercices(curseur, rapport: RapportImport) -> None:
+    curseur.execute(SQL_EXERCICES)
+    crees, maj = curseur.fetchone()
+    rapport.exercices_crees += crees
+    rapport.exercices_mis_a_jour += maj
+
+
 def _ecrire_lot(curseur, lot: Lot, rapport: RapportImport) -> None:
-    """Un lot = une transaction : COPY dans la table temporaire, puis trois upserts ensemblistes."""
+    """Mode séquentiel : un lot = une transaction (COPY puis les quatre upserts)."""
     with transaction.atomic():
         curseur.execute(SQL_REGLAGES_LOT)
-        curseur.execute(f"TRUNCATE {TABLE_LIGNES}")
-        with curseur.cursor.copy(f"COPY {TABLE_LIGNES} FROM STDIN (DELIMITER '|')") as copie:
-            texte = lot.texte
-            for debut in range(0, len(texte), TAILLE_MORCEAU_COPY):
-                copie.write(texte[debut : debut + TAILLE_MORCEAU_COPY])
-        curseur.execute(SQL_PROFESSIONNELS)
-        crees, maj = curseur.fetchone()
-        rapport.professionnels_crees += crees
-        rapport.professionnels_mis_a_jour += maj
-        for requete in (SQL_STRUCTURES_FINESS, SQL_STRUCTURES_TECHNIQUES):
-            curseur.execute(requete)
-            crees, maj = curseur.fetchone()
-            rapport.structures_creees += crees
-            rapport.structures_mises_a_jour += maj
-        curseur.execute(SQL_EXERCICES)
-        crees, maj = curseur.fetchone()
-        rapport.exercices_crees += crees
-        rapport.exercices_mis_a_jour += maj
+        _copier_lot(curseur.cursor, lot.texte)
+        _ecrire_personnes(curseur, rapport)
+        _ecrire_exercices(curseur, rapport)
     rapport.lignes_importees += lot.nb_lignes
     rapport.lots += 1
+
+
+class _EcrivainExercices(threading.Thread):
+    """Mode parallèle : écrit les situations d'exercice du lot k sur une seconde connexion pendant
+    que la connexion principale écrit les professionnels et structures du lot k+1.
+
+    Le lot k ne lui est confié qu'une fois ses professionnels et structures validés (COMMIT).
+    Aucune attente entre les deux sessions : la session principale ne modifie jamais une colonne
+    clé d'une ligne existante (son verrou FOR NO KEY UPDATE est compatible avec le FOR KEY SHARE
+    des contrôles de clés étrangères de celle-ci), et elle seule écrit professionnels et structures.
+    """
+
+    def __init__(self, parametres: dict, rapport: RapportImport) -> None:
+        super().__init__(name="exercices-annuaire", daemon=True)
+        self.parametres = parametres
+        self.rapport = rapport
+        self.file: queue.Queue = queue.Queue(maxsize=1)
+        self.erreur: BaseException | None = None
+
+    def run(self) -> None:
+        import psycopg
+
+        try:
+            with psycopg.connect(**self.parametres) as connexion, connexion.cursor() as curseur:
+                curseur.execute(SQL_TABLE_EXERCICES)
+                connexion.commit()
+                while (lot := self.file.get()) is not _FIN:
+                    with connexion.transaction():
+                        curseur.execute(SQL_REGLAGES_LOT)
+                        _copier_lot(curseur, lot.texte_exercices)
+                        _ecrire_exercices(curseur, self.rapport)
+                    self.rapport.lignes_importees += lot.nb_lignes
+                    self.rapport.lots += 1
+        except BaseException as exc:  # transmis au fil principal
+            self.erreur = exc
+            while self.file.get() is not _FIN:  # débloque le fil principal jusqu'à la fin
+                pass
+
+    def confier(self, lot) -> None:
+        while self.is_alive():
+            try:
+                self.file.put(lot, timeout=0.5)
+                return
+            except queue.Full:
+                continue
+
+    def terminer(self) -> None:
+        self.confier(_FIN)
+        self.join()
+        if self.erreur is not None:
+            raise self.erreur
 
 
 def importer_annuaire(
@@ -625,10 +712,14 @@ def importer_annuaire(
     encodage: str = "utf-8",
     taille_lot: int = TAILLE_LOT_DEFAUT,
     signaler: Callable[[str], None] | None = None,
+    parallele: bool | None = None,
 ) -> RapportImport:
     """Importe le fichier et journalise UN événement « annuaire.import » (succès ou échec).
 
     `signaler` reçoit, au fil de l'eau, chaque ligne rejetée et chaque avertissement (en français).
+    `parallele` (par défaut : hors transaction englobante) écrit les situations d'exercice sur une
+    seconde connexion, en parallèle ; dans une transaction englobante (tests, appelant en
+    `atomic`), tout passe par la connexion courante, lot par lot.
     Lève ErreurImport si le fichier est inutilisable ; les lignes mal formées ne l'arrêtent pas.
     """
     chemin = Path(chemin)
@@ -636,6 +727,8 @@ def importer_annuaire(
         raise ErreurImport("Taille de lot : elle doit être d'au moins 1 ligne.")
     if not chemin.is_file():
         raise ErreurImport(f"Fichier introuvable : {chemin}")
+    if parallele is None:
+        parallele = not connection.in_atomic_block
     rapport = RapportImport(fichier=chemin.name)
     debut = time.monotonic()
     # Le fil de lecture prépare le lot suivant pendant que PostgreSQL traite le lot courant.
@@ -645,7 +738,10 @@ def importer_annuaire(
 
     def lire() -> None:
         try:
-            lots = lire_lots(chemin, rapport, encodage=encodage, taille_lot=taille_lot, signaler=signaler)
+            lots = lire_lots(
+                chemin, rapport, encodage=encodage, taille_lot=taille_lot, signaler=signaler,
+                texte_exercices=parallele,
+            )  # fmt: skip
             for lot in lots:
                 while not arret.is_set():
                     try:
@@ -667,17 +763,32 @@ def importer_annuaire(
                         break
 
     lecteur = threading.Thread(target=lire, name="lecture-annuaire", daemon=True)
-    lecteur.start()
+    ecrivain = None
     try:
         with connection.cursor() as curseur:
             curseur.execute(SQL_TABLE)
+            if parallele:
+                parametres = connection.get_connection_params()
+                for cle in ("cursor_factory", "context"):
+                    parametres.pop(cle, None)
+                ecrivain = _EcrivainExercices(parametres, rapport)
+                ecrivain.start()
+            lecteur.start()
             try:
-                while True:
-                    lot = file_lots.get()
-                    if lot is _FIN:
+                while (lot := file_lots.get()) is not _FIN:
+                    if ecrivain is None:
+                        _ecrire_lot(curseur, lot, rapport)
+                        continue
+                    if ecrivain.erreur is not None:
                         break
-                    _ecrire_lot(curseur, lot, rapport)
+                    with transaction.atomic():
+                        curseur.execute(SQL_REGLAGES_LOT)
+                        _copier_lot(curseur.cursor, lot.texte)
+                        _ecrire_personnes(curseur, rapport)
+                    ecrivain.confier(lot)
             finally:
+                if ecrivain is not None:
+                    ecrivain.terminer()
                 if connection.is_usable():
                     curseur.execute(f"DROP TABLE IF EXISTS {TABLE_LIGNES}")
         lecteur.join()
