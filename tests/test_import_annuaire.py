@@ -299,3 +299,20 @@ def test_barre_oblique_inverse_conservee(tmp_path):
     importer(ecrire(tmp_path, [entete, ligne]))
 
     assert Structure.objects.get(finess_eg="010789956").raison_sociale == "MAS \\N LES MONTAINES\\"
+
+
+def test_uuid_des_lignes_creees():
+    """PostgreSQL 18 et plus : UUID v7 (ordonnés dans le temps, moins coûteux à indexer) ; avant : v4."""
+    from django.db import connection
+
+    with connection.cursor() as curseur:
+        attendu = 7 if annuaire.fonction_uuid(curseur) == "uuidv7()" else 4
+        curseur.execute("SHOW server_version_num")
+        assert (int(curseur.fetchone()[0]) >= 180000) == (attendu == 7)
+
+    importer(EXTRAIT)
+
+    for modele in (Professionnel, Structure, Exercice):
+        versions = set(modele.objects.values_list("uuid", flat=True).distinct())
+        assert {u.version for u in versions} == {attendu}
+        assert len(versions) == modele.objects.count()

