@@ -583,8 +583,10 @@ WITH source AS (
            left(l.c48, 6) AS secteur_activite_code
     FROM annuaire_lignes l
     JOIN personnes_professionnel p ON p.idnat_ps = l.c2
-    LEFT JOIN personnes_structure sf ON l.c21 <> '' AND sf.finess_eg = l.c21
-    LEFT JOIN personnes_structure st ON l.c21 = '' AND l.c23 <> '' AND st.identifiant_technique = l.c23
+    -- Clé NULL quand la colonne ne s'applique pas : l'index n'est alors pas parcouru du tout.
+    LEFT JOIN personnes_structure sf ON sf.finess_eg = NULLIF(l.c21, '')
+    LEFT JOIN personnes_structure st
+           ON st.identifiant_technique = CASE WHEN l.c21 = '' THEN NULLIF(l.c23, '') END
     ORDER BY p.id, COALESCE(sf.id, st.id), left(l.c9, 4), l.n
 ), a_ecrire AS (
     SELECT source.* FROM source
@@ -614,9 +616,12 @@ TAILLE_MORCEAU_COPY = 1 << 20
 # Pour la transaction d'un lot : la validation n'attend pas le disque (un import interrompu se
 # rejoue à l'identique) ; la table temporaire n'a pas de statistiques (ANALYZE coûterait plus
 # que le lot), on impose donc des boucles imbriquées sur les index uniques plutôt que des
-# parcours complets des tables, dont le coût croîtrait avec leur taille.
+# parcours complets des tables, dont le coût croîtrait avec leur taille. `enable_seqscan` aussi, par
+# sûreté : sur des tables neuves dont les statistiques disent « vide », un parcours séquentiel en
+# boucle interne rendrait l'import quadratique (seule la table temporaire est lue en entier).
 SQL_REGLAGES_LOT = (
-    "SET LOCAL synchronous_commit TO off; SET LOCAL enable_hashjoin TO off; SET LOCAL enable_mergejoin TO off"
+    "SET LOCAL synchronous_commit TO off; SET LOCAL enable_hashjoin TO off; "
+    "SET LOCAL enable_mergejoin TO off; SET LOCAL enable_seqscan TO off"
 )
 
 
