@@ -17,7 +17,7 @@ Le fichier (2 à 3 millions de lignes) est lu en flux, ligne à ligne, et trait�
 - chaque lot dans sa propre transaction, sur chaque connexion. Les files d'attente sont bornées :
   la mémoire dépend de la taille du lot, pas de celle du fichier.
 
-Une clé de contrôle RPPS ou FINESS fausse dans l'extraction officielle est signalée mais la
+Une clé de contrôle (RPPS, ADELI ou FINESS) fausse dans l'extraction officielle est signalée mais la
 ligne est importée : les identifiants de l'extraction officielle font foi (interop.md §1.3).
 """
 
