@@ -15,9 +15,8 @@ import random
 import sys
 from pathlib import Path
 
-from stdnum import luhn
-
 from coordination.personnes.annuaire import ENTETE
+from coordination.personnes.identifiants import avec_cle_luhn
 
 PROFESSIONS = (
     ("10", "Médecin"),
@@ -54,18 +53,15 @@ PART_FINESS = 0.7
 
 
 def rpps(k: int) -> str:
-    corps = f"99{50_000_000 + k:08d}"
-    return corps + luhn.calc_check_digit(corps)
+    return avec_cle_luhn(f"99{50_000_000 + k:08d}")
 
 
 def adeli(k: int) -> str:
-    corps = f"{97 - k // 1_000_000:02d}{k % 1_000_000:06d}"  # unique pour k < 97 millions
-    return corps + luhn.calc_check_digit(corps)
+    return avec_cle_luhn(f"{97 - k // 1_000_000:02d}{k % 1_000_000:06d}")  # unique pour k < 97 millions
 
 
 def finess(s: int) -> str:
-    corps = f"{90 + s // 1_000_000}{s % 1_000_000:06d}"
-    return corps + luhn.calc_check_digit(corps)
+    return avec_cle_luhn(f"{90 + s // 1_000_000}{s % 1_000_000:06d}")
 
 
 def _champs_structure(s: int) -> list[str]:

@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
-from stdnum import luhn
 
-from coordination.personnes.identifiants import OID_INS_TEST
+from coordination.personnes.identifiants import OID_INS_TEST, avec_cle_luhn, avec_cle_nir
 from coordination.personnes.models import (
     Exercice,
     LienProche,
@@ -88,13 +87,11 @@ DEPARTEMENTS_NAISSANCE = tuple(f"{d:02d}" for d in range(1, 20))
 
 
 def rpps_fictif(n: int) -> str:
-    corps = f"99{n:08d}"
-    return corps + luhn.calc_check_digit(corps)
+    return avec_cle_luhn(f"99{n:08d}")
 
 
 def finess_fictif(n: int, departement: str = "99") -> str:
-    corps = f"{departement}{n % 1_000_000:06d}"
-    return corps + luhn.calc_check_digit(corps)
+    return avec_cle_luhn(f"{departement}{n % 1_000_000:06d}")
 
 
 def matricule_ins_fictif(n: int, sexe: str, naissance: datetime.date) -> tuple[str, str]:
@@ -104,7 +101,7 @@ def matricule_ins_fictif(n: int, sexe: str, naissance: datetime.date) -> tuple[s
     lieu = f"{departement}{commune:03d}"
     premier = "1" if sexe == Sexe.MASCULIN else "2"
     corps = f"{premier}{naissance.year % 100:02d}{naissance.month:02d}{lieu}{ordre:03d}"
-    return corps + f"{97 - int(corps) % 97:02d}", lieu
+    return avec_cle_nir(corps), lieu
 
 
 # --- COPY générique d'après les champs du modèle ------------------------------------------------

@@ -3,28 +3,24 @@
 import datetime
 
 import factory
-from stdnum import luhn
-from stdnum.fr import nir as stdnum_nir
 
 from coordination.comptes.models import Compte
 from coordination.personnes import models
-from coordination.personnes.identifiants import OID_INS_TEST
+from coordination.personnes.identifiants import OID_INS_TEST, avec_cle_luhn, avec_cle_nir
 
 
 def rpps_valide(n: int) -> str:
     """RPPS fictif (préfixe 99, comme les identités de test) avec sa clé de Luhn."""
-    corps = f"99{n:08d}"
-    return corps + luhn.calc_check_digit(corps)
+    return avec_cle_luhn(f"99{n:08d}")
 
 
 def finess_valide(n: int, departement: str = "99") -> str:
-    corps = f"{departement}{n:06d}"
-    return corps + luhn.calc_check_digit(corps)
+    return avec_cle_luhn(f"{departement}{n:06d}")
 
 
 def nir_valide(n: int, sexe: str = "2", naissance: str = "4507", lieu: str = "75056") -> str:
     corps = f"{sexe}{naissance[2:]}{naissance[:2]}{lieu}{n:03d}"[:13]
-    return corps + stdnum_nir.calc_check_digits(corps)
+    return avec_cle_nir(corps)
 
 
 class CompteFactory(factory.django.DjangoModelFactory):

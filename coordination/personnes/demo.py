@@ -28,9 +28,8 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import pyotp
-from stdnum import luhn
-from stdnum.fr import nir as stdnum_nir
 
+from coordination.personnes import identifiants
 from coordination.personnes.identifiants import OID_INS_TEST
 
 MOT_DE_PASSE_DEMO = "demo-portail-2026"
@@ -78,25 +77,22 @@ def uuid_demo(nature: str, cle: str) -> uuid.UUID:
 
 def _finess(corps: str) -> str:
     """FINESS : 8 chiffres + clé de Luhn."""
-    return corps + luhn.calc_check_digit(corps)
+    return identifiants.avec_cle_luhn(corps)
 
 
 def _rpps(corps: str) -> str:
     """RPPS de test (préfixe 99) : 10 chiffres + clé de Luhn."""
-    return corps + luhn.calc_check_digit(corps)
+    return identifiants.avec_cle_luhn(corps)
 
 
 def _siret(siren_corps: str, nic_corps: str) -> str:
     """SIRET = SIREN (8 chiffres + clé de Luhn) + NIC (4 chiffres + clé de Luhn sur les 14)."""
-    siren = siren_corps + luhn.calc_check_digit(siren_corps)
-    corps = siren + nic_corps
-    return corps + luhn.calc_check_digit(corps)
+    return identifiants.avec_cle_luhn(identifiants.avec_cle_luhn(siren_corps) + nic_corps)
 
 
 def _nir(corps: str) -> str:
     """NIR : 13 caractères (espaces tolérés) + clé 97 - (numéro mod 97), 2A → 19, 2B → 18."""
-    corps = corps.replace(" ", "")
-    return corps + stdnum_nir.calc_check_digits(corps)
+    return identifiants.avec_cle_nir(corps.replace(" ", ""))
 
 
 # --- Les données -----------------------------------------------------------------------------------

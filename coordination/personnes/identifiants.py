@@ -62,6 +62,17 @@ def _luhn_valide(chiffres: str) -> bool:
     return True
 
 
+def avec_cle_luhn(corps: str) -> str:
+    """Complète un numéro par sa clé de Luhn (RPPS, ADELI, FINESS, SIREN, SIRET) — pour fabriquer
+    des identifiants fictifs valides (démonstration, tests, bancs d'essai)."""
+    return corps + luhn.calc_check_digit(corps)
+
+
+def avec_cle_nir(corps: str) -> str:
+    """Complète les 13 premiers caractères d'un NIR ou NIA par leur clé (Corse : 2A → 19, 2B → 18)."""
+    return corps + stdnum_nir.calc_check_digits(corps)
+
+
 def valider_rpps(valeur: str, champ: str = "Numéro RPPS", *, verifier_cle: bool = True) -> str:
     """RPPS : 11 chiffres dont une clé de Luhn."""
     rpps = compacter(valeur)
