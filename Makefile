@@ -11,6 +11,7 @@ export XDG_RUNTIME_DIR ?= /tmp
 
 uv:
 	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 \
+	  || $(PYTHON) -m pip install --quiet uv \
 	  || $(PYTHON) -m pip install --user --quiet uv \
 	  || $(PYTHON) -m pip install --user --quiet --break-system-packages uv
 
