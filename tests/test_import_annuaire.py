@@ -275,7 +275,7 @@ def test_structure_saisie_a_la_main_completee_sans_doublon():
 def test_import_parallele_hors_transaction(tmp_path):
     """Hors transaction englobante, les situations d'exercice sont écrites sur une seconde
     connexion, en parallèle ; le résultat est le même, lot par lot validé."""
-    sortie, _ = importer(EXTRAIT, "--taille-lot", "5")
+    sortie, _ = importer(EXTRAIT, "--taille-lot", "5", "--incremental")
 
     assert Professionnel.objects.count() == 22
     assert Structure.objects.count() == 13
@@ -316,3 +316,184 @@ def test_uuid_des_lignes_creees():
         versions = set(modele.objects.values_list("uuid", flat=True).distinct())
         assert {u.version for u in versions} == {attendu}
         assert len(versions) == modele.objects.count()
+
+
+# --- Chargement initial (tables vides) ----------------------------------------------------------
+
+
+def _schema() -> dict:
+    """Définitions des index et contraintes des trois tables, telles que le catalogue les rend."""
+    from django.db import connection
+
+    with connection.cursor() as curseur:
+        curseur.execute(
+            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s) ORDER BY 1, 2",
+            [list(annuaire.TABLES_CIBLES)],
+        )
+        index = curseur.fetchall()
+        curseur.execute(
+            "SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid), condeferrable, "
+            "condeferred, convalidated FROM pg_constraint WHERE conrelid = ANY(%s::regclass[]) ORDER BY 1, 2",
+            [list(annuaire.TABLES_CIBLES)],
+        )
+        return {"index": index, "contraintes": curseur.fetchall()}
+
+
+def _contenu() -> dict:
+    """Toutes les valeurs importées, clés étrangères exprimées par les identifiants naturels."""
+    techniques = {"id", "uuid", "cree_le", "modifie_le"}
+
+    def lignes(modele, *naturels):
+        champs = [f.attname for f in modele._meta.concrete_fields if f.attname not in techniques]
+        champs = [c for c in champs if not c.endswith("_id")] + list(naturels)
+        return sorted((tuple(ligne.values()) for ligne in modele.objects.values(*champs)), key=repr)
+
+    return {
+        "professionnels": lignes(Professionnel),
+        "structures": lignes(Structure),
+        "exercices": lignes(
+            Exercice, "professionnel__idnat_ps", "structure__finess_eg", "structure__identifiant_technique"
+        ),
+    }
+
+
+def _extrait_etendu(tmp_path: Path) -> Path:
+    """L'extrait, plus des lignes qui éprouvent l'ordre des lignes d'une même clé : la même structure
+    reprise plus loin sous un autre nom, une ligne en double, une ligne d'une structure à FINESS sans
+    identifiant technique."""
+    entete, *donnees = lignes_extrait()
+    kristian = ligne_de("KRISTIAN")
+    champs = kristian.split("|")
+    champs[1], champs[2], champs[7] = "99700427885", "899700427885", "AUTRE"
+    autre = "|".join(champs).replace("|MAS LES MONTAINES MEILLONNAS|", "|MAS LES MONTAINES (nouveau nom)|")
+    champs = ligne_de("JOLY").split("|")
+    champs[1], champs[2], champs[21], champs[23] = "99700427893", "899700427893", "010002129", ""
+    sans_identifiant = "|".join(champs)
+    return ecrire(tmp_path, [entete, *donnees, ligne_de("CLERC"), autre, sans_identifiant], "etendu.txt")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("taille_lot", ["20000", "3"])
+def test_chargement_initial_memes_valeurs_que_l_import_incremental(tmp_path, taille_lot):
+    chemin = _extrait_etendu(tmp_path)
+    sortie_incrementale, erreurs_incrementales = importer(chemin, "--incremental", "--taille-lot", taille_lot)
+    attendu = _contenu()
+    # Dans un lot, la première ligne d'une structure l'emporte ; d'un lot à l'autre, le dernier lot.
+    nom = "MAS LES MONTAINES (nouveau nom)" if taille_lot == "3" else "MAS LES MONTAINES MEILLONNAS"
+    assert Structure.objects.get(finess_eg="010789956").raison_sociale == nom
+    Exercice.objects.all().delete()
+    Structure.objects.all().delete()
+    Professionnel.objects.all().delete()
+
+    sortie, erreurs = importer(chemin, "--taille-lot", taille_lot)
+
+    assert _contenu() == attendu
+    assert erreurs == erreurs_incrementales  # mêmes lignes signalées, mêmes numéros
+    assert "Professionnels créés : 24, mis à jour : 0" in sortie
+    assert "Structures créées : 13, mises à jour : 0" in sortie
+    assert "Situations d'exercice créées : 24, mises à jour : 0" in sortie
+    premier, second = Evenement.objects.filter(action="annuaire.import").order_by("pk")
+    assert "mode" not in premier.details
+    assert second.details["mode"] == "chargement_initial"
+    assert second.details["lignes_importees"] == premier.details["lignes_importees"] == 25
+    assert second.details["lots"] == premier.details["lots"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chargement_initial_schema_identique_puis_reimport_incremental():
+    avant = _schema()
+    assert any(nom == "personnes_professionnel_idnat_ps_key" for _, nom, _ in avant["index"])
+
+    importer(EXTRAIT, "--chargement-initial", "--taille-lot", "5")
+
+    assert Evenement.objects.get(action="annuaire.import").details["mode"] == "chargement_initial"
+    assert _schema() == avant  # index et contraintes recréés à l'identique
+    assert (Professionnel.objects.count(), Structure.objects.count(), Exercice.objects.count()) == (
+        22, 13, 22,
+    )  # fmt: skip
+    etat = _etat()
+
+    # Le second import du même fichier passe par le chemin incrémental et ne change rien.
+    sortie, _ = importer(EXTRAIT)
+
+    assert _etat() == etat
+    assert "Professionnels créés : 0, mis à jour : 0" in sortie
+    assert "Situations d'exercice créées : 0, mises à jour : 0" in sortie
+    dernier = Evenement.objects.filter(action="annuaire.import").latest("pk")
+    assert "mode" not in dernier.details
+    assert _schema() == avant
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chargement_initial_echec_en_cours_de_lecture_annule_tout(tmp_path):
+    """Une erreur au milieu du chargement (ici, l'appelant qui interrompt à un avertissement de la
+    dernière ligne, après plusieurs lots copiés) annule tout, index et contraintes compris."""
+    avant = _schema()
+    entete, *donnees = lignes_extrait()
+    fausse_cle = ligne_de("BENHOUCHAME").replace("|10106476764|810106476764|", "|10106476765|810106476765|")
+    chemin = ecrire(tmp_path, [entete, *donnees, fausse_cle])
+
+    def interrompre(message: str) -> None:
+        raise RuntimeError(f"interrompu : {message[:20]}")
+
+    with pytest.raises(RuntimeError, match="interrompu"):
+        annuaire.importer_annuaire(chemin, taille_lot=2, signaler=interrompre)
+
+    assert (Professionnel.objects.count(), Structure.objects.count(), Exercice.objects.count()) == (0, 0, 0)
+    assert _schema() == avant
+    evenement = Evenement.objects.get(action="annuaire.import")
+    assert evenement.resultat == "echec"
+    assert evenement.details["mode"] == "chargement_initial"
+    # 20 lignes copiées en 10 lots : le 11e n'est émis qu'une fois la ligne suivante validée.
+    assert (evenement.details["lots"], evenement.details["lignes_importees"]) == (10, 20)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chargement_initial_echec_apres_retrait_des_index_annule_tout():
+    """Erreur de PostgreSQL pendant les insertions (index et contraintes déjà retirés, professionnels
+    et structures déjà insérés) : tout est annulé, schéma compris."""
+    from django.db import connection
+
+    avant = _schema()
+    with connection.cursor() as curseur:
+        curseur.execute(
+            "CREATE FUNCTION test_refus_exercice() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'exercice refusé pour le test'; END $$; "
+            "CREATE TRIGGER test_refus_exercice BEFORE INSERT ON personnes_exercice "
+            "FOR EACH ROW EXECUTE FUNCTION test_refus_exercice()"
+        )
+    try:
+        with pytest.raises(Exception, match="exercice refusé pour le test"):
+            importer(EXTRAIT, "--chargement-initial")
+        assert not Professionnel.objects.exists()
+        assert not Structure.objects.exists()
+        assert _schema() == avant
+        assert Evenement.objects.get(action="annuaire.import").resultat == "echec"
+    finally:
+        with connection.cursor() as curseur:
+            curseur.execute(
+                "DROP TRIGGER IF EXISTS test_refus_exercice ON personnes_exercice; "
+                "DROP FUNCTION IF EXISTS test_refus_exercice()"
+            )
+
+
+def test_chargement_initial_refuse_si_tables_non_vides():
+    Professionnel.objects.create(idnat_ps="899700427885", nom_exercice="DÉJÀ LÀ")
+    avant = _schema()
+
+    with pytest.raises(CommandError, match="Chargement initial impossible : les tables des professionnels"):
+        importer(EXTRAIT, "--chargement-initial")
+
+    assert Professionnel.objects.count() == 1
+    assert not Exercice.objects.exists()
+    assert _schema() == avant
+    assert not Evenement.objects.filter(action="annuaire.import").exists()
+
+
+def test_tables_non_vides_import_incremental_par_defaut():
+    Structure.objects.create(finess_eg="010789956", raison_sociale="MAS (saisie)")
+
+    importer(EXTRAIT)
+
+    assert "mode" not in Evenement.objects.get(action="annuaire.import").details
+    assert Professionnel.objects.count() == 22

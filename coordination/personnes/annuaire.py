@@ -17,6 +17,10 @@ Le fichier (2 à 3 millions de lignes) est lu en flux, ligne à ligne, et trait�
 - chaque lot dans sa propre transaction, sur chaque connexion. Les files d'attente sont bornées :
   la mémoire dépend de la taille du lot, pas de celle du fichier.
 
+Sur des tables vides (ou avec `--chargement-initial`), chargement initial : une seule transaction,
+index secondaires et contraintes retirés, toutes les lignes copiées puis insérées en quelques requêtes
+ensemblistes, index et contraintes recréés à l'identique (voir « Chargement initial » plus bas).
+
 Une clé de contrôle (RPPS, ADELI ou FINESS) fausse dans l'extraction officielle est signalée mais la
 ligne est importée : les identifiants de l'extraction officielle font foi (interop.md §1.3).
 """
@@ -196,6 +200,8 @@ class RapportImport:
     exercices_mis_a_jour: int = 0
     lots: int = 0
     duree_s: float = 0.0
+    # « chargement_initial » pour le chemin des tables vides ; vide pour l'import incrémental.
+    mode: str = ""
     # (numéro de ligne, motif) ; seuls les MESSAGES_GARDES premiers sont gardés.
     rejets: list[tuple[int, str]] = field(default_factory=list)
     alertes: list[tuple[int, str]] = field(default_factory=list)
@@ -221,7 +227,7 @@ class RapportImport:
             "lots": self.lots,
             "duree_ms": round(self.duree_s * 1000),
             "lignes_par_seconde": round(self.lignes_par_seconde),
-        }
+        } | ({"mode": self.mode} if self.mode else {})
 
     def resume(self) -> str:
         """Résumé en français, une donnée par ligne."""
@@ -455,14 +461,26 @@ def _affectations(champs: tuple[str, ...]) -> str:
 
 _COMPTER = "SELECT count(*) FILTER (WHERE cree), count(*) FILTER (WHERE NOT cree) FROM ecrits"
 
-SQL_PROFESSIONNELS = f"""
-WITH source AS (
+# Ordre des lignes d'une même clé : `ORDRE` est remplacé par « n » (première ligne du lot) dans les
+# upserts, par « b DESC, n » (première ligne du dernier lot qui la contient : ce que laissent les
+# upserts successifs) dans le chargement initial.
+ORDRE = "__ORDRE__"
+
+_SOURCE_PROFESSIONNELS = f"""
     SELECT DISTINCT ON (c2) c2 AS idnat_ps, left(c3, 10) AS civilite_exercice,
            left(c7, 100) AS nom_exercice, left(c8, 100) AS prenom_exercice, left(c9, 4) AS profession_code,
            left(c10, 120) AS profession_libelle, left(c11, 1) AS categorie_professionnelle,
            left(c15, 10) AS savoir_faire_code, left(c16, 200) AS savoir_faire_libelle
-    FROM annuaire_lignes ORDER BY c2, n
-), a_ecrire AS (
+    FROM annuaire_lignes ORDER BY c2, {ORDRE}
+"""  # noqa: S608 - fragments SQL constants, aucune donnée interpolée
+
+
+def _ordonner(requete: str, ordre: str) -> str:
+    return requete.replace(ORDRE, ordre)
+
+
+SQL_PROFESSIONNELS = f"""
+WITH source AS ({_ordonner(_SOURCE_PROFESSIONNELS, "n")}), a_ecrire AS (
     SELECT source.* FROM source LEFT JOIN personnes_professionnel p ON p.idnat_ps = source.idnat_ps
     WHERE p.id IS NULL
        OR ({_liste("p.", _CHAMPS_PROFESSIONNEL)})
@@ -511,12 +529,14 @@ _CHAMPS_STRUCTURE_FINESS = (*_CHAMPS_STRUCTURE, "finess_cle_verifiee")
 # n'est pas déjà porté par une autre structure, sinon la contrainte d'unicité ferait échouer le lot)
 # et jamais modifié ensuite par l'upsert : une colonne clé modifiée imposerait un verrou qui
 # bloquerait les contrôles de clés étrangères de la session des exercices (voir _EcrivainExercices).
-SQL_STRUCTURES_FINESS = f"""
-WITH source AS (
+_SOURCE_STRUCTURES_FINESS = f"""
     SELECT DISTINCT ON (c21) c21 AS finess_eg, NULLIF(c23, '') AS identifiant_technique,
            drapeaux NOT LIKE '%f%' AS finess_cle_verifiee, {_SELECTION_STRUCTURE}
-    FROM annuaire_lignes WHERE c21 <> '' ORDER BY c21, n
-), a_ecrire AS (
+    FROM annuaire_lignes WHERE c21 <> '' ORDER BY c21, {ORDRE}
+"""  # noqa: S608 - fragments SQL constants, aucune donnée interpolée
+
+SQL_STRUCTURES_FINESS = f"""
+WITH source AS ({_ordonner(_SOURCE_STRUCTURES_FINESS, "n")}), a_ecrire AS (
     SELECT source.* FROM source LEFT JOIN personnes_structure s ON s.finess_eg = source.finess_eg
     WHERE s.id IS NULL
        OR ({_liste("s.", _CHAMPS_STRUCTURE_FINESS)})
@@ -548,11 +568,13 @@ WHERE s.finess_eg = l.c21 AND s.identifiant_technique IS NULL
 """
 
 # Structures sans FINESS (cabinets, sociétés…) : repérées par l'identifiant technique.
-SQL_STRUCTURES_TECHNIQUES = f"""
-WITH source AS (
+_SOURCE_STRUCTURES_TECHNIQUES = f"""
     SELECT DISTINCT ON (c23) c23 AS identifiant_technique, {_SELECTION_STRUCTURE}
-    FROM annuaire_lignes WHERE c21 = '' AND c23 <> '' ORDER BY c23, n
-), a_ecrire AS (
+    FROM annuaire_lignes WHERE c21 = '' AND c23 <> '' ORDER BY c23, {ORDRE}
+"""  # noqa: S608 - fragments SQL constants, aucune donnée interpolée
+
+SQL_STRUCTURES_TECHNIQUES = f"""
+WITH source AS ({_ordonner(_SOURCE_STRUCTURES_TECHNIQUES, "n")}), a_ecrire AS (
     SELECT source.* FROM source
     LEFT JOIN personnes_structure s ON s.identifiant_technique = source.identifiant_technique
     WHERE s.id IS NULL
@@ -574,8 +596,7 @@ WITH source AS (
 _CHAMPS_EXERCICE = ("profession_libelle", "mode_exercice", "secteur_activite_code")
 
 # Situations d'exercice : professionnel × structure (ou aucune) × profession.
-SQL_EXERCICES = f"""
-WITH source AS (
+_SOURCE_EXERCICES = f"""
     SELECT DISTINCT ON (p.id, COALESCE(sf.id, st.id), left(l.c9, 4))
            p.id AS professionnel_id, COALESCE(sf.id, st.id) AS structure_id,
            left(l.c9, 4) AS profession_code, left(l.c10, 120) AS profession_libelle,
@@ -587,8 +608,11 @@ WITH source AS (
     LEFT JOIN personnes_structure sf ON sf.finess_eg = NULLIF(l.c21, '')
     LEFT JOIN personnes_structure st
            ON st.identifiant_technique = CASE WHEN l.c21 = '' THEN NULLIF(l.c23, '') END
-    ORDER BY p.id, COALESCE(sf.id, st.id), left(l.c9, 4), l.n
-), a_ecrire AS (
+    ORDER BY p.id, COALESCE(sf.id, st.id), left(l.c9, 4), {ORDRE}
+"""  # noqa: S608 - fragments SQL constants, aucune donnée interpolée
+
+SQL_EXERCICES = f"""
+WITH source AS ({_ordonner(_SOURCE_EXERCICES, "l.n")}), a_ecrire AS (
     SELECT source.* FROM source
     LEFT JOIN personnes_exercice e ON e.professionnel_id = source.professionnel_id
          AND e.structure_id IS NOT DISTINCT FROM source.structure_id
@@ -625,11 +649,16 @@ SQL_REGLAGES_LOT = (
 )
 
 
-def _copier_lot(curseur_psycopg, texte: str) -> None:
-    curseur_psycopg.execute(f"TRUNCATE {TABLE_LIGNES}")
-    with curseur_psycopg.copy(f"COPY {TABLE_LIGNES} FROM STDIN (DELIMITER '|')") as copie:
+def _copier(curseur_psycopg, texte: str, colonnes: str = "") -> None:
+    """Un seul COPY du texte d'un lot dans la table temporaire (`colonnes` : « (n, c2, …) » ou rien)."""
+    with curseur_psycopg.copy(f"COPY {TABLE_LIGNES} {colonnes} FROM STDIN (DELIMITER '|')") as copie:
         for debut in range(0, len(texte), TAILLE_MORCEAU_COPY):
             copie.write(texte[debut : debut + TAILLE_MORCEAU_COPY])
+
+
+def _copier_lot(curseur_psycopg, texte: str) -> None:
+    curseur_psycopg.execute(f"TRUNCATE {TABLE_LIGNES}")
+    _copier(curseur_psycopg, texte)
 
 
 def fonction_uuid(curseur) -> str:
@@ -732,6 +761,251 @@ class _EcrivainExercices(threading.Thread):
             raise self.erreur
 
 
+class _Lecture:
+    """Fil de lecture : prépare le lot suivant pendant que PostgreSQL traite le lot courant (file
+    bornée à deux lots). Commun aux deux chemins d'import."""
+
+    def __init__(self, chemin: Path, rapport: RapportImport, **options) -> None:
+        self.chemin, self.rapport, self.options = chemin, rapport, options
+        self.file: queue.Queue = queue.Queue(maxsize=2)
+        self.arret = threading.Event()
+        self.erreur: BaseException | None = None
+        self.fil = threading.Thread(target=self._lire, name="lecture-annuaire", daemon=True)
+
+    def _lire(self) -> None:
+        try:
+            for lot in lire_lots(self.chemin, self.rapport, **self.options):
+                while not self.arret.is_set():
+                    try:
+                        self.file.put(lot, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if self.arret.is_set():
+                    return
+        except BaseException as exc:  # transmis au fil principal
+            self.erreur = exc
+        finally:
+            while True:
+                try:
+                    self.file.put(_FIN, timeout=0.5)
+                    break
+                except queue.Full:
+                    if self.arret.is_set():
+                        break
+
+    def lots(self):
+        """Les lots, dans l'ordre du fichier ; démarre la lecture au premier appel."""
+        self.fil.start()
+        while (lot := self.file.get()) is not _FIN:
+            yield lot
+
+    def terminer(self) -> None:
+        """Attend la fin de la lecture ; relance l'erreur du fil de lecture s'il y en a eu une."""
+        self.fil.join()
+        if self.erreur is not None:
+            raise self.erreur
+
+    def arreter(self) -> None:
+        self.arret.set()
+
+
+# --- Chargement initial (tables vides) ----------------------------------------------------------------
+#
+# Technique de pg_restore : dans UNE transaction, verrou exclusif sur les trois tables, retrait de
+# leurs index secondaires (contraintes d'unicité comprises) et de leurs clés étrangères (celles des
+# situations d'exercice, et professionnel → compte, différée : chaque insertion mettrait en file un
+# contrôle), COPY de toutes les lignes dans une table temporaire, insertions ensemblistes simples
+# (les doublons sont écartés par DISTINCT ON, pas par ON CONFLICT), puis re-création des index et
+# contraintes à partir de leurs définitions lues avant le retrait : leur construction prouve
+# l'unicité et l'intégrité référentielle. Le DDL est transactionnel : toute erreur annule tout,
+# schéma compris.
+
+TABLES_CIBLES = ("personnes_professionnel", "personnes_structure", "personnes_exercice")
+
+SQL_TABLES_VIDES = " AND ".join(f"NOT EXISTS (SELECT 1 FROM {table})" for table in TABLES_CIBLES)  # noqa: S608
+
+# Contraintes adossées à un index (unicité, exclusion) et clés étrangères : (retrait, re-création).
+SQL_CONTRAINTES_A_RETIRER = """
+SELECT format('ALTER TABLE %%s DROP CONSTRAINT %%I', conrelid::regclass, conname),
+       format('ALTER TABLE %%s ADD CONSTRAINT %%I %%s',
+              conrelid::regclass, conname, pg_get_constraintdef(oid))
+FROM pg_constraint
+WHERE (contype IN ('u', 'x') AND conrelid = ANY(%(tables)s::regclass[]))
+   OR (contype = 'f' AND conrelid = ANY(%(tables)s::regclass[]))
+ORDER BY contype = 'f', conrelid::regclass::text, conname
+"""
+# Index secondaires qui ne portent pas de contrainte (la clé primaire reste).
+SQL_INDEX_A_RETIRER = """
+SELECT format('DROP INDEX %%s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid)
+FROM pg_index i
+WHERE i.indrelid = ANY(%(tables)s::regclass[]) AND NOT i.indisprimary
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid AND c.conrelid = i.indrelid)
+ORDER BY i.indexrelid::regclass::text
+"""
+
+# Table temporaire du chargement : toutes les lignes du fichier, `b` = numéro du lot (réglage de
+# session posé avant chaque COPY), pour reproduire l'ordre « dernier lot gagnant » des upserts.
+_COLONNES_COPIE = f"(n, {', '.join(f'c{i}' for i in COLONNES_PERSONNES)}, drapeaux)"
+SQL_TABLE_INITIALE = (
+    f"CREATE TEMP TABLE {TABLE_LIGNES} (n bigint, {', '.join(f'c{i} text' for i in COLONNES_PERSONNES)}, "
+    "drapeaux text, b integer NOT NULL DEFAULT current_setting('annuaire.lot')::integer)"
+)
+# Tris sur les clés dans l'ordre des octets (COLLATE "C" : comparaison directe, clés abrégées) ;
+# l'égalité est la même qu'avec la collation de la base, seul l'ordre du tri change.
+SQL_TABLE_INITIALE = SQL_TABLE_INITIALE.replace(" text", ' text COLLATE "C"')
+_DERNIER_LOT = "b DESC, n"
+
+SQL_INITIAL_PROFESSIONNELS = f"""
+INSERT INTO personnes_professionnel (
+    uuid, cree_le, modifie_le, idnat_ps, {_liste("", _CHAMPS_PROFESSIONNEL)}, bal_mssante, telephone)
+SELECT gen_random_uuid(), now(), now(), idnat_ps, {_liste("", _CHAMPS_PROFESSIONNEL)}, '', ''
+FROM ({_ordonner(_SOURCE_PROFESSIONNELS, _DERNIER_LOT)}) source
+"""  # noqa: S608 - fragments SQL constants, aucune donnée interpolée
+
+# Identifiant technique d'une structure à FINESS : le premier non vide du fichier (l'upsert le pose à
+# la création, puis le complète s'il manquait) ; s'il est revendiqué par plusieurs FINESS, la
+# première ligne l'emporte et les autres restent sans identifiant technique.
+SQL_INITIAL_STRUCTURES_FINESS = f"""
+WITH premiers AS (
+    SELECT DISTINCT ON (c21) c21, c23, b, n FROM annuaire_lignes
+    WHERE c21 <> '' AND c23 <> '' ORDER BY c21, b, n
+), identifiants AS (
+    SELECT DISTINCT ON (c23) c21 AS finess_eg, c23 AS identifiant_technique FROM premiers ORDER BY c23, b, n
+)
+INSERT INTO personnes_structure (
+    uuid, cree_le, modifie_le, finess_eg, identifiant_technique, {_liste("", _CHAMPS_STRUCTURE_FINESS)},
+    categorie_code, categorie_libelle, bal_mssante)
+SELECT gen_random_uuid(), now(), now(), source.finess_eg, identifiants.identifiant_technique,
+       {_liste("source.", _CHAMPS_STRUCTURE_FINESS)}, '', '', ''
+FROM ({_ordonner(_SOURCE_STRUCTURES_FINESS, _DERNIER_LOT)}) source
+LEFT JOIN identifiants ON identifiants.finess_eg = source.finess_eg
+"""  # noqa: S608 - fragments SQL constants, aucune donnée interpolée
+
+# Structures sans FINESS ; un identifiant technique déjà porté par une structure à FINESS la désigne
+# (les situations d'exercice s'y rattachent, comme dans l'upsert).
+SQL_INITIAL_STRUCTURES_TECHNIQUES = f"""
+INSERT INTO personnes_structure (
+    uuid, cree_le, modifie_le, identifiant_technique, {_liste("", _CHAMPS_STRUCTURE)},
+    finess_cle_verifiee, categorie_code, categorie_libelle, bal_mssante)
+SELECT gen_random_uuid(), now(), now(), identifiant_technique, {_liste("", _CHAMPS_STRUCTURE)}, true,
+       '', '', ''
+FROM ({_ordonner(_SOURCE_STRUCTURES_TECHNIQUES, _DERNIER_LOT)}) source
+WHERE NOT EXISTS (SELECT 1 FROM personnes_structure s
+                  WHERE s.identifiant_technique = source.identifiant_technique)
+"""  # noqa: S608 - fragments SQL constants, aucune donnée interpolée
+
+SQL_INITIAL_EXERCICES = f"""
+INSERT INTO personnes_exercice (
+    uuid, cree_le, modifie_le, professionnel_id, structure_id, profession_code, fonction,
+    {_liste("", _CHAMPS_EXERCICE)})
+SELECT gen_random_uuid(), now(), now(), professionnel_id, structure_id, profession_code, '',
+       {_liste("", _CHAMPS_EXERCICE)}
+FROM ({_ordonner(_SOURCE_EXERCICES, "l.b DESC, l.n")}) source
+"""  # noqa: S608 - fragments SQL constants, aucune donnée interpolée
+
+# Une seule transaction : la validation n'attend pas le disque, et les tris, jointures par hachage
+# et constructions d'index ont de la mémoire (côté serveur).
+SQL_REGLAGES_INITIAL = (
+    "SET LOCAL synchronous_commit TO off; SET LOCAL work_mem TO '128MB'; "
+    "SET LOCAL maintenance_work_mem TO '256MB'"
+)
+
+MESSAGE_TABLES_NON_VIDES = (
+    "Chargement initial impossible : les tables des professionnels, des structures et des situations "
+    "d'exercice doivent être vides ; relancez sans --chargement-initial pour un import incrémental."
+)
+
+
+def tables_vides() -> bool:
+    """Vrai si les trois tables alimentées par l'import sont vides."""
+    with connection.cursor() as curseur:
+        curseur.execute(f"SELECT {SQL_TABLES_VIDES}")  # noqa: S608 - noms de tables constants
+        return curseur.fetchone()[0]
+
+
+def _retirer_index_et_contraintes(curseur) -> list[str]:
+    """Retire index secondaires, contraintes d'unicité et clés étrangères des trois tables ;
+    renvoie les ordres qui les recréent à l'identique (index et unicités d'abord, clés étrangères
+    ensuite). Définitions lues dans le catalogue avant tout retrait."""
+    parametres = {"tables": list(TABLES_CIBLES)}
+    curseur.execute(SQL_CONTRAINTES_A_RETIRER, parametres)
+    contraintes = curseur.fetchall()
+    curseur.execute(SQL_INDEX_A_RETIRER, parametres)
+    index = curseur.fetchall()
+    for retrait, _ in [*reversed(contraintes), *index]:  # clés étrangères d'abord
+        curseur.execute(retrait)
+    return [creation for _, creation in index] + [creation for _, creation in contraintes]
+
+
+def _executer_compte(curseur, requete: str, uuid_sql: str) -> int:
+    _executer(curseur, requete, uuid_sql)
+    return curseur.rowcount
+
+
+def _charger_initialement(lecture: _Lecture, rapport: RapportImport) -> None:
+    """Chemin du chargement initial (voir plus haut) ; lève ErreurImport si une table n'est pas vide."""
+    with transaction.atomic(), connection.cursor() as curseur:
+        curseur.execute(SQL_REGLAGES_INITIAL)
+        curseur.execute(f"LOCK TABLE {', '.join(TABLES_CIBLES)} IN ACCESS EXCLUSIVE MODE")
+        curseur.execute(f"SELECT {SQL_TABLES_VIDES}")  # noqa: S608 - noms de tables constants
+        if not curseur.fetchone()[0]:
+            raise ErreurImport(MESSAGE_TABLES_NON_VIDES)
+        uuid_sql = fonction_uuid(curseur)
+        a_recreer = _retirer_index_et_contraintes(curseur)
+        curseur.execute(f"DROP TABLE IF EXISTS {TABLE_LIGNES}")
+        curseur.execute(SQL_TABLE_INITIALE)
+        for numero, lot in enumerate(lecture.lots(), start=1):
+            curseur.execute("SELECT set_config('annuaire.lot', %s, true)", [str(numero)])
+            _copier(curseur.cursor, lot.texte, _COLONNES_COPIE)
+            rapport.lignes_importees += lot.nb_lignes
+            rapport.lots = numero
+        lecture.terminer()  # une erreur de lecture annule tout, avant la moindre insertion
+        # Statistiques de la table temporaire (un échantillon) : jointures par hachage plutôt que trois
+        # tris de toutes les lignes pour des jointures par fusion.
+        curseur.execute(f"ANALYZE {TABLE_LIGNES}")
+        rapport.professionnels_crees = _executer_compte(curseur, SQL_INITIAL_PROFESSIONNELS, uuid_sql)
+        rapport.structures_creees = _executer_compte(curseur, SQL_INITIAL_STRUCTURES_FINESS, uuid_sql)
+        rapport.structures_creees += _executer_compte(curseur, SQL_INITIAL_STRUCTURES_TECHNIQUES, uuid_sql)
+        rapport.exercices_crees = _executer_compte(curseur, SQL_INITIAL_EXERCICES, uuid_sql)
+        curseur.execute(f"DROP TABLE {TABLE_LIGNES}")
+        for creation in a_recreer:
+            curseur.execute(creation)
+        curseur.execute(f"ANALYZE {', '.join(TABLES_CIBLES)}")
+
+
+def _importer_par_lots(lecture: _Lecture, rapport: RapportImport, parallele: bool) -> None:
+    """Chemin incrémental : upserts lot par lot, chaque lot dans sa transaction."""
+    ecrivain = None
+    with connection.cursor() as curseur:
+        curseur.execute(SQL_TABLE)
+        uuid_sql = fonction_uuid(curseur)
+        if parallele:
+            parametres = connection.get_connection_params()
+            for cle in ("cursor_factory", "context"):
+                parametres.pop(cle, None)
+            ecrivain = _EcrivainExercices(parametres, rapport, uuid_sql)
+            ecrivain.start()
+        try:
+            for lot in lecture.lots():
+                if ecrivain is None:
+                    _ecrire_lot(curseur, lot, rapport, uuid_sql)
+                    continue
+                if ecrivain.erreur is not None:
+                    break
+                with transaction.atomic():
+                    curseur.execute(SQL_REGLAGES_LOT)
+                    _copier_lot(curseur.cursor, lot.texte)
+                    _ecrire_personnes(curseur, rapport, uuid_sql)
+                ecrivain.confier(lot)
+        finally:
+            if ecrivain is not None:
+                ecrivain.terminer()
+            if connection.is_usable():
+                curseur.execute(f"DROP TABLE IF EXISTS {TABLE_LIGNES}")
+    lecture.terminer()
+
+
 def importer_annuaire(
     chemin: str | os.PathLike,
     *,
@@ -739,13 +1013,17 @@ def importer_annuaire(
     taille_lot: int = TAILLE_LOT_DEFAUT,
     signaler: Callable[[str], None] | None = None,
     parallele: bool | None = None,
+    chargement_initial: bool | None = None,
 ) -> RapportImport:
     """Importe le fichier et journalise UN événement « annuaire.import » (succès ou échec).
 
     `signaler` reçoit, au fil de l'eau, chaque ligne rejetée et chaque avertissement (en français).
-    `parallele` (par défaut : hors transaction englobante) écrit les situations d'exercice sur une
-    seconde connexion, en parallèle ; dans une transaction englobante (tests, appelant en
-    `atomic`), tout passe par la connexion courante, lot par lot.
+    `chargement_initial` : None (défaut) = chargement initial si les trois tables sont vides, import
+    incrémental sinon ; True = chargement initial exigé (ErreurImport si une table n'est pas vide) ;
+    False = import incrémental même sur des tables vides.
+    `parallele` (import incrémental ; par défaut : hors transaction englobante) écrit les situations
+    d'exercice sur une seconde connexion, en parallèle ; dans une transaction englobante (tests,
+    appelant en `atomic`), tout passe par la connexion courante, lot par lot.
     Lève ErreurImport si le fichier est inutilisable ; les lignes mal formées ne l'arrêtent pas.
     """
     chemin = Path(chemin)
@@ -753,77 +1031,26 @@ def importer_annuaire(
         raise ErreurImport("Taille de lot : elle doit être d'au moins 1 ligne.")
     if not chemin.is_file():
         raise ErreurImport(f"Fichier introuvable : {chemin}")
+    initial = tables_vides() if chargement_initial is None else chargement_initial
+    if chargement_initial and not tables_vides():
+        raise ErreurImport(MESSAGE_TABLES_NON_VIDES)
     if parallele is None:
         parallele = not connection.in_atomic_block
-    rapport = RapportImport(fichier=chemin.name)
+    rapport = RapportImport(fichier=chemin.name, mode="chargement_initial" if initial else "")
     debut = time.monotonic()
-    # Le fil de lecture prépare le lot suivant pendant que PostgreSQL traite le lot courant.
-    file_lots: queue.Queue = queue.Queue(maxsize=2)
-    arret = threading.Event()
-    erreur_lecture: list[BaseException] = []
-
-    def lire() -> None:
-        try:
-            lots = lire_lots(
-                chemin, rapport, encodage=encodage, taille_lot=taille_lot, signaler=signaler,
-                texte_exercices=parallele,
-            )  # fmt: skip
-            for lot in lots:
-                while not arret.is_set():
-                    try:
-                        file_lots.put(lot, timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-                if arret.is_set():
-                    return
-        except BaseException as exc:  # transmis au fil principal
-            erreur_lecture.append(exc)
-        finally:
-            while True:
-                try:
-                    file_lots.put(_FIN, timeout=0.5)
-                    break
-                except queue.Full:
-                    if arret.is_set():
-                        break
-
-    lecteur = threading.Thread(target=lire, name="lecture-annuaire", daemon=True)
-    ecrivain = None
+    lecture = _Lecture(
+        chemin, rapport, encodage=encodage, taille_lot=taille_lot, signaler=signaler,
+        texte_exercices=parallele and not initial,
+    )  # fmt: skip
     try:
-        with connection.cursor() as curseur:
-            curseur.execute(SQL_TABLE)
-            uuid_sql = fonction_uuid(curseur)
-            if parallele:
-                parametres = connection.get_connection_params()
-                for cle in ("cursor_factory", "context"):
-                    parametres.pop(cle, None)
-                ecrivain = _EcrivainExercices(parametres, rapport, uuid_sql)
-                ecrivain.start()
-            lecteur.start()
-            try:
-                while (lot := file_lots.get()) is not _FIN:
-                    if ecrivain is None:
-                        _ecrire_lot(curseur, lot, rapport, uuid_sql)
-                        continue
-                    if ecrivain.erreur is not None:
-                        break
-                    with transaction.atomic():
-                        curseur.execute(SQL_REGLAGES_LOT)
-                        _copier_lot(curseur.cursor, lot.texte)
-                        _ecrire_personnes(curseur, rapport, uuid_sql)
-                    ecrivain.confier(lot)
-            finally:
-                if ecrivain is not None:
-                    ecrivain.terminer()
-                if connection.is_usable():
-                    curseur.execute(f"DROP TABLE IF EXISTS {TABLE_LIGNES}")
-        lecteur.join()
-        if erreur_lecture:
-            raise erreur_lecture[0]
+        if initial:
+            _charger_initialement(lecture, rapport)
+        else:
+            _importer_par_lots(lecture, rapport, parallele)
     except BaseException as exc:
-        arret.set()
+        lecture.arreter()
         rapport.duree_s = time.monotonic() - debut
+        # ErreurImport : fichier inutilisable ou tables non vides, l'import n'a pas commencé.
         if not isinstance(exc, ErreurImport | KeyboardInterrupt):
             _journaliser(rapport, "echec", erreur=f"{type(exc).__name__} : {exc}"[:500])
         raise

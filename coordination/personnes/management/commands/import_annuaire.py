@@ -12,7 +12,8 @@ from coordination.personnes.annuaire import TAILLE_LOT_DEFAUT, ErreurImport, imp
 class Command(BaseCommand):
     help = (
         "Importe (ou réimporte) l'extraction publique de l'Annuaire Santé PS_LibreAcces_Personne_activite "
-        "dans les professionnels, structures et situations d'exercice. Lecture en flux, par lots."
+        "dans les professionnels, structures et situations d'exercice. Lecture en flux, par lots ; "
+        "sur des tables vides, chargement initial en une transaction (index recréés à la fin)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -25,6 +26,18 @@ class Command(BaseCommand):
             type=int,
             default=TAILLE_LOT_DEFAUT,
             help=f"Nombre de lignes par lot, chaque lot dans sa transaction (défaut : {TAILLE_LOT_DEFAUT}).",
+        )
+        mode = parser.add_mutually_exclusive_group()
+        mode.add_argument(
+            "--chargement-initial",
+            action="store_true",
+            help="Exige le chargement initial (tables vides, une seule transaction, index recréés à la "
+            "fin) ; refusé si les tables ne sont pas vides. Par défaut, choisi dès qu'elles sont vides.",
+        )
+        mode.add_argument(
+            "--incremental",
+            action="store_true",
+            help="Import incrémental lot par lot, même si les tables sont vides.",
         )
         parser.add_argument(
             "--details-max",
@@ -42,6 +55,11 @@ class Command(BaseCommand):
         if options["taille_lot"] < 1:
             raise CommandError("Taille de lot : elle doit être d'au moins 1 ligne.")
         details_max = max(options["details_max"], 0)
+        chargement_initial = None  # choisi selon que les tables sont vides ou non
+        if options["chargement_initial"]:
+            chargement_initial = True
+        elif options["incremental"]:
+            chargement_initial = False
         affiches = 0
 
         def signaler(message: str) -> None:
@@ -52,7 +70,11 @@ class Command(BaseCommand):
 
         try:
             rapport = importer_annuaire(
-                options["fichier"], encodage=encodage, taille_lot=options["taille_lot"], signaler=signaler
+                options["fichier"],
+                encodage=encodage,
+                taille_lot=options["taille_lot"],
+                signaler=signaler,
+                chargement_initial=chargement_initial,
             )
         except ErreurImport as exc:
             raise CommandError(str(exc)) from exc
