@@ -373,14 +373,21 @@ def _extrait_etendu(tmp_path: Path) -> Path:
 
 
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("trie", [False, True], ids=["non_trie", "trie"])
 @pytest.mark.parametrize("taille_lot", ["20000", "3"])
-def test_chargement_initial_memes_valeurs_que_l_import_incremental(tmp_path, taille_lot):
+def test_chargement_initial_memes_valeurs_que_l_import_incremental(tmp_path, taille_lot, trie):
     chemin = _extrait_etendu(tmp_path)
+    if trie:  # fichier trié par idNat_PS, comme l'extraction officielle : chargement en flux
+        entete, *donnees = chemin.read_text(encoding="utf-8").splitlines()
+        chemin = ecrire(
+            tmp_path, [entete, *sorted(donnees, key=lambda ligne: ligne.split("|")[2])], "trie.txt"
+        )
     sortie_incrementale, erreurs_incrementales = importer(chemin, "--incremental", "--taille-lot", taille_lot)
     attendu = _contenu()
-    # Dans un lot, la première ligne d'une structure l'emporte ; d'un lot à l'autre, le dernier lot.
-    nom = "MAS LES MONTAINES (nouveau nom)" if taille_lot == "3" else "MAS LES MONTAINES MEILLONNAS"
-    assert Structure.objects.get(finess_eg="010789956").raison_sociale == nom
+    if not trie:
+        # Dans un lot, la première ligne d'une structure l'emporte ; d'un lot à l'autre, le dernier lot.
+        nom = "MAS LES MONTAINES (nouveau nom)" if taille_lot == "3" else "MAS LES MONTAINES MEILLONNAS"
+        assert Structure.objects.get(finess_eg="010789956").raison_sociale == nom
     Exercice.objects.all().delete()
     Structure.objects.all().delete()
     Professionnel.objects.all().delete()
@@ -388,15 +395,59 @@ def test_chargement_initial_memes_valeurs_que_l_import_incremental(tmp_path, tai
     sortie, erreurs = importer(chemin, "--taille-lot", taille_lot)
 
     assert _contenu() == attendu
-    assert erreurs == erreurs_incrementales  # mêmes lignes signalées, mêmes numéros
+    assert erreurs == erreurs_incrementales  # mêmes lignes signalées, mêmes numéros, une seule fois
     assert "Professionnels créés : 24, mis à jour : 0" in sortie
     assert "Structures créées : 13, mises à jour : 0" in sortie
     assert "Situations d'exercice créées : 24, mises à jour : 0" in sortie
     premier, second = Evenement.objects.filter(action="annuaire.import").order_by("pk")
     assert "mode" not in premier.details
     assert second.details["mode"] == "chargement_initial"
+    # Fichier non trié (une ligne reprise en fin de fichier) : repli sur la table temporaire.
+    assert second.details["chargement"] == ("flux" if trie else "table_temporaire")
     assert second.details["lignes_importees"] == premier.details["lignes_importees"] == 25
+    assert second.details["lignes_lues"] == premier.details["lignes_lues"]
     assert second.details["lots"] == premier.details["lots"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chargement_en_flux_identifiants_et_sequences(tmp_path):
+    """Identifiants attribués côté Python : les séquences sont recalées, les UUID sont des v7 distincts,
+    et une création ordinaire après le chargement ne heurte aucun identifiant."""
+    entete, *donnees = lignes_extrait()
+    chemin = ecrire(tmp_path, [entete, *sorted(donnees, key=lambda ligne: ligne.split("|")[2])])
+    rapport = annuaire.importer_annuaire(chemin)
+    assert rapport.chargement == "flux"
+    for modele in (Professionnel, Structure, Exercice):
+        uuids = list(modele.objects.values_list("uuid", flat=True))
+        assert uuids and len(set(uuids)) == len(uuids)
+        assert {u.version for u in uuids} == {7}
+    dernier = Structure.objects.order_by("-pk").first().pk
+    nouvelle = Structure.objects.create(raison_sociale="Structure créée après l'import")
+    assert nouvelle.pk == dernier + 1
+    exercice = Exercice.objects.select_related("professionnel").first()
+    assert exercice.professionnel.idnat_ps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chargement_en_flux_identifiant_technique_revendique_apres_coup(tmp_path):
+    """Une ligne sans FINESS utilise un identifiant technique qu'une structure à FINESS revendique plus
+    loin : le flux ne peut pas reproduire le rattachement, il est abandonné au profit de la table
+    temporaire, sans double signalement."""
+    entete, *_ = lignes_extrait()
+    champs = ligne_de("JOLY").split("|")
+    champs[1], champs[2], champs[21], champs[22], champs[23] = "99700000001", "899700000001", "", "", "TECH-X"
+    sans_finess = "|".join(champs)
+    champs[1], champs[2], champs[21], champs[23] = "99700000019", "899700000019", "010002129", "TECH-X"
+    avec_finess = "|".join(champs)
+    chemin = ecrire(tmp_path, [entete, sans_finess, avec_finess])
+    signales = []
+    rapport = annuaire.importer_annuaire(chemin, signaler=signales.append)
+    assert rapport.chargement == "table_temporaire"
+    assert rapport.lignes_lues == 2 and rapport.lignes_importees == 2
+    assert len(signales) == len(set(signales))
+    structure = Structure.objects.get(identifiant_technique="TECH-X")
+    assert structure.finess_eg == "010002129"
+    assert Exercice.objects.filter(structure=structure).count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
@@ -497,3 +548,29 @@ def test_tables_non_vides_import_incremental_par_defaut():
 
     assert "mode" not in Evenement.objects.get(action="annuaire.import").details
     assert Professionnel.objects.count() == 22
+
+
+@pytest.mark.django_db(transaction=True)
+def test_chargement_en_flux_structure_reprise_dans_un_lot_ulterieur(tmp_path):
+    """Fichier trié, un professionnel par lot : la structure vue d'abord sans identifiant technique et
+    sous un nom, puis dans un lot ultérieur sous un autre nom avec un identifiant technique, finit comme
+    par l'import incrémental (dernier lot pour les valeurs, identifiant technique complété)."""
+    entete, *_ = lignes_extrait()
+    champs = ligne_de("JOLY").split("|")
+    champs[1], champs[2], champs[21], champs[23], champs[24] = (
+        "99700000001", "899700000001", "010002129", "", "PREMIER NOM")  # fmt: skip
+    premiere = "|".join(champs)
+    champs[1], champs[2], champs[23], champs[24] = "99700000019", "899700000019", "F010002129", "SECOND NOM"
+    chemin = ecrire(tmp_path, [entete, premiere, "|".join(champs)])
+    annuaire.importer_annuaire(chemin, taille_lot=1, chargement_initial=False)
+    attendu = _contenu()
+    structure = Structure.objects.get(finess_eg="010002129")
+    assert (structure.raison_sociale, structure.identifiant_technique) == ("SECOND NOM", "F010002129")
+    Exercice.objects.all().delete()
+    Structure.objects.all().delete()
+    Professionnel.objects.all().delete()
+
+    rapport = annuaire.importer_annuaire(chemin, taille_lot=1)
+
+    assert rapport.chargement == "flux" and rapport.lots == 2
+    assert _contenu() == attendu

@@ -18,8 +18,10 @@ Le fichier (2 à 3 millions de lignes) est lu en flux, ligne à ligne, et trait�
   la mémoire dépend de la taille du lot, pas de celle du fichier.
 
 Sur des tables vides (ou avec `--chargement-initial`), chargement initial : une seule transaction,
-index secondaires et contraintes retirés, toutes les lignes copiées puis insérées en quelques requêtes
-ensemblistes, index et contraintes recréés à l'identique (voir « Chargement initial » plus bas).
+index secondaires et contraintes retirés, lignes écrites par COPY directement dans les trois tables
+pendant la lecture (identifiants et UUID attribués en Python), index et contraintes recréés à
+l'identique ; repli sur une table temporaire et des insertions ensemblistes si le fichier n'est pas
+trié par idNat_PS (voir « Chargement initial » plus bas).
 
 Une clé de contrôle (RPPS, ADELI ou FINESS) fausse dans l'extraction officielle est signalée mais la
 ligne est importée : les identifiants de l'extraction officielle font foi (interop.md §1.3).
@@ -30,13 +32,14 @@ from __future__ import annotations
 import operator
 import os
 import queue
+import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 
 # En-tête exact de l'extraction (52 colonnes, chacune suivie de « | »).
 COLONNES = (
@@ -202,6 +205,8 @@ class RapportImport:
     duree_s: float = 0.0
     # « chargement_initial » pour le chemin des tables vides ; vide pour l'import incrémental.
     mode: str = ""
+    # Chargement initial : « flux » (COPY direct dans les tables) ou « table_temporaire » (repli).
+    chargement: str = ""
     # (numéro de ligne, motif) ; seuls les MESSAGES_GARDES premiers sont gardés.
     rejets: list[tuple[int, str]] = field(default_factory=list)
     alertes: list[tuple[int, str]] = field(default_factory=list)
@@ -212,22 +217,26 @@ class RapportImport:
 
     def compteurs(self) -> dict:
         """Les chiffres de l'import (détails du journal, sortie JSON du banc)."""
-        return {
-            "fichier": self.fichier,
-            "lignes_lues": self.lignes_lues,
-            "lignes_importees": self.lignes_importees,
-            "lignes_rejetees": self.lignes_rejetees,
-            "avertissements": self.avertissements,
-            "professionnels_crees": self.professionnels_crees,
-            "professionnels_mis_a_jour": self.professionnels_mis_a_jour,
-            "structures_creees": self.structures_creees,
-            "structures_mises_a_jour": self.structures_mises_a_jour,
-            "exercices_crees": self.exercices_crees,
-            "exercices_mis_a_jour": self.exercices_mis_a_jour,
-            "lots": self.lots,
-            "duree_ms": round(self.duree_s * 1000),
-            "lignes_par_seconde": round(self.lignes_par_seconde),
-        } | ({"mode": self.mode} if self.mode else {})
+        return (
+            {
+                "fichier": self.fichier,
+                "lignes_lues": self.lignes_lues,
+                "lignes_importees": self.lignes_importees,
+                "lignes_rejetees": self.lignes_rejetees,
+                "avertissements": self.avertissements,
+                "professionnels_crees": self.professionnels_crees,
+                "professionnels_mis_a_jour": self.professionnels_mis_a_jour,
+                "structures_creees": self.structures_creees,
+                "structures_mises_a_jour": self.structures_mises_a_jour,
+                "exercices_crees": self.exercices_crees,
+                "exercices_mis_a_jour": self.exercices_mis_a_jour,
+                "lots": self.lots,
+                "duree_ms": round(self.duree_s * 1000),
+                "lignes_par_seconde": round(self.lignes_par_seconde),
+            }
+            | ({"mode": self.mode} if self.mode else {})
+            | ({"chargement": self.chargement} if self.chargement else {})
+        )
 
     def resume(self) -> str:
         """Résumé en français, une donnée par ligne."""
@@ -265,6 +274,8 @@ class Lot:
     derniere_ligne: int
     # Mode parallèle : numéro de ligne et COLONNES_EXERCICES, pour la seconde connexion.
     texte_exercices: str = ""
+    # Chargement en flux : (numéro, drapeaux, ligne brute non échappée) par ligne valide.
+    lignes: list | None = None
 
 
 _FIN = object()
@@ -294,6 +305,8 @@ def lire_lots(
     taille_lot: int = TAILLE_LOT_DEFAUT,
     signaler: Callable[[str], None] | None = None,
     texte_exercices: bool = False,
+    valeurs: bool = False,
+    deja_signalees: int = 0,
 ):
     """Générateur de lots prêts pour COPY. Une ligne valide a exactement 52 colonnes, chacune suivie
     de « | » (comme l'en-tête) : sans le « | » final, une colonne manquante passerait inaperçue.
@@ -301,6 +314,12 @@ def lire_lots(
 
     Une ligne COPY : « numéro|c2|c3|c7|…|drapeaux » (COLONNES_PERSONNES) ; `drapeaux` contient
     « f » quand la clé du FINESS site n'a pas pu être vérifiée (Corse ou clé fausse).
+    Avec `valeurs`, le lot porte à la place `lignes` : (numéro, drapeaux, ligne brute non échappée),
+    pour le chargement initial en flux, qui formate lui-même son COPY (la ligne entière pèse cinq fois
+    moins en mémoire que ses 28 colonnes utiles découpées, et un lot attend dans la file) ; les
+    drapeaux contiennent alors « e » si la ligne a un caractère à échapper (« \\ », tabulation, « \r »).
+    `deja_signalees` : numéro de la dernière ligne déjà passée à `signaler` (relecture après un
+    chargement en flux abandonné), pour ne pas signaler deux fois la même ligne.
     Un lot n'est coupé qu'entre deux professionnels (le fichier officiel est trié par identifiant)
     pour que les lignes d'une même personne soient traitées ensemble ; il ne dépasse jamais deux
     fois `taille_lot`.
@@ -312,14 +331,14 @@ def lire_lots(
         rapport.lignes_rejetees += 1
         if len(rejets) < MESSAGES_GARDES:
             rejets.append((numero, motif))
-        if signaler is not None:
+        if signaler is not None and numero > deja_signalees:
             signaler(f"Ligne {numero} rejetée : {motif}")
 
     def alerter(numero: int, motif: str) -> None:
         rapport.avertissements += 1
         if len(alertes) < MESSAGES_GARDES:
             alertes.append((numero, motif))
-        if signaler is not None:
+        if signaler is not None and numero > deja_signalees:
             signaler(f"Ligne {numero} (avertissement) : {motif}")
 
     def finess(valeur: str, colonne: str) -> tuple[bool, str | None]:
@@ -350,7 +369,9 @@ def lire_lots(
             except UnicodeDecodeError:
                 rejeter(numero, f"ligne illisible en {encodage} (caractères invalides).")
                 continue
-            if "\\" in ligne:  # seul caractère à échapper pour COPY (« | » sépare déjà les colonnes)
+            if (
+                not valeurs and "\\" in ligne
+            ):  # seul caractère à échapper pour COPY (« | » sépare déjà les colonnes)
                 ligne = ligne.replace("\\", "\\\\")
             if "\x00" in ligne:
                 rejeter(numero, "caractère nul dans la ligne.")
@@ -412,15 +433,28 @@ def lire_lots(
             if morceaux and (
                 len(morceaux) >= 2 * taille_lot or (len(morceaux) >= taille_lot and idnat != idnat_precedent)
             ):
-                yield Lot("".join(morceaux), len(morceaux), premiere, numero - 1, "".join(morceaux_exercices))
+                if valeurs:
+                    yield Lot("", len(morceaux), premiere, numero - 1, lignes=morceaux)
+                else:
+                    yield Lot(
+                        "".join(morceaux), len(morceaux), premiere, numero - 1, "".join(morceaux_exercices)
+                    )
                 morceaux, morceaux_exercices = [], []
             if not morceaux:
                 premiere = numero
+            if valeurs:
+                if "\\" in ligne or "\t" in ligne or "\r" in ligne:
+                    drapeaux += "e"  # caractères à échapper pour COPY (texte)
+                morceaux.append((numero, drapeaux, ligne))
+                idnat_precedent = idnat
+                continue
             morceaux.append(f"{numero}|{'|'.join(_extraire_personnes(champs))}|{drapeaux}\n")
             if texte_exercices:
                 morceaux_exercices.append(f"{numero}|{'|'.join(_extraire_exercices(champs))}\n")
             idnat_precedent = idnat
-    if morceaux:
+    if morceaux and valeurs:
+        yield Lot("", len(morceaux), premiere, numero, lignes=morceaux)
+    elif morceaux:
         yield Lot("".join(morceaux), len(morceaux), premiere, numero, "".join(morceaux_exercices))
 
 
@@ -809,17 +843,32 @@ class _Lecture:
     def arreter(self) -> None:
         self.arret.set()
 
+    def recommencer(self, **options) -> None:
+        """Arrête la lecture en cours et prépare une relecture du fichier depuis le début."""
+        self.arreter()
+        if self.fil.is_alive():
+            self.fil.join()
+        # Les lignes déjà lues (numéros 2 à lignes_lues + 1) ont déjà été signalées.
+        options["deja_signalees"] = self.rapport.lignes_lues + 1
+        self.__init__(self.chemin, self.rapport, **(self.options | options))
+
 
 # --- Chargement initial (tables vides) ----------------------------------------------------------------
 #
 # Technique de pg_restore : dans UNE transaction, verrou exclusif sur les trois tables, retrait de
 # leurs index secondaires (contraintes d'unicité comprises) et de leurs clés étrangères (celles des
 # situations d'exercice, et professionnel → compte, différée : chaque insertion mettrait en file un
-# contrôle), COPY de toutes les lignes dans une table temporaire, insertions ensemblistes simples
-# (les doublons sont écartés par DISTINCT ON, pas par ON CONFLICT), puis re-création des index et
-# contraintes à partir de leurs définitions lues avant le retrait : leur construction prouve
-# l'unicité et l'intégrité référentielle. Le DDL est transactionnel : toute erreur annule tout,
-# schéma compris.
+# contrôle), chargement, puis re-création des index et contraintes à partir de leurs définitions lues
+# avant le retrait : leur construction prouve l'unicité et l'intégrité référentielle. Le DDL est
+# transactionnel : toute erreur annule tout, schéma compris.
+#
+# Chargement « en flux » (par défaut) : dans un point de sauvegarde, COPY lot par lot directement dans
+# les trois tables (_charger_en_flux), pendant que le fil de lecture prépare le lot suivant et qu'un
+# troisième fil envoie les COPY ; les index sont recréés dans le même point de sauvegarde. Si l'index
+# unique de l'idNat_PS refuse un doublon (fichier non trié) ou qu'un identifiant technique est revendiqué
+# après coup, retour au point de sauvegarde et relecture du fichier par le chargement « table
+# temporaire » : COPY de toutes les lignes dans une table temporaire, puis insertions ensemblistes
+# (DISTINCT ON, pas d'ON CONFLICT). Les deux donnent les mêmes valeurs que l'import incrémental.
 
 TABLES_CIBLES = ("personnes_professionnel", "personnes_structure", "personnes_exercice")
 
@@ -943,8 +992,347 @@ def _executer_compte(curseur, requete: str, uuid_sql: str) -> int:
     return curseur.rowcount
 
 
+class _FluxImpossible(Exception):
+    """Le chargement en flux ne peut pas reproduire le résultat du chargement par table temporaire
+    (identifiant technique d'une structure sans FINESS revendiqué ensuite par une structure à FINESS) :
+    on annule jusqu'au point de sauvegarde et on recharge par la table temporaire."""
+
+
+_COLONNES_FLUX_PROFESSIONNEL = (
+    f"(id, uuid, cree_le, modifie_le, idnat_ps, {_liste('', _CHAMPS_PROFESSIONNEL)}, bal_mssante, telephone)"
+)
+_COLONNES_FLUX_STRUCTURE_FINESS = (
+    "(id, uuid, cree_le, modifie_le, finess_eg, identifiant_technique, "
+    f"{_liste('', _CHAMPS_STRUCTURE_FINESS)}, categorie_code, categorie_libelle, bal_mssante)"
+)
+_COLONNES_FLUX_STRUCTURE_TECHNIQUE = (
+    f"(id, uuid, cree_le, modifie_le, identifiant_technique, {_liste('', _CHAMPS_STRUCTURE)}, "
+    "finess_cle_verifiee, categorie_code, categorie_libelle, bal_mssante)"
+)
+_COLONNES_FLUX_EXERCICE = (
+    f"(id, uuid, cree_le, modifie_le, professionnel_id, structure_id, profession_code, fonction, "
+    f"{_liste('', _CHAMPS_EXERCICE)})"
+)
+_CODE_POSTAL_EN_TETE = re.compile(r"^[0-9]{5} *")
+_SIRET = re.compile(r"[0-9]{14}")
+_VARIANTE = "89ab89ab89ab89ab"
+_TAB = "\t"
+_NUL = "\\N"
+
+
+def _uuids_v7(nombre: int) -> list[str]:
+    """`nombre` UUID de version 7 (RFC 9562) : milliseconde courante puis 74 bits aléatoires, comme
+    `uuidv7()` de PostgreSQL, sans aller-retour vers le serveur."""
+    prefixe = f"{time.time_ns() // 1_000_000:012x}7"
+    aleas = os.urandom(10 * nombre).hex()
+    return [
+        f"{prefixe}{aleas[i : i + 3]}{_VARIANTE[int(aleas[i + 3], 16)]}{aleas[i + 4 : i + 19]}"
+        for i in range(0, 20 * nombre, 20)
+    ]
+
+
+def _valeurs_structure(v: tuple) -> tuple:
+    """Champs d'une structure (_CHAMPS_STRUCTURE), calculés comme _SELECTION_STRUCTURE."""
+    c19, c22, c23, c24, c25, c27, c28, c29, c31, c32, c33, c34, c35, c36, c37, c40 = (
+        v[10], v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20], v[21], v[22], v[23],
+        v[24], v[25], v[26],
+    )  # fmt: skip
+    voie = " ".join(x for x in (c28, c29, c31, c32) if x)
+    return (
+        # COALESCE(NULLIF(c24, ''), NULLIF(c25, ''), c23, c21) : c23 n'est jamais NULL (COPY texte).
+        (c24 or c25 or c23)[:200],
+        c25[:200],
+        ", ".join(x for x in (c27, voie, c33) if x)[:250],
+        c35[:5],
+        (c37 or _CODE_POSTAL_EN_TETE.sub("", c34, count=1))[:120],
+        c36[:5],
+        c40[:20],
+        c19 if _SIRET.fullmatch(c19) else "",
+        c22,
+    )
+
+
+def _echapper(valeurs: tuple) -> tuple:
+    """Échappement COPY (format texte) des valeurs d'une ligne marquée « e » (rare)."""
+    return tuple(
+        v.replace("\\", "\\\\").replace("\t", "\\t").replace("\r", "\\r") if isinstance(v, str) else v
+        for v in valeurs
+    )
+
+
+def _e1(valeur: str) -> str:
+    return valeur.replace("\\", "\\\\").replace("\t", "\\t").replace("\r", "\\r")
+
+
+def _copier_lignes(curseur_psycopg, table: str, colonnes: str, lignes: list[str]) -> None:
+    """Un COPY (format texte, tabulations) de lignes déjà formatées et échappées."""
+    if not lignes:
+        return
+    texte = "".join(lignes)
+    with curseur_psycopg.copy(f"COPY {table} {colonnes} FROM STDIN") as copie:
+        for debut in range(0, len(texte), TAILLE_MORCEAU_COPY):
+            copie.write(texte[debut : debut + TAILLE_MORCEAU_COPY])
+
+
+class _CopiesEnFond(threading.Thread):
+    """Envoie les COPY du chargement en flux sur la connexion de la transaction pendant que le fil
+    principal prépare le lot suivant (le fil principal n'utilise pas la connexion entre-temps) :
+    le serveur insère pendant que Python lit et dédoublonne. File bornée à deux lots."""
+
+    def __init__(self, curseur_psycopg) -> None:
+        super().__init__(name="copies-annuaire", daemon=True)
+        self.curseur = curseur_psycopg
+        self.file: queue.Queue = queue.Queue(maxsize=2)
+        self.erreur: BaseException | None = None
+
+    def run(self) -> None:
+        while (copies := self.file.get()) is not _FIN:
+            if self.erreur is not None:
+                continue
+            try:
+                for table, colonnes, lignes in copies:
+                    _copier_lignes(self.curseur, table, colonnes, lignes)
+            except BaseException as exc:  # transmis au fil principal
+                self.erreur = exc
+
+    def confier(self, copies: list) -> None:
+        if self.erreur is not None:
+            raise self.erreur
+        self.file.put(copies)
+
+    def terminer(self) -> None:
+        self.file.put(_FIN)
+        self.join()
+        if self.erreur is not None:
+            raise self.erreur
+
+
+def _premier_identifiant(curseur, table: str) -> tuple[str, int]:
+    curseur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+    sequence = curseur.fetchone()[0]
+    curseur.execute("SELECT nextval(%s)", [sequence])
+    return sequence, curseur.fetchone()[0]
+
+
+def _charger_en_flux(curseur, lecture: _Lecture, rapport: RapportImport) -> None:
+    """Chargement initial en flux : COPY direct dans les tables finales pendant la lecture.
+
+    Identifiants attribués ici à partir des séquences (recalées à la fin), UUID v7 calculés ici.
+    Mêmes valeurs que le chargement par table temporaire (« le dernier lot qui contient la clé
+    l'emporte, et dans ce lot sa première ligne ») : les lignes d'un professionnel se suivent (fichier
+    trié par idNat_PS), donc un professionnel et ses situations d'exercice sont écrits dès que
+    l'idNat_PS change ; sinon le même professionnel serait écrit deux fois et l'index unique recréé
+    ensuite le refuserait (l'appelant se replie alors sur la table temporaire). Les structures sont
+    écrites avec le lot où elles apparaissent ; un dictionnaire clé → (identifiant, empreinte des
+    valeurs) les dédoublonne, et une structure reprise dans un lot ultérieur avec d'autres valeurs, ou
+    dont l'identifiant technique n'apparaît que plus loin, est mise à jour à la fin (cas rare). Lève
+    _FluxImpossible si un identifiant technique déjà utilisé par une structure sans FINESS est
+    revendiqué ensuite par une structure à FINESS.
+    """
+    c = curseur.cursor
+    curseur.execute("SELECT now()::text")
+    maintenant = curseur.fetchone()[0]
+    horodatage = f"{maintenant}\t{maintenant}"  # cree_le, modifie_le
+    sequences, suivants = {}, {}
+    for table in TABLES_CIBLES:
+        sequences[table], suivants[table] = _premier_identifiant(curseur, table)
+    id_pro, id_str, id_ex = (suivants[t] for t in TABLES_CIBLES)
+    # FINESS site → [id, dernier lot, empreinte des valeurs écrites, identifiant technique (None : aucun,
+    # "" : encore inconnu), identifiant technique écrit, empreinte des colonnes brutes de la structure].
+    # Seules des empreintes (hash) sont gardées : ~200 000 structures à l'échelle M, leurs valeurs
+    # complètes coûteraient ~150 Mo.
+    par_finess: dict[str, list] = {}
+    revendiques: dict[str, int] = {}  # identifiant technique → id de la structure à FINESS qui le porte
+    # identifiant technique (sans FINESS) → [id, lot, empreinte des valeurs, empreinte des colonnes brutes]
+    techniques: dict[str, list] = {}
+    # Structures créées dans le lot courant (écrites avec lui) ; valeurs changées par un lot ultérieur.
+    structures_finess: list = []
+    structures_techniques: list = []
+    corrections_finess: dict[int, tuple] = {}
+    corrections_techniques: dict[int, tuple] = {}
+    courant, lot_pro, valeurs_pro, exercices_pro = "", 0, None, {}
+    professionnels: list = []
+    exercices: list = []
+
+    def terminer_professionnel() -> None:
+        nonlocal id_pro, id_ex
+        if valeurs_pro is None:
+            return
+        professionnels.append((id_pro, courant, valeurs_pro))
+        for (structure_id, code), (_, valeurs) in exercices_pro.items():
+            exercices.append((id_ex, id_pro, structure_id, code, valeurs))
+            id_ex += 1
+        id_pro += 1
+
+    def ecrire() -> None:
+        copies: list = []
+        uuids = iter(_uuids_v7(len(professionnels) + len(exercices) + len(structures_finess)
+                               + len(structures_techniques)))  # fmt: skip
+        for _, structure, _ in structures_finess:
+            structure[4] = structure[3] or None
+        copies.append(("personnes_structure", _COLONNES_FLUX_STRUCTURE_FINESS, [
+            f"{structure[0]}\t{next(uuids)}\t{horodatage}\t{finess}\t"
+            f"{_NUL if structure[4] is None else _e1(structure[4])}\t"
+            f"{_TAB.join(valeurs[:-1])}\t{'t' if valeurs[-1] else 'f'}\t\t\t\n"
+            for finess, structure, valeurs in structures_finess
+        ]))  # fmt: skip
+        copies.append(("personnes_structure", _COLONNES_FLUX_STRUCTURE_TECHNIQUE, [
+            f"{structure[0]}\t{next(uuids)}\t{horodatage}\t{_e1(technique)}\t{_TAB.join(valeurs)}\tt\t\t\t\n"
+            for technique, structure, valeurs in structures_techniques
+        ]))  # fmt: skip
+        copies.append(("personnes_professionnel", _COLONNES_FLUX_PROFESSIONNEL, [
+            f"{ident}\t{next(uuids)}\t{horodatage}\t{idnat}\t{_TAB.join(valeurs)}\t\t\n"
+            for ident, idnat, valeurs in professionnels
+        ]))  # fmt: skip
+        copies.append(("personnes_exercice", _COLONNES_FLUX_EXERCICE, [
+            f"{ident}\t{next(uuids)}\t{horodatage}\t{pro}\t"
+            f"{_NUL if structure is None else structure}\t{code}\t\t"
+            f"{_TAB.join(valeurs)}\n"
+            for ident, pro, structure, code, valeurs in exercices
+        ]))  # fmt: skip
+        envoi.confier(copies)
+        structures_finess.clear()
+        structures_techniques.clear()
+        rapport.professionnels_crees += len(professionnels)
+        rapport.exercices_crees += len(exercices)
+        professionnels.clear()
+        exercices.clear()
+
+    envoi = _CopiesEnFond(c)
+    envoi.start()
+    try:
+        for numero_lot, lot in enumerate(lecture.lots(), start=1):
+            for _numero, drapeaux, ligne in lot.lignes:
+                v = _extraire_personnes(ligne.split("|"))  # déjà validée par le fil de lecture
+                idnat = v[0]
+                if idnat != courant:
+                    terminer_professionnel()
+                    courant, exercices_pro, valeurs_pro = idnat, {}, None
+                if valeurs_pro is None or lot_pro != numero_lot:
+                    lot_pro = numero_lot
+                    valeurs_pro = (v[1][:10], v[2][:100], v[3][:100], v[4][:4], v[5][:120], v[6][:1],
+                                   v[7][:10], v[8][:200])  # fmt: skip
+                    if "e" in drapeaux:
+                        valeurs_pro = _echapper(valeurs_pro)
+                c21, c23 = v[11], v[13]
+                if c21:
+                    structure = par_finess.get(c21)
+                    if structure is None:
+                        valeurs = (*_valeurs_structure(v), "f" not in drapeaux)
+                        structure = par_finess[c21] = [id_str, numero_lot, hash(valeurs), "", None,
+                                                       hash((drapeaux, v[10:27]))]  # fmt: skip
+                        structures_finess.append(
+                            (c21, structure, _echapper(valeurs) if "e" in drapeaux else valeurs)
+                        )
+                        id_str += 1
+                    elif structure[1] != numero_lot:
+                        structure[1] = numero_lot
+                        brut = hash((drapeaux, v[10:27]))  # même ligne brute : mêmes valeurs, rien à calculer
+                        if brut != structure[5]:
+                            structure[5] = brut
+                            valeurs = (*_valeurs_structure(v), "f" not in drapeaux)
+                            if hash(valeurs) != structure[2]:
+                                structure[2] = hash(valeurs)
+                                corrections_finess[structure[0]] = valeurs
+                    if c23 and structure[3] == "":
+                        if c23 in techniques:
+                            raise _FluxImpossible("identifiant technique revendiqué après coup")
+                        if c23 in revendiques:
+                            structure[3] = None
+                        else:
+                            structure[3] = c23
+                            revendiques[c23] = structure[0]
+                    structure_id = structure[0]
+                elif c23:
+                    structure_id = revendiques.get(c23)
+                    if structure_id is None:
+                        structure = techniques.get(c23)
+                        if structure is None:
+                            valeurs = _valeurs_structure(v)
+                            structure = techniques[c23] = [id_str, numero_lot, hash(valeurs), hash(v[10:27])]
+                            structures_techniques.append(
+                                (c23, structure, _echapper(valeurs) if "e" in drapeaux else valeurs)
+                            )
+                            id_str += 1
+                        elif structure[1] != numero_lot:
+                            structure[1] = numero_lot
+                            brut = hash(v[10:27])
+                            if brut != structure[3]:
+                                structure[3] = brut
+                                valeurs = _valeurs_structure(v)
+                                if hash(valeurs) != structure[2]:
+                                    structure[2] = hash(valeurs)
+                                    corrections_techniques[structure[0]] = valeurs
+                        structure_id = structure[0]
+                else:
+                    structure_id = None
+                cle = (structure_id, v[4][:4])
+                exercice = exercices_pro.get(cle)
+                if exercice is None or exercice[0] != numero_lot:
+                    mode = v[9] if v[9] in ("L", "S", "B") else ""
+                    valeurs = (v[5][:120], mode, v[27][:6])
+                    exercices_pro[cle] = (numero_lot, _echapper(valeurs) if "e" in drapeaux else valeurs)
+            ecrire()
+            rapport.lignes_importees += lot.nb_lignes
+            rapport.lots = numero_lot
+        lecture.terminer()
+        terminer_professionnel()
+        ecrire()
+    finally:
+        envoi.terminer()
+    # Structures reprises dans un lot ultérieur avec d'autres valeurs (« le dernier lot l'emporte »),
+    # identifiant technique connu après l'écriture de la structure : rares, mis à jour ici.
+    c.executemany(
+        f"UPDATE personnes_structure SET {', '.join(f'{champ} = %s' for champ in _CHAMPS_STRUCTURE_FINESS)} "  # noqa: S608
+        "WHERE id = %s",
+        [(*valeurs, ident) for ident, valeurs in corrections_finess.items()],
+    )
+    c.executemany(
+        f"UPDATE personnes_structure SET {', '.join(f'{champ} = %s' for champ in _CHAMPS_STRUCTURE)} "  # noqa: S608
+        "WHERE id = %s",
+        [(*valeurs, ident) for ident, valeurs in corrections_techniques.items()],
+    )
+    c.executemany(
+        "UPDATE personnes_structure SET identifiant_technique = %s WHERE id = %s",
+        [(s[3], s[0]) for s in par_finess.values() if s[3] and s[3] != s[4]],
+    )
+    rapport.structures_creees = len(par_finess) + len(techniques)
+    for table, dernier in zip(TABLES_CIBLES, (id_pro, id_str, id_ex), strict=True):
+        if dernier > suivants[table]:
+            curseur.execute("SELECT setval(%s, %s, true)", [sequences[table], dernier - 1])
+        else:
+            curseur.execute("SELECT setval(%s, %s, false)", [sequences[table], suivants[table]])
+
+
+def _charger_par_table_temporaire(curseur, lecture: _Lecture, rapport: RapportImport, uuid_sql: str) -> None:
+    """Chargement initial par table temporaire et INSERT … SELECT DISTINCT ON (tout fichier)."""
+    curseur.execute(f"DROP TABLE IF EXISTS {TABLE_LIGNES}")
+    curseur.execute(SQL_TABLE_INITIALE)
+    for numero, lot in enumerate(lecture.lots(), start=1):
+        curseur.execute("SELECT set_config('annuaire.lot', %s, true)", [str(numero)])
+        _copier(curseur.cursor, lot.texte, _COLONNES_COPIE)
+        rapport.lignes_importees += lot.nb_lignes
+        rapport.lots = numero
+    lecture.terminer()  # une erreur de lecture annule tout, avant la moindre insertion
+    # Statistiques de la table temporaire (un échantillon) : jointures par hachage plutôt que trois
+    # tris de toutes les lignes pour des jointures par fusion.
+    curseur.execute(f"ANALYZE {TABLE_LIGNES}")
+    rapport.professionnels_crees = _executer_compte(curseur, SQL_INITIAL_PROFESSIONNELS, uuid_sql)
+    rapport.structures_creees = _executer_compte(curseur, SQL_INITIAL_STRUCTURES_FINESS, uuid_sql)
+    rapport.structures_creees += _executer_compte(curseur, SQL_INITIAL_STRUCTURES_TECHNIQUES, uuid_sql)
+    rapport.exercices_crees = _executer_compte(curseur, SQL_INITIAL_EXERCICES, uuid_sql)
+    curseur.execute(f"DROP TABLE {TABLE_LIGNES}")
+
+
+def _remettre_a_zero(rapport: RapportImport) -> None:
+    neuf = RapportImport(fichier=rapport.fichier, mode=rapport.mode, chargement=rapport.chargement)
+    for champ in fields(RapportImport):
+        setattr(rapport, champ.name, getattr(neuf, champ.name))
+
+
 def _charger_initialement(lecture: _Lecture, rapport: RapportImport) -> None:
-    """Chemin du chargement initial (voir plus haut) ; lève ErreurImport si une table n'est pas vide."""
+    """Chemin du chargement initial (voir plus haut) ; lève ErreurImport si une table n'est pas vide.
+    `lecture` doit avoir été créée avec `valeurs=True` (chargement en flux)."""
     with transaction.atomic(), connection.cursor() as curseur:
         curseur.execute(SQL_REGLAGES_INITIAL)
         curseur.execute(f"LOCK TABLE {', '.join(TABLES_CIBLES)} IN ACCESS EXCLUSIVE MODE")
@@ -953,24 +1341,23 @@ def _charger_initialement(lecture: _Lecture, rapport: RapportImport) -> None:
             raise ErreurImport(MESSAGE_TABLES_NON_VIDES)
         uuid_sql = fonction_uuid(curseur)
         a_recreer = _retirer_index_et_contraintes(curseur)
-        curseur.execute(f"DROP TABLE IF EXISTS {TABLE_LIGNES}")
-        curseur.execute(SQL_TABLE_INITIALE)
-        for numero, lot in enumerate(lecture.lots(), start=1):
-            curseur.execute("SELECT set_config('annuaire.lot', %s, true)", [str(numero)])
-            _copier(curseur.cursor, lot.texte, _COLONNES_COPIE)
-            rapport.lignes_importees += lot.nb_lignes
-            rapport.lots = numero
-        lecture.terminer()  # une erreur de lecture annule tout, avant la moindre insertion
-        # Statistiques de la table temporaire (un échantillon) : jointures par hachage plutôt que trois
-        # tris de toutes les lignes pour des jointures par fusion.
-        curseur.execute(f"ANALYZE {TABLE_LIGNES}")
-        rapport.professionnels_crees = _executer_compte(curseur, SQL_INITIAL_PROFESSIONNELS, uuid_sql)
-        rapport.structures_creees = _executer_compte(curseur, SQL_INITIAL_STRUCTURES_FINESS, uuid_sql)
-        rapport.structures_creees += _executer_compte(curseur, SQL_INITIAL_STRUCTURES_TECHNIQUES, uuid_sql)
-        rapport.exercices_crees = _executer_compte(curseur, SQL_INITIAL_EXERCICES, uuid_sql)
-        curseur.execute(f"DROP TABLE {TABLE_LIGNES}")
-        for creation in a_recreer:
-            curseur.execute(creation)
+        try:
+            with transaction.atomic():  # point de sauvegarde : le repli repart des tables vides
+                rapport.chargement = "flux"
+                _charger_en_flux(curseur, lecture, rapport)
+                # L'index unique de l'idNat_PS, recréé ici, prouve que chaque professionnel n'a été
+                # écrit qu'une fois, donc que ses lignes se suivaient (fichier trié par idNat_PS).
+                for creation in a_recreer:
+                    curseur.execute(creation)
+        except (_FluxImpossible, IntegrityError):
+            # Fichier non trié (un idNat_PS repris plus loin : doublon refusé par l'index unique) ou
+            # identifiant technique revendiqué après coup : on relit le fichier par la table temporaire.
+            lecture.recommencer(valeurs=False)
+            rapport.chargement = "table_temporaire"
+            _remettre_a_zero(rapport)
+            _charger_par_table_temporaire(curseur, lecture, rapport, uuid_sql)
+            for creation in a_recreer:
+                curseur.execute(creation)
         curseur.execute(f"ANALYZE {', '.join(TABLES_CIBLES)}")
 
 
@@ -1040,7 +1427,7 @@ def importer_annuaire(
     debut = time.monotonic()
     lecture = _Lecture(
         chemin, rapport, encodage=encodage, taille_lot=taille_lot, signaler=signaler,
-        texte_exercices=parallele and not initial,
+        texte_exercices=parallele and not initial, valeurs=initial,
     )  # fmt: skip
     try:
         if initial:
