@@ -103,3 +103,10 @@ def page(navigateur):
     onglet.journal_console = journal
     yield onglet
     contexte.close()
+
+
+@pytest.fixture(autouse=True)
+def hachage_rapide(settings):
+    """Des dizaines de comptes par test : le hachage lent des mots de passe n'y apporte rien (le vrai
+    hacheur reste celui des réglages, vérifié par test_production)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

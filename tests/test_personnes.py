@@ -41,12 +41,6 @@ NAISSANCE = datetime.date(1945, 7, 14)
 INSI = datetime.date(2026, 1, 15)
 
 
-@pytest.fixture(autouse=True)
-def hachage_rapide(settings):
-    # Des dizaines de comptes par test d'admin : le hachage lent des mots de passe n'y apporte rien.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def acteur():
     exercice = ExerciceFactory(professionnel__compte=CompteFactory())
@@ -333,7 +327,8 @@ def test_creer_professionnel_et_exercice_journalises(acteur):
     structure = StructureFactory()
     pro = services.creer_professionnel(
         acteur=acteur,
-        donnees={"idnat_ps": "8" + rpps_valide(40), "nom_exercice": "SOIGNANTE", "profession_code": "60",
+        donnees={"idnat_ps": "8" + rpps_valide(99_999_940), "nom_exercice": "SOIGNANTE",
+                 "profession_code": "60",
                  "profession_libelle": "Infirmier"},
     )  # fmt: skip
     exercice = services.creer_exercice(

@@ -8,7 +8,7 @@ Les habilitations (cercle/habilitations.py) et le journal partent de cet objet.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.db.models import Q
@@ -44,6 +44,8 @@ class Acteur:
     proche: Proche | None = None
     usager: Usager | None = None  # l'usager lui-même, ou l'usager dont la personne est proche
     nom_systeme: str = ""
+    # Mémo de la requête : niveaux de droits déjà calculés par cercle/habilitations.py, par usager.
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
     # -- identité ----------------------------------------------------------------------------
 

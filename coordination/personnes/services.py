@@ -85,7 +85,7 @@ def creer_usager(*, acteur: Acteur, donnees: dict[str, Any], confirmer_doublon: 
     sauf si `confirmer_doublon` ; les candidats écartés sont gardés dans le journal de création.
     La recherche n'est pas verrouillée : deux créations simultanées de la même personne restent
     possibles (l'unicité du matricule INS, elle, est garantie par la base).
-    Habilitation à créer : à venir avec le cercle."""
+    Le cercle de l'usager est créé dans la même transaction."""
     _verifier_champs(Usager, donnees)
     usager = Usager(**donnees)
     usager.full_clean()
@@ -93,17 +93,22 @@ def creer_usager(*, acteur: Acteur, donnees: dict[str, Any], confirmer_doublon: 
     if candidats and not confirmer_doublon:
         journaliser_consultation_doublons(acteur=acteur, candidats=candidats)
         raise DoublonPossible(candidats)
-    return _enregistrer(
-        usager,
-        acteur=acteur,
-        action="usager.creation",
-        usager=usager,
-        details={
-            "statut_identite": usager.statut_identite,
-            "avec_ins": usager.matricule_ins is not None,
-            "doublons_ecartes": [str(c.usager.uuid) for c in candidats],
-        },
-    )
+    from cercle.services import creer_cercle  # le cercle naît avec l'usager
+
+    with transaction.atomic():
+        usager = _enregistrer(
+            usager,
+            acteur=acteur,
+            action="usager.creation",
+            usager=usager,
+            details={
+                "statut_identite": usager.statut_identite,
+                "avec_ins": usager.matricule_ins is not None,
+                "doublons_ecartes": [str(c.usager.uuid) for c in candidats],
+            },
+        )
+        creer_cercle(usager=usager)
+    return usager
 
 
 _STATUTS_PERMIS = {

@@ -1,0 +1,741 @@
+"""Écritures du cercle : membres, droits, délégations, demandes d'adhésion, historique de
+remboursement. Chaque service vérifie les habilitations (cercle/habilitations.py), écrit dans une
+transaction, incrémente la version du cercle et journalise (« au nom de » l'usager quand un proche
+agit pour lui). Les consentements sont des preuves immuables (`Consentement`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from cercle import habilitations, textes
+from cercle.models import (
+    Cercle,
+    Consentement,
+    Delegation,
+    DemandeAdhesion,
+    Domaine,
+    Habilitation,
+    Membre,
+    MotifSortie,
+    Niveau,
+    OrigineHabilitation,
+    OrigineMembre,
+    QualiteConsentant,
+    StatutCercle,
+    StatutDelegation,
+    StatutDemande,
+    StatutMembre,
+    TypeMembre,
+)
+from cercle.roles import FICHES, role_propose
+from coordination.comptes.acteur import TypeActeur
+from coordination.journal.services import journaliser
+from coordination.personnes.models import Exercice, Proche, Professionnel, Structure, Usager
+
+if TYPE_CHECKING:
+    from coordination.comptes.acteur import Acteur
+
+
+class AccesRefuse(PermissionDenied):
+    """Refus d'habilitation, avec un message français destiné à la personne."""
+
+
+def _exiger(acteur: Acteur, usager: Usager, action: str, domaine: str, message: str) -> None:
+    if not habilitations.peut(acteur, usager, action, domaine):
+        raise AccesRefuse(message)
+
+
+def _journaliser(acteur: Acteur, action: str, *, usager: Usager, objet=None, details: dict | None = None):
+    au_nom_de = str(usager) if habilitations.agit_pour_l_usager(acteur, usager) else ""
+    return journaliser(
+        acteur=acteur, action=action, objet=objet, usager=usager, au_nom_de=au_nom_de, details=details or {}
+    )
+
+
+def _toucher(cercle: Cercle) -> None:
+    """Nouvelle version du cercle (meta.versionId de la CareTeam)."""
+    Cercle.objects.filter(pk=cercle.pk).update(version=F("version") + 1, modifie_le=timezone.now())
+
+
+def _consentement(
+    acteur: Acteur, usager: Usager, *, objet: str, texte: str, texte_vu: str | None, details: dict
+) -> Consentement:
+    """Enregistre le consentement de la personne qui agit. `texte_vu` : le texte que la page a montré ;
+    s'il diffère du texte recalculé (la situation a changé entre-temps), rien n'est enregistré."""
+    if texte_vu is not None and texte_vu.strip() != texte:
+        raise ValidationError(
+            "Le texte à approuver a changé depuis l'affichage de la page : relisez-le puis confirmez."
+        )
+    if acteur.type == TypeActeur.USAGER:
+        qualite = QualiteConsentant.USAGER
+    elif habilitations.est_titulaire(acteur, usager):
+        qualite = QualiteConsentant.REPRESENTANT_LEGAL
+    else:
+        qualite = QualiteConsentant.GESTIONNAIRE
+    return Consentement.objects.create(
+        usager=usager,
+        objet=objet,
+        qualite=qualite,
+        consentant_nom=acteur.nom,
+        compte_uuid=acteur.compte.uuid if acteur.compte else None,
+        texte=texte,
+        texte_version=textes.VERSIONS[objet],
+        details=details,
+    )
+
+
+# --- Cercle ------------------------------------------------------------------------------------
+
+
+def creer_cercle(*, usager: Usager) -> Cercle:
+    """Le cercle de l'usager (créé avec lui, par `personnes.services.creer_usager`). Idempotent."""
+    cercle, _ = Cercle.objects.get_or_create(usager=usager)
+    return cercle
+
+
+def _cercle_ouvert(usager: Usager) -> Cercle:
+    cercle = creer_cercle(usager=usager)
+    if cercle.statut != StatutCercle.ACTIF:
+        raise ValidationError("Ce cercle est clos : il ne peut plus être modifié.")
+    return cercle
+
+
+# --- Membres -----------------------------------------------------------------------------------
+
+
+def _verifier_membre(membre: Membre, usager: Usager) -> None:
+    fiche = FICHES.get(membre.role)
+    if fiche is None or membre.type not in fiche.types:
+        raise ValidationError(
+            {"role": f"Rôle : « {membre.get_role_display()} » ne convient pas à ce type de membre."}
+        )
+    if membre.exercice_id and membre.exercice.professionnel_id != membre.professionnel_id:
+        raise ValidationError(
+            {"exercice": "Situation d'exercice : elle n'appartient pas à ce professionnel."}
+        )
+    if membre.proche_id and membre.proche.usager_id != usager.pk:
+        raise ValidationError({"proche": "Proche : cette personne n'est pas un proche de cet usager."})
+
+
+def _ecrire_defauts(membre: Membre) -> list[Habilitation]:
+    """Droits présumés (équipe de soins) d'un membre qui devient actif : lignes explicites révocables."""
+    defauts = habilitations.droits_par_defaut(membre)
+    return Habilitation.objects.bulk_create(
+        Habilitation(membre=membre, domaine=domaine, niveau=niveau, origine=OrigineHabilitation.PRESOMPTION)
+        for domaine, niveau in defauts.items()
+    )
+
+
+def _inserer_membre(membre: Membre, usager: Usager) -> Membre:
+    _verifier_membre(membre, usager)
+    membre.full_clean(exclude=["cercle"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            membre.save()
+    except IntegrityError as exc:
+        if "unique_ouvert" in str(exc):
+            raise ValidationError(f"{membre.nom_affiche} fait déjà partie du cercle.") from exc
+        raise
+    if membre.statut == StatutMembre.ACTIF:
+        _ecrire_defauts(membre)
+    return membre
+
+
+@transaction.atomic
+def ajouter_membre(
+    *,
+    acteur: Acteur,
+    usager: Usager,
+    type: str,
+    role: str = "",
+    professionnel: Professionnel | None = None,
+    exercice: Exercice | None = None,
+    structure: Structure | None = None,
+    proche: Proche | None = None,
+    nom: str = "",
+    prenoms: str = "",
+    precision: str = "",
+    telephone: str = "",
+    origine: str = OrigineMembre.AJOUT,
+    note_origine: str = "",
+) -> Membre:
+    """Ajoute une personne au cercle (écriture sur le cercle requise). Aucun droit n'est donné, sauf
+    la présomption de l'équipe de soins pour les professionnels des structures qui accompagnent."""
+    _exiger(acteur, usager, "ecrire", Domaine.CERCLE, "Vous ne pouvez pas ajouter de membre à ce cercle.")
+    cercle = _cercle_ouvert(usager)
+    if exercice is not None and professionnel is None:
+        professionnel = exercice.professionnel
+    if not role:
+        role = role_propose(
+            type_membre=type,
+            profession_code=(
+                exercice.profession_code if exercice else getattr(professionnel, "profession_code", "")
+            ),
+            lien=proche.lien if proche else "",
+        )
+    membre = _inserer_membre(
+        Membre(
+            cercle=cercle,
+            type=type,
+            role=role,
+            professionnel=professionnel,
+            exercice=exercice,
+            structure=structure,
+            proche=proche,
+            nom=nom.strip(),
+            prenoms=prenoms.strip(),
+            precision=precision.strip(),
+            telephone=telephone.strip(),
+            origine=origine,
+            note_origine=note_origine,
+        ),
+        usager,
+    )
+    _toucher(cercle)
+    _journaliser(
+        acteur,
+        "cercle.membre.ajout",
+        usager=usager,
+        objet=membre,
+        details={"type": type, "role": role, "origine": origine},
+    )
+    return membre
+
+
+def _exiger_gestion(acteur: Acteur, usager: Usager) -> None:
+    _exiger(
+        acteur,
+        usager,
+        "gerer",
+        Domaine.CERCLE,
+        "Seuls l'usager, son représentant légal ou le gestionnaire du cercle peuvent faire cela.",
+    )
+
+
+@transaction.atomic
+def confirmer_proposition(*, acteur: Acteur, membre: Membre) -> Membre:
+    """Un membre proposé (historique de remboursement) devient actif, à la date du jour."""
+    usager = membre.cercle.usager
+    _exiger_gestion(acteur, usager)
+    membre = Membre.objects.select_for_update().get(pk=membre.pk)
+    if membre.statut != StatutMembre.PROPOSE:
+        raise ValidationError("Cette proposition a déjà été traitée.")
+    membre.statut = StatutMembre.ACTIF
+    membre.date_entree = timezone.localdate()
+    membre.save(update_fields=["statut", "date_entree", "modifie_le"])
+    _ecrire_defauts(membre)
+    _toucher(membre.cercle)
+    _journaliser(acteur, "cercle.membre.confirmation", usager=usager, objet=membre)
+    return membre
+
+
+def _sortir(membre: Membre, motif: str) -> None:
+    """Fin de présence : statut sorti, date de sortie, tous les droits et délégations finis à l'instant."""
+    maintenant = timezone.now()
+    membre.statut = StatutMembre.INACTIF
+    membre.date_sortie = max(timezone.localdate(), membre.date_entree)
+    membre.motif_sortie = motif
+    membre.save(update_fields=["statut", "date_sortie", "motif_sortie", "modifie_le"])
+    membre.habilitations.filter(revoquee_le__isnull=True).update(
+        revoquee_le=maintenant, modifie_le=maintenant
+    )
+    membre.delegations_donnees.filter(
+        statut__in=[StatutDelegation.EN_ATTENTE, StatutDelegation.ACTIVE]
+    ).update(statut=StatutDelegation.TERMINEE, terminee_le=maintenant, modifie_le=maintenant)
+
+
+@transaction.atomic
+def ecarter_proposition(*, acteur: Acteur, membre: Membre) -> Membre:
+    usager = membre.cercle.usager
+    _exiger_gestion(acteur, usager)
+    membre = Membre.objects.select_for_update().get(pk=membre.pk)
+    if membre.statut != StatutMembre.PROPOSE:
+        raise ValidationError("Cette proposition a déjà été traitée.")
+    _sortir(membre, MotifSortie.PROPOSITION_ECARTEE)
+    _toucher(membre.cercle)
+    _journaliser(acteur, "cercle.membre.ecarte", usager=usager, objet=membre)
+    return membre
+
+
+def _est_le_membre(acteur: Acteur, membre: Membre) -> bool:
+    if acteur.type == TypeActeur.PROFESSIONNEL:
+        return (
+            membre.type == TypeMembre.PROFESSIONNEL
+            and membre.professionnel_id == acteur.exercice.professionnel_id
+        )
+    if acteur.type == TypeActeur.PROCHE:
+        return membre.type == TypeMembre.PROCHE and membre.proche_id == acteur.proche.pk
+    return False
+
+
+@transaction.atomic
+def retirer_membre(*, acteur: Acteur, membre: Membre, motif: str = MotifSortie.DEMANDE_USAGER) -> Membre:
+    """Sortie du cercle, décidée par l'usager, son représentant ou le gestionnaire, ou par le membre
+    lui-même (départ). Tous ses droits et les délégations qu'il a données prennent fin à l'instant."""
+    usager = membre.cercle.usager
+    if _est_le_membre(acteur, membre):
+        motif = MotifSortie.DEPART_MEMBRE
+    else:
+        _exiger_gestion(acteur, usager)
+    if motif not in MotifSortie.values:
+        raise ValidationError("Motif de sortie inconnu.")
+    membre = Membre.objects.select_for_update().get(pk=membre.pk)
+    if not membre.ouvert:
+        raise ValidationError(f"{membre.nom_affiche} a déjà quitté le cercle.")
+    _sortir(membre, motif)
+    _toucher(membre.cercle)
+    habilitations.oublier(acteur)
+    _journaliser(acteur, "cercle.membre.sortie", usager=usager, objet=membre, details={"motif": motif})
+    return membre
+
+
+@transaction.atomic
+def suspendre_membre(*, acteur: Acteur, membre: Membre, suspendre: bool = True) -> Membre:
+    """Suspend (ou reprend) une présence : ses droits restent écrits mais ne valent rien pendant
+    la suspension."""
+    usager = membre.cercle.usager
+    _exiger_gestion(acteur, usager)
+    membre = Membre.objects.select_for_update().get(pk=membre.pk)
+    attendu = StatutMembre.ACTIF if suspendre else StatutMembre.SUSPENDU
+    if membre.statut != attendu:
+        raise ValidationError("Ce membre n'est pas dans un état qui permet cette action.")
+    membre.statut = StatutMembre.SUSPENDU if suspendre else StatutMembre.ACTIF
+    membre.save(update_fields=["statut", "modifie_le"])
+    _toucher(membre.cercle)
+    habilitations.oublier(acteur)
+    _journaliser(
+        acteur,
+        "cercle.membre.suspension" if suspendre else "cercle.membre.reprise",
+        usager=usager,
+        objet=membre,
+    )
+    return membre
+
+
+# --- Droits -------------------------------------------------------------------------------------
+
+
+def _exiger_droit_de_gerer(acteur: Acteur, usager: Usager, domaine: str, niveau: int) -> None:
+    _exiger_gestion(acteur, usager)
+    if (
+        domaine == Domaine.CERCLE
+        and niveau == Niveau.GESTION
+        and not habilitations.est_titulaire(acteur, usager)
+    ):
+        raise AccesRefuse(
+            "Seuls l'usager ou son représentant légal peuvent confier ou retirer la gestion du cercle."
+        )
+
+
+def texte_octroi(membre: Membre, domaine: str, niveau: int, date_fin: dt.date | None) -> str:
+    return textes.texte_octroi(membre=str(membre), domaine=domaine, niveau=niveau, date_fin=date_fin)
+
+
+@transaction.atomic
+def accorder(
+    *,
+    acteur: Acteur,
+    membre: Membre,
+    domaine: str,
+    niveau: int,
+    date_fin: dt.date | None = None,
+    texte_vu: str | None = None,
+) -> Habilitation:
+    """Accorde (ou change) le droit d'un membre actif sur un domaine, permanent ou jusqu'à une date
+    incluse. Enregistre le consentement (texte exact) et remplace la ligne en vigueur."""
+    usager = membre.cercle.usager
+    if domaine not in Domaine.values:
+        raise ValidationError({"domaine": "Domaine inconnu."})
+    if niveau not in (Niveau.LECTURE, Niveau.ECRITURE, Niveau.GESTION):
+        raise ValidationError(
+            {
+                "niveau": "Niveau : choisissez lecture, écriture ou gestion "
+                "(pour retirer, utilisez « Retirer »)."
+            }
+        )
+    _exiger_droit_de_gerer(acteur, usager, domaine, niveau)
+    membre = Membre.objects.select_for_update().select_related("cercle").get(pk=membre.pk)
+    if membre.statut != StatutMembre.ACTIF or membre.cercle.statut != StatutCercle.ACTIF:
+        raise ValidationError(
+            f"{membre.nom_affiche} n'est pas un membre actif du cercle : "
+            "aucun droit ne peut lui être accordé."
+        )
+    if date_fin is not None and date_fin < timezone.localdate():
+        raise ValidationError({"date_fin": "Date de fin : elle est déjà passée."})
+    if membre.type == TypeMembre.AUTRE and niveau > Niveau.LECTURE:
+        raise ValidationError(
+            {"niveau": "Une personne sans compte sur le portail ne peut recevoir que la lecture."}
+        )
+    texte = texte_octroi(membre, domaine, niveau, date_fin)
+    consentement = _consentement(
+        acteur,
+        usager,
+        objet=textes.objet_octroi(domaine, niveau),
+        texte=texte,
+        texte_vu=texte_vu,
+        details={
+            "membre": str(membre.uuid),
+            "domaine": domaine,
+            "niveau": niveau,
+            "date_fin": date_fin.isoformat() if date_fin else None,
+        },
+    )
+    maintenant = timezone.now()
+    membre.habilitations.filter(domaine=domaine, revoquee_le__isnull=True).update(
+        revoquee_le=maintenant, revocation=consentement, modifie_le=maintenant
+    )
+    droit = Habilitation.objects.create(
+        membre=membre,
+        domaine=domaine,
+        niveau=niveau,
+        origine=OrigineHabilitation.ACCORD,
+        date_fin=date_fin,
+        consentement=consentement,
+    )
+    _toucher(membre.cercle)
+    habilitations.oublier(acteur)
+    _journaliser(
+        acteur,
+        "cercle.droit.octroi",
+        usager=usager,
+        objet=droit,
+        details={
+            "membre": str(membre.uuid),
+            "domaine": domaine,
+            "niveau": niveau,
+            "consentement": str(consentement.uuid),
+        },
+    )
+    return droit
+
+
+def texte_revocation(droit: Habilitation) -> str:
+    return textes.texte_revocation(membre=str(droit.membre), domaine=droit.domaine, niveau=droit.niveau)
+
+
+@transaction.atomic
+def revoquer(*, acteur: Acteur, droit: Habilitation, texte_vu: str | None = None) -> Consentement:
+    """Retire un droit en vigueur (y compris un droit présumé). Renvoie le consentement du retrait,
+    dont la preuve peut être imprimée."""
+    membre = droit.membre
+    usager = membre.cercle.usager
+    _exiger_droit_de_gerer(acteur, usager, droit.domaine, droit.niveau)
+    droit = Habilitation.objects.select_for_update().get(pk=droit.pk)
+    if droit.revoquee_le is not None:
+        raise ValidationError("Ce droit a déjà été retiré.")
+    texte = texte_revocation(droit)
+    consentement = _consentement(
+        acteur,
+        usager,
+        objet=textes.objet_retrait(droit.domaine, droit.niveau),
+        texte=texte,
+        texte_vu=texte_vu,
+        details={
+            "membre": str(membre.uuid),
+            "domaine": droit.domaine,
+            "niveau": droit.niveau,
+            "habilitation": str(droit.uuid),
+        },
+    )
+    droit.revoquee_le = timezone.now()
+    droit.revocation = consentement
+    droit.save(update_fields=["revoquee_le", "revocation", "modifie_le"])
+    _toucher(membre.cercle)
+    habilitations.oublier(acteur)
+    _journaliser(
+        acteur,
+        "cercle.droit.retrait",
+        usager=usager,
+        objet=droit,
+        details={
+            "membre": str(membre.uuid),
+            "domaine": droit.domaine,
+            "consentement": str(consentement.uuid),
+        },
+    )
+    return consentement
+
+
+# --- Délégations --------------------------------------------------------------------------------
+
+
+def _presence_directe(acteur: Acteur, usager: Usager) -> Membre:
+    if acteur.type != TypeActeur.PROFESSIONNEL:
+        raise AccesRefuse("Seul un professionnel membre du cercle peut déléguer.")
+    membre = (
+        Membre.objects.filter(
+            cercle__usager=usager,
+            type=TypeMembre.PROFESSIONNEL,
+            statut=StatutMembre.ACTIF,
+            professionnel_id=acteur.exercice.professionnel_id,
+        )
+        .select_related("professionnel", "cercle")
+        .first()
+    )
+    if membre is None:
+        raise AccesRefuse("Vous n'êtes pas membre actif de ce cercle : vous ne pouvez rien déléguer.")
+    return membre
+
+
+def _niveau_detenu(membre: Membre, domaine: str) -> int:
+    jour = timezone.localdate()
+    droit = membre.habilitations.filter(habilitations._en_vigueur(jour), domaine=domaine).first()
+    return droit.niveau if droit else Niveau.AUCUN
+
+
+@transaction.atomic
+def proposer_delegation(
+    *, acteur: Acteur, usager: Usager, assistant: Exercice, domaine: str, niveau: int, date_fin: dt.date
+) -> Delegation:
+    """Un professionnel membre propose de déléguer à un assistant, jusqu'à une date, au plus ce qu'il
+    détient lui-même. La délégation n'agit qu'après le consentement de l'usager (`consentir_delegation`)."""
+    delegant = _presence_directe(acteur, usager)
+    if domaine not in Domaine.values:
+        raise ValidationError({"domaine": "Domaine inconnu."})
+    if assistant.professionnel_id == delegant.professionnel_id:
+        raise ValidationError({"assistant": "On ne se délègue pas à soi-même."})
+    if date_fin < timezone.localdate():
+        raise ValidationError({"date_fin": "Date de fin : elle est déjà passée."})
+    detenu = _niveau_detenu(delegant, domaine)
+    if niveau < Niveau.LECTURE or niveau > detenu:
+        raise ValidationError(
+            {"niveau": "Niveau : on ne peut déléguer que ce que l'on détient soi-même, jamais plus."}
+        )
+    delegation = Delegation.objects.create(
+        delegant=delegant, delegataire=assistant, domaine=domaine, niveau=niveau, date_fin=date_fin
+    )
+    _journaliser(
+        acteur,
+        "cercle.delegation.proposition",
+        usager=usager,
+        objet=delegation,
+        details={"assistant": str(assistant.uuid), "domaine": domaine, "niveau": niveau},
+    )
+    return delegation
+
+
+def texte_delegation(delegation: Delegation) -> str:
+    return textes.texte_delegation(
+        delegant=delegation.delegant.nom_affiche,
+        assistant=str(delegation.delegataire.professionnel),
+        domaine=delegation.domaine,
+        niveau=delegation.niveau,
+        date_fin=delegation.date_fin,
+    )
+
+
+@transaction.atomic
+def consentir_delegation(
+    *, acteur: Acteur, delegation: Delegation, accepter: bool, texte_vu: str | None = None
+) -> Delegation:
+    """L'usager (ou son représentant légal) accepte ou refuse une délégation en attente."""
+    usager = delegation.delegant.cercle.usager
+    if not habilitations.est_titulaire(acteur, usager):
+        raise AccesRefuse("Seuls l'usager ou son représentant légal peuvent consentir à une délégation.")
+    delegation = (
+        Delegation.objects.select_for_update().select_related("delegant__cercle").get(pk=delegation.pk)
+    )
+    if delegation.statut != StatutDelegation.EN_ATTENTE:
+        raise ValidationError("Cette délégation a déjà été traitée.")
+    if accepter:
+        delegation.consentement = _consentement(
+            acteur,
+            usager,
+            objet="delegation",
+            texte=texte_delegation(delegation),
+            texte_vu=texte_vu,
+            details={"delegation": str(delegation.uuid)},
+        )
+        delegation.statut = StatutDelegation.ACTIVE
+    else:
+        delegation.statut = StatutDelegation.REFUSEE
+    delegation.save(update_fields=["statut", "consentement", "modifie_le"])
+    _journaliser(
+        acteur,
+        "cercle.delegation.accord" if accepter else "cercle.delegation.refus",
+        usager=usager,
+        objet=delegation,
+    )
+    return delegation
+
+
+@transaction.atomic
+def terminer_delegation(*, acteur: Acteur, delegation: Delegation) -> Delegation:
+    """Fin d'une délégation par le délégant, l'usager, son représentant ou le gestionnaire du cercle."""
+    usager = delegation.delegant.cercle.usager
+    if not _est_le_membre(acteur, delegation.delegant):
+        _exiger_gestion(acteur, usager)
+    delegation = Delegation.objects.select_for_update().get(pk=delegation.pk)
+    if delegation.statut not in (StatutDelegation.EN_ATTENTE, StatutDelegation.ACTIVE):
+        raise ValidationError("Cette délégation est déjà terminée.")
+    if delegation.statut == StatutDelegation.ACTIVE and not _est_le_membre(acteur, delegation.delegant):
+        _consentement(
+            acteur,
+            usager,
+            objet="fin_delegation",
+            texte_vu=None,
+            texte=textes.texte_fin_delegation(
+                delegant=delegation.delegant.nom_affiche,
+                assistant=str(delegation.delegataire.professionnel),
+                domaine=delegation.domaine,
+            ),
+            details={"delegation": str(delegation.uuid)},
+        )
+    delegation.statut = StatutDelegation.TERMINEE
+    delegation.terminee_le = timezone.now()
+    delegation.save(update_fields=["statut", "terminee_le", "modifie_le"])
+    _journaliser(acteur, "cercle.delegation.fin", usager=usager, objet=delegation)
+    return delegation
+
+
+# --- Demandes d'adhésion ---------------------------------------------------------------------------
+
+DUREE_DEMANDE_JOURS = 30
+DEMANDES_PAR_JOUR = 20
+
+
+@transaction.atomic
+def demander_adhesion(
+    *,
+    acteur: Acteur,
+    nom_naissance: str = "",
+    prenom: str = "",
+    date_naissance: dt.date | None = None,
+    matricule_ins: str = "",
+    role: str = "",
+    message: str = "",
+) -> DemandeAdhesion:
+    """Un professionnel demande à entrer dans le cercle d'un usager désigné par son matricule INS ou
+    par ses traits exacts. La réponse est la même que l'usager existe ou non (pas d'énumération) ;
+    au plus DEMANDES_PAR_JOUR demandes par jour et par situation d'exercice."""
+    from coordination.personnes.models import normaliser_trait
+
+    if acteur.type != TypeActeur.PROFESSIONNEL:
+        raise AccesRefuse("Seul un professionnel peut demander à entrer dans un cercle.")
+    matricule = "".join(matricule_ins.split()).upper()
+    if not matricule and not (nom_naissance.strip() and prenom.strip() and date_naissance):
+        raise ValidationError(
+            "Indiquez le matricule INS, ou le nom de naissance, le premier prénom et la date de naissance."
+        )
+    role = role or role_propose(type_membre="professionnel", profession_code=acteur.exercice.profession_code)
+    if "professionnel" not in FICHES[role].types:
+        raise ValidationError({"role": "Rôle : choisissez un rôle de professionnel."})
+    debut_du_jour = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    if (
+        DemandeAdhesion.objects.filter(exercice=acteur.exercice, cree_le__gte=debut_du_jour).count()
+        >= DEMANDES_PAR_JOUR
+    ):
+        raise ValidationError(
+            f"Vous avez déjà fait {DEMANDES_PAR_JOUR} demandes aujourd'hui : réessayez demain."
+        )
+    if matricule:
+        candidats = Usager.objects.filter(matricule_ins=matricule)
+        designation = f"INS {matricule[:1]}…{matricule[-2:]}"
+    else:
+        candidats = Usager.objects.filter(
+            nom_naissance_normalise=normaliser_trait(nom_naissance),
+            premier_prenom_normalise=normaliser_trait(prenom.split(" ")[0]),
+            date_naissance=date_naissance,
+        )
+        designation = f"{nom_naissance.strip().upper()} {prenom.strip()}, né(e) le {date_naissance:%d/%m/%Y}"
+    trouves = list(candidats.select_related("cercle")[:2])
+    cercle = None
+    if len(trouves) == 1:
+        cercle = creer_cercle(usager=trouves[0])
+    deja = cercle is not None and (
+        DemandeAdhesion.objects.filter(
+            exercice=acteur.exercice, cercle=cercle, statut=StatutDemande.EN_ATTENTE
+        ).exists()
+    )
+    if deja:
+        raise ValidationError("Vous avez déjà une demande en attente pour cette personne.")
+    demande = DemandeAdhesion.objects.create(
+        exercice=acteur.exercice,
+        cercle=cercle,
+        designation=designation,
+        role=role,
+        message=message.strip()[:1000],
+        expire_le=timezone.localdate() + dt.timedelta(days=DUREE_DEMANDE_JOURS),
+    )
+    journaliser(
+        acteur=acteur,
+        action="cercle.adhesion.demande",
+        objet=demande,
+        usager=cercle.usager if cercle else None,
+        details={"usager_trouve": cercle is not None},
+    )
+    return demande
+
+
+@transaction.atomic
+def decider_adhesion(
+    *, acteur: Acteur, demande: DemandeAdhesion, accepter: bool, motif: str = ""
+) -> DemandeAdhesion:
+    """L'usager, son représentant ou le gestionnaire accepte (le professionnel entre, sans autre droit
+    que la présomption de l'équipe de soins s'il y a lieu) ou refuse, avec un motif facultatif."""
+    if demande.cercle_id is None:
+        raise AccesRefuse("Demande introuvable.")
+    usager = demande.cercle.usager
+    _exiger_gestion(acteur, usager)
+    demande = (
+        DemandeAdhesion.objects.select_for_update()
+        .select_related("exercice__professionnel", "cercle")
+        .get(pk=demande.pk)
+    )
+    if demande.statut != StatutDemande.EN_ATTENTE:
+        raise ValidationError("Cette demande a déjà été traitée.")
+    if accepter:
+        exercice = demande.exercice
+        demande.membre = _inserer_membre(
+            Membre(
+                cercle=demande.cercle,
+                type=TypeMembre.PROFESSIONNEL,
+                role=demande.role,
+                professionnel=exercice.professionnel,
+                exercice=exercice,
+                origine=OrigineMembre.DEMANDE,
+            ),
+            usager,
+        )
+        _toucher(demande.cercle)
+    demande.statut = StatutDemande.ACCEPTEE if accepter else StatutDemande.REFUSEE
+    demande.decidee_le = timezone.now()
+    demande.decidee_par = acteur.nom
+    demande.motif = motif.strip()[:500]
+    demande.save(update_fields=["statut", "decidee_le", "decidee_par", "motif", "membre", "modifie_le"])
+    _journaliser(
+        acteur,
+        "cercle.adhesion.acceptee" if accepter else "cercle.adhesion.refusee",
+        usager=usager,
+        objet=demande,
+    )
+    return demande
+
+
+@transaction.atomic
+def retirer_demande(*, acteur: Acteur, demande: DemandeAdhesion) -> DemandeAdhesion:
+    if (
+        acteur.type != TypeActeur.PROFESSIONNEL
+        or demande.exercice.professionnel_id != acteur.exercice.professionnel_id
+    ):
+        raise AccesRefuse("Seul le demandeur peut retirer sa demande.")
+    demande = DemandeAdhesion.objects.select_for_update().get(pk=demande.pk)
+    if demande.statut != StatutDemande.EN_ATTENTE:
+        raise ValidationError("Cette demande a déjà été traitée.")
+    demande.statut = StatutDemande.RETIREE
+    demande.save(update_fields=["statut", "modifie_le"])
+    journaliser(acteur=acteur, action="cercle.adhesion.retrait", objet=demande)
+    return demande
+
+
+def expirer_demandes() -> int:
+    """Tâche périodique : les demandes restées sans réponse après DUREE_DEMANDE_JOURS jours expirent."""
+    return DemandeAdhesion.objects.filter(
+        statut=StatutDemande.EN_ATTENTE, expire_le__lt=timezone.localdate()
+    ).update(statut=StatutDemande.EXPIREE, modifie_le=timezone.now())
