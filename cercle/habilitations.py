@@ -148,7 +148,8 @@ def agit_pour_l_usager(acteur: Acteur, usager: Usager) -> bool:
 # --- Décision ---------------------------------------------------------------------------------
 
 
-def _calculer(acteur: Acteur, usager_id: int, jour: date) -> dict[str, int]:
+def _sans_requete(acteur: Acteur, usager_id: int, jour: date) -> dict[str, int] | None:
+    """La décision quand elle ne dépend pas des tables du cercle ; None s'il faut les lire."""
     if acteur.type == TypeActeur.SYSTEME:
         return dict(TOUT)
     if acteur.type == TypeActeur.USAGER:
@@ -157,13 +158,18 @@ def _calculer(acteur: Acteur, usager_id: int, jour: date) -> dict[str, int]:
         return dict(RIEN)
     if acteur.type == TypeActeur.PROCHE and _representant_en_titre(acteur, jour):
         return dict(TOUT)
-    presences = _membre_de(acteur)
-    if presences is None:
+    if _membre_de(acteur) is None:
         return dict(RIEN)
+    return None
+
+
+def _calculer(acteur: Acteur, usager_ids: list[int], jour: date) -> dict[int, dict[str, int]]:
+    """Niveaux de l'acteur pour plusieurs usagers, en une requête (droits directs UNION délégations)."""
+    resultats = {usager_id: dict(RIEN) for usager_id in usager_ids}
     directs = (
-        Habilitation.objects.filter(_en_vigueur(jour), _membre_actif("membre__"), presences)
-        .filter(membre__cercle__usager_id=usager_id)
-        .values_list("domaine", "niveau")
+        Habilitation.objects.filter(_en_vigueur(jour), _membre_actif("membre__"), _membre_de(acteur))
+        .filter(membre__cercle__usager_id__in=usager_ids)
+        .values_list("membre__cercle__usager_id", "domaine", "niveau")
     )
     requete = directs
     if acteur.type == TypeActeur.PROFESSIONNEL:
@@ -176,32 +182,49 @@ def _calculer(acteur: Acteur, usager_id: int, jour: date) -> dict[str, int]:
                 _membre_actif("delegant__"),
                 statut=StatutDelegation.ACTIVE,
                 delegataire_id=acteur.exercice.pk,
-                delegant__cercle__usager_id=usager_id,
+                delegant__cercle__usager_id__in=usager_ids,
                 date_debut__lte=jour,
                 date_fin__gte=jour,
             )
             .annotate(
                 effectif=Least("niveau", Coalesce(Subquery(detenu, output_field=IntegerField()), Value(0)))
             )
-            .values_list("domaine", "effectif")
+            .values_list("delegant__cercle__usager_id", "domaine", "effectif")
         )
         requete = directs.union(delegues, all=True)
-    resultat = dict(RIEN)
-    for domaine, niveau in requete:
+    for usager_id, domaine, niveau in requete:
+        resultat = resultats[usager_id]
         if niveau > resultat[domaine]:
             resultat[domaine] = niveau
-    return resultat
+    return resultats
+
+
+def niveaux_de_plusieurs(acteur: Acteur, usagers: list) -> dict[int, dict[str, int]]:
+    """Niveaux de l'acteur pour une page d'usagers (instances ou identifiants) : une requête au plus
+    pour toute la page, mémorisée (les `peut()` suivants de la requête n'en coûtent plus)."""
+    jour = timezone.localdate()
+    ids = [u if isinstance(u, int) else u.pk for u in usagers]
+    a_lire = []
+    for usager_id in ids:
+        cle = ("niveaux", usager_id, jour)
+        if cle in acteur.memo:
+            continue
+        immediat = _sans_requete(acteur, usager_id, jour)
+        if immediat is None:
+            a_lire.append(usager_id)
+        else:
+            acteur.memo[cle] = immediat
+    if a_lire:
+        for usager_id, resultat in _calculer(acteur, a_lire, jour).items():
+            acteur.memo[("niveaux", usager_id, jour)] = resultat
+    return {usager_id: acteur.memo[("niveaux", usager_id, jour)] for usager_id in ids}
 
 
 def niveaux(acteur: Acteur, usager: Usager | int) -> dict[str, int]:
     """Niveau de l'acteur dans chaque domaine du dossier de `usager` (au plus une requête, mémorisée
     sur l'acteur pour la durée de la requête HTTP)."""
     usager_id = usager if isinstance(usager, int) else usager.pk
-    jour = timezone.localdate()
-    cle = ("niveaux", usager_id, jour)
-    if cle not in acteur.memo:
-        acteur.memo[cle] = _calculer(acteur, usager_id, jour)
-    return acteur.memo[cle]
+    return niveaux_de_plusieurs(acteur, [usager_id])[usager_id]
 
 
 def oublier(acteur: Acteur) -> None:

@@ -1,0 +1,182 @@
+"""Lectures du cercle, toujours à partir de l'acteur : chaque sélecteur vérifie l'habilitation
+(cercle/habilitations.py), renvoie des données déjà filtrées, et note la lecture au journal quand une
+requête HTTP est fournie."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
+
+from cercle import habilitations
+from cercle.models import (
+    Delegation,
+    DemandeAdhesion,
+    Domaine,
+    Habilitation,
+    Membre,
+    StatutCercle,
+    StatutDelegation,
+    StatutDemande,
+    StatutMembre,
+    TypeMembre,
+)
+from cercle.services import AccesRefuse
+from coordination.comptes.acteur import TypeActeur
+from coordination.journal import selectors as journal_selectors
+from coordination.journal.lectures import noter_lecture
+from coordination.personnes.models import Usager
+
+if TYPE_CHECKING:
+    from coordination.comptes.acteur import Acteur
+
+
+def _exiger_lecture(acteur: Acteur, usager: Usager, domaine: str = Domaine.CERCLE) -> None:
+    if not habilitations.peut(acteur, usager, "lire", domaine):
+        raise AccesRefuse("Vous n'avez pas accès au cercle de cette personne.")
+
+
+# --- « Mes usagers » -----------------------------------------------------------------------------
+
+
+def mes_usagers(acteur: Acteur, *, recherche: str = "") -> QuerySet[Usager]:
+    """Les usagers dont l'acteur (professionnel) est membre actif d'un cercle ouvert : en personne,
+    par la structure où il agit, ou comme assistant par une délégation active. Une requête,
+    triée par nom, à paginer ; les droits de la page se lisent ensuite avec `avec_niveaux`."""
+    if acteur is None or acteur.type != TypeActeur.PROFESSIONNEL:
+        return Usager.objects.none()
+    jour = timezone.localdate()
+    exercice = acteur.exercice
+    presence = Q(type=TypeMembre.PROFESSIONNEL, professionnel_id=exercice.professionnel_id) & (
+        Q(exercice__isnull=True) | Q(exercice_id=exercice.pk)
+    )
+    if exercice.structure_id:
+        presence |= Q(type=TypeMembre.STRUCTURE, structure_id=exercice.structure_id)
+    membres = Membre.objects.filter(
+        presence,
+        statut=StatutMembre.ACTIF,
+        cercle__statut=StatutCercle.ACTIF,
+        cercle__usager_id=OuterRef("pk"),
+    )
+    delegations = Delegation.objects.filter(
+        statut=StatutDelegation.ACTIVE, delegataire_id=exercice.pk, date_debut__lte=jour, date_fin__gte=jour,
+        delegant__statut=StatutMembre.ACTIF, delegant__cercle__usager_id=OuterRef("pk"),
+    )  # fmt: skip
+    usagers = Usager.objects.filter(Exists(membres) | Exists(delegations))
+    if recherche.strip():
+        from coordination.personnes.models import normaliser_trait
+
+        terme = normaliser_trait(recherche)
+        usagers = usagers.filter(
+            Q(nom_naissance_normalise__startswith=terme) | Q(nom_utilise__istartswith=recherche.strip())
+        )
+    return usagers.order_by("nom_naissance_normalise", "premier_prenom_normalise", "id")
+
+
+@dataclass
+class LigneUsager:
+    usager: Usager
+    niveaux: dict[str, int]
+
+    @property
+    def domaines_lisibles(self) -> list[str]:
+        return [Domaine(d).label for d, n in self.niveaux.items() if n >= 1]
+
+
+def avec_niveaux(acteur: Acteur, usagers) -> list[LigneUsager]:
+    """Une page d'usagers avec les niveaux de l'acteur sur chacun (une requête pour toute la page)."""
+    usagers = list(usagers)
+    niveaux = habilitations.niveaux_de_plusieurs(acteur, usagers)
+    return [LigneUsager(usager, niveaux[usager.pk]) for usager in usagers]
+
+
+# --- Le cercle d'un usager ---------------------------------------------------------------------
+
+
+def membres(acteur: Acteur, usager: Usager, *, avec_anciens: bool = False, request=None) -> list[Membre]:
+    """Les membres du cercle (ouverts ; et sortis si `avec_anciens`), avec leurs droits en vigueur
+    (`membre.droits_en_vigueur`) et les délégations qu'ils ont données. Lecture du cercle requise ;
+    nombre de requêtes constant quel que soit le nombre de membres."""
+    _exiger_lecture(acteur, usager)
+    jour = timezone.localdate()
+    requete = Membre.objects.filter(cercle__usager=usager)
+    if not avec_anciens:
+        requete = requete.filter(date_sortie__isnull=True)
+    resultat = list(
+        requete.select_related("professionnel", "exercice__structure", "structure", "proche")
+        .prefetch_related(
+            Prefetch(
+                "habilitations",
+                queryset=Habilitation.objects.filter(revoquee_le__isnull=True).select_related("consentement"),
+                to_attr="droits_en_vigueur",
+            ),
+            Prefetch(
+                "delegations_donnees",
+                queryset=Delegation.objects.filter(
+                    statut__in=[StatutDelegation.EN_ATTENTE, StatutDelegation.ACTIVE], date_fin__gte=jour
+                ).select_related("delegataire__professionnel", "delegataire__structure"),
+                to_attr="delegations_en_cours",
+            ),
+        )
+        .order_by("date_sortie", "type", "date_entree", "id")
+    )
+    if request is not None:
+        noter_lecture(request, usager=usager, objet=usager.cercle, action="cercle.lecture")
+    return resultat
+
+
+def demandes_en_attente(acteur: Acteur, usager: Usager) -> QuerySet[DemandeAdhesion]:
+    """Demandes d'adhésion à décider : pour qui gère le cercle seulement."""
+    if not habilitations.peut(acteur, usager, "gerer", Domaine.CERCLE):
+        return DemandeAdhesion.objects.none()
+    return (
+        DemandeAdhesion.objects.filter(cercle__usager=usager, statut=StatutDemande.EN_ATTENTE)
+        .select_related("exercice__professionnel", "exercice__structure")
+        .order_by("cree_le")
+    )
+
+
+def delegations_a_consentir(acteur: Acteur, usager: Usager) -> QuerySet[Delegation]:
+    """Délégations en attente du consentement de l'usager : pour l'usager ou son représentant."""
+    if not habilitations.est_titulaire(acteur, usager):
+        return Delegation.objects.none()
+    return (
+        Delegation.objects.filter(delegant__cercle__usager=usager, statut=StatutDelegation.EN_ATTENTE)
+        .select_related("delegant__professionnel", "delegataire__professionnel", "delegataire__structure")
+        .order_by("cree_le")
+    )
+
+
+def propositions(acteur: Acteur, usager: Usager) -> QuerySet[Membre]:
+    """Membres proposés (historique de remboursement) à confirmer ou écarter : pour qui gère le cercle."""
+    if not habilitations.peut(acteur, usager, "gerer", Domaine.CERCLE):
+        return Membre.objects.none()
+    return Membre.objects.filter(cercle__usager=usager, statut=StatutMembre.PROPOSE).select_related(
+        "professionnel", "exercice__structure"
+    )
+
+
+def mes_demandes(acteur: Acteur) -> QuerySet[DemandeAdhesion]:
+    """Les demandes d'adhésion du professionnel (toutes situations d'exercice), et leur issue."""
+    if acteur is None or acteur.type != TypeActeur.PROFESSIONNEL:
+        return DemandeAdhesion.objects.none()
+    return DemandeAdhesion.objects.filter(
+        exercice__professionnel_id=acteur.exercice.professionnel_id
+    ).order_by("-cree_le")
+
+
+def peut_voir_les_acces(acteur: Acteur, usager: Usager) -> bool:
+    """« Qui a consulté mon dossier » : l'usager, son représentant légal, le gestionnaire du cercle."""
+    return habilitations.peut(acteur, usager, "gerer", Domaine.CERCLE)
+
+
+def qui_a_consulte(acteur: Acteur, usager: Usager, *, depuis=None, limite: int = 100, request=None):
+    if not peut_voir_les_acces(acteur, usager):
+        raise AccesRefuse(
+            "Seuls la personne, son représentant légal ou le gestionnaire du cercle voient ces accès."
+        )
+    if request is not None:
+        noter_lecture(request, usager=usager, action="journal.lecture_acces")
+    return journal_selectors.acces_a_mon_dossier(usager=usager, depuis=depuis, limite=limite)
