@@ -6,6 +6,7 @@ agit pour lui). Les consentements sont des preuves immuables (`Consentement`).""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -739,3 +740,84 @@ def expirer_demandes() -> int:
     return DemandeAdhesion.objects.filter(
         statut=StatutDemande.EN_ATTENTE, expire_le__lt=timezone.localdate()
     ).update(statut=StatutDemande.EXPIREE, modifie_le=timezone.now())
+
+
+# --- Historique de remboursement --------------------------------------------------------------------
+
+
+@dataclass
+class RapportHistorique:
+    proposes: list[Membre] = field(default_factory=list)
+    deja_membres: list[str] = field(default_factory=list)  # noms
+    ecartes_avant: list[str] = field(default_factory=list)  # proposition déjà écartée, pas revus depuis
+    inconnus: list[str] = field(default_factory=list)  # RPPS absents de l'annuaire
+    erreurs: list[tuple[str, str]] = field(default_factory=list)
+    lignes: int = 0
+
+    @property
+    def resume(self) -> str:
+        morceaux = [f"{len(self.proposes)} professionnel(s) proposé(s)"]
+        if self.deja_membres:
+            morceaux.append(f"{len(self.deja_membres)} déjà dans le cercle")
+        if self.ecartes_avant:
+            morceaux.append(f"{len(self.ecartes_avant)} déjà écarté(s) auparavant")
+        if self.inconnus:
+            morceaux.append(f"{len(self.inconnus)} RPPS introuvable(s) dans l'annuaire")
+        if self.erreurs:
+            morceaux.append(f"{len(self.erreurs)} ligne(s) ignorée(s)")
+        return f"{self.lignes} ligne(s) lue(s) : " + ", ".join(morceaux) + "."
+
+
+@transaction.atomic
+def importer_historique(
+    *, acteur: Acteur, usager: Usager, contenu: bytes, nom_fichier: str = ""
+) -> RapportHistorique:
+    """Propose au cercle les professionnels de l'historique de remboursement (statut « proposé », sans
+    aucun droit) ; l'usager ou le gestionnaire confirme ou écarte chacun. Un professionnel déjà
+    présent n'est pas reproposé ; un professionnel déjà écarté ne l'est que s'il a été revu depuis.
+    Lève `historique.HistoriqueIllisible` si le fichier entier est inutilisable."""
+    from cercle.historique import lire
+
+    _exiger_gestion(acteur, usager)
+    cercle = _cercle_ouvert(usager)
+    lecture = lire(contenu, nom_fichier)
+    rapport = RapportHistorique(erreurs=lecture.erreurs, lignes=lecture.lignes)
+    idnats = {"8" + rpps: vu for rpps, vu in lecture.vus.items()}
+    professionnels = {p.idnat_ps: p for p in Professionnel.objects.filter(idnat_ps__in=idnats)}
+    presents = set(
+        Membre.objects.filter(
+            cercle=cercle, type=TypeMembre.PROFESSIONNEL, date_sortie__isnull=True
+        ).values_list("professionnel_id", flat=True)
+    )
+    ecartes = dict(
+        Membre.objects.filter(cercle=cercle, motif_sortie=MotifSortie.PROPOSITION_ECARTEE)
+        .order_by("professionnel_id", "date_sortie")
+        .values_list("professionnel_id", "date_sortie")
+    )
+    for idnat, vu in sorted(idnats.items()):
+        professionnel = professionnels.get(idnat)
+        if professionnel is None:
+            rapport.inconnus.append(vu.rpps)
+        elif professionnel.pk in presents:
+            rapport.deja_membres.append(str(professionnel))
+        elif professionnel.pk in ecartes and vu.derniere <= ecartes[professionnel.pk]:
+            rapport.ecartes_avant.append(str(professionnel))
+        else:
+            membre = _inserer_membre(
+                Membre(
+                    cercle=cercle, type=TypeMembre.PROFESSIONNEL, professionnel=professionnel,
+                    role=role_propose(type_membre=TypeMembre.PROFESSIONNEL,
+                                      profession_code=professionnel.profession_code),
+                    statut=StatutMembre.PROPOSE, origine=OrigineMembre.HISTORIQUE, note_origine=vu.resume,
+                ),
+                usager,
+            )  # fmt: skip
+            rapport.proposes.append(membre)
+    if rapport.proposes:
+        _toucher(cercle)
+    _journaliser(
+        acteur, "cercle.historique.import", usager=usager, objet=cercle,
+        details={"fichier": nom_fichier[:200], "lignes": rapport.lignes, "proposes": len(rapport.proposes),
+                 "inconnus": len(rapport.inconnus), "erreurs": len(rapport.erreurs)},
+    )  # fmt: skip
+    return rapport
