@@ -115,3 +115,30 @@ def test_qui_a_consulte(monde):
     assert {e.action for e in evenements[1:]} == {"cercle.delegation.proposition"}  # par le médecin
     # Ses propres actions n'y sont pas (« qui d'autre que moi ? »), mais bien dans le journal.
     assert all(e.acteur_type != "usager" for e in evenements)
+
+
+def test_demandes_sans_reponse_expirent_par_la_tache_de_nuit(monde):
+    import datetime
+
+    from django.conf import settings
+
+    from cercle.models import DemandeAdhesion
+    from cercle.tasks import expirer_demandes
+    from tests.monde_cercle import acteur_pro
+
+    demandeur = acteur_pro(ExerciceFactory())
+    demande = services.demander_adhesion(acteur=demandeur, matricule_ins="1 45 07 75 056 001 23")
+    recente = services.demander_adhesion(acteur=demandeur, nom_naissance="X", prenom="Y",
+                                         date_naissance=datetime.date(1950, 1, 1))  # fmt: skip
+    DemandeAdhesion.objects.filter(pk=demande.pk).update(
+        expire_le=datetime.date.today() - datetime.timedelta(days=1)
+    )
+    assert expirer_demandes.apply().get() == 1
+    demande.refresh_from_db()
+    recente.refresh_from_db()
+    assert (demande.statut, recente.statut) == ("expiree", "en_attente")
+    assert [d.get_statut_display() for d in selectors.mes_demandes(demandeur)] == [
+        "en attente",
+        "expirée sans réponse",
+    ]
+    assert settings.CELERY_BEAT_SCHEDULE["cercle-expirer-demandes"]["task"] == expirer_demandes.name
