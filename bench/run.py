@@ -173,6 +173,72 @@ def scenario_import_annuaire(ctx: Contexte) -> dict:
     return resultat
 
 
+def _centiles(durees: list[float]) -> dict:
+    """p50, p95 et maximum d'une liste de durées (secondes), en millisecondes."""
+    ordonnees = sorted(durees)
+    rang = lambda q: ordonnees[min(len(ordonnees) - 1, int(q * len(ordonnees)))]  # noqa: E731
+    return {"p50_ms": round(rang(0.5) * 1000, 2), "p95_ms": round(rang(0.95) * 1000, 2),
+            "max_ms": round(ordonnees[-1] * 1000, 2)}  # fmt: skip
+
+
+@scenario("cercle")
+def scenario_cercle(ctx: Contexte) -> dict:
+    """Cercles à l'échelle (bench/cercle.py), puis, pour un échantillon de professionnels : la page
+    « Mes usagers » (sélecteur + niveaux de la page de 25) et `peut()` sur 15 décisions par usager ;
+    durées et nombre de requêtes SQL."""
+    import random
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from bench.cercle import generer_cercles
+    from bench.generer import ECHELLES as TAILLES
+    from bench.generer import generer
+    from cercle import habilitations, selectors
+    from coordination.comptes.acteur import Acteur, TypeActeur
+    from coordination.personnes.models import Exercice, Usager
+
+    echelle = ctx.option("cercle", "echelle", TAILLES[ctx.echelle])
+    if Usager.objects.count() < echelle.usagers:
+        journal("[cercle] génération des personnes…")
+        generer(echelle)
+    journal("[cercle] génération des cercles…")
+    debut = time.perf_counter()
+    tables = generer_cercles()
+    generation_s = time.perf_counter() - debut
+    with connection.cursor() as curseur:
+        curseur.execute("ANALYZE")
+    ids = list(Exercice.objects.values_list("id", flat=True))
+    alea = random.Random(3)
+    echantillon = alea.sample(ids, min(len(ids), ctx.option("cercle", "echantillon", 300)))
+    pages, decisions, requetes_page, requetes_peut, vus = [], [], 0, 0, 0
+    for exercice in Exercice.objects.filter(id__in=echantillon).select_related("professionnel", "structure"):
+        acteur = Acteur(TypeActeur.PROFESSIONNEL, None, exercice=exercice)
+        with CaptureQueriesContext(connection) as requetes:
+            debut = time.perf_counter()
+            lignes = selectors.avec_niveaux(acteur, selectors.mes_usagers(acteur)[:25])
+            pages.append(time.perf_counter() - debut)
+        requetes_page = max(requetes_page, len(requetes))
+        vus += len(lignes)
+        for ligne in lignes[:3]:
+            neuf = Acteur(TypeActeur.PROFESSIONNEL, None, exercice=exercice)
+            with CaptureQueriesContext(connection) as requetes:
+                debut = time.perf_counter()
+                for domaine in habilitations.DOMAINES:
+                    for action in ("lire", "ecrire", "gerer"):
+                        habilitations.peut(neuf, ligne.usager, action, domaine)
+                decisions.append(time.perf_counter() - debut)
+            requetes_peut = max(requetes_peut, len(requetes))
+    return {
+        "tables": tables,
+        "generation_s": round(generation_s, 2),
+        "professionnels_mesures": len(echantillon),
+        "usagers_par_page_moyen": round(vus / max(1, len(echantillon)), 1),
+        "mes_usagers": {**_centiles(pages), "requetes_max": requetes_page},
+        "peut_15_decisions": {**_centiles(decisions), "requetes_max": requetes_peut},
+    }
+
+
 # --- Exécution ------------------------------------------------------------------------------------
 
 

@@ -116,3 +116,40 @@ def test_scenario_import_annuaire_sur_un_petit_fichier(tmp_path):
     assert resultat["reimport"]["exercices_mis_a_jour"] == 0
     assert Professionnel.objects.count() == resultat["professionnels_attendus"]
     assert not list(tmp_path.glob("*.txt"))  # le fichier synthétique est supprimé
+
+
+@pytest.mark.django_db
+def test_generateur_de_cercles_lignes_valides_et_lues_par_la_politique():
+    from bench.cercle import generer_cercles
+    from cercle import habilitations
+    from cercle.models import Cercle, Consentement, Delegation, Habilitation, Membre
+    from tests.monde_cercle import acteur_pro
+
+    generer(PETITE)
+    tables = generer_cercles()
+    assert Cercle.objects.count() == 40 == tables["cercle_cercle"]
+    assert Membre.objects.count() == tables["cercle_membre"] >= 40 * 6
+    assert Habilitation.objects.count() == tables["cercle_habilitation"] > 40 * 10
+    for modele in (Cercle, Membre, Habilitation, Consentement, Delegation):
+        for objet in modele.objects.all()[:30]:
+            objet.full_clean()
+    assert generer_cercles() == {}  # tous les usagers ont déjà leur cercle
+    # Un professionnel d'une structure qui accompagne voit ses usagers avec les droits présumés.
+    membre = Membre.objects.filter(type="professionnel", exercice__isnull=False, statut="active").first()
+    niveaux = habilitations.niveaux(acteur_pro(membre.exercice), membre.cercle.usager)
+    attendu = habilitations.DEFAUTS_PAR_ROLE[membre.role]
+    assert all(niveaux[domaine] >= niveau for domaine, niveau in attendu.items())
+
+
+@pytest.mark.django_db
+def test_scenario_cercle_a_petite_echelle(tmp_path):
+    ctx = run.Contexte(
+        echelle="S", database_url=run.url_base_django(), dossier=tmp_path,
+        options={"cercle": {"echelle": PETITE, "echantillon": 10}},
+    )  # fmt: skip
+    resultat = run.scenario_cercle(ctx)
+    assert resultat["tables"]["cercle_cercle"] == 40
+    assert resultat["professionnels_mesures"] == 10
+    assert resultat["mes_usagers"]["requetes_max"] <= 2
+    assert resultat["peut_15_decisions"]["requetes_max"] == 1
+    assert resultat["mes_usagers"]["p95_ms"] > 0
