@@ -6,6 +6,7 @@ from __future__ import annotations
 import unicodedata
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
@@ -20,6 +21,24 @@ def normaliser_trait(valeur: str) -> str:
     decompose = unicodedata.normalize("NFKD", valeur or "")
     sans_accents = "".join(c for c in decompose if not unicodedata.combining(c))
     return "".join(c for c in sans_accents.upper() if c.isalnum())
+
+
+def cle_de_recherche(texte: str) -> str:
+    """Forme de recherche d'un nom, côté Python : majuscules sans accents, mots séparés par une espace
+    (« Lefèvre-D'Ornano Hélène » → « LEFEVRE D ORNANO HELENE »). Même résultat que l'expression SQL
+    `CleRecherche` pour les lettres latines usuelles."""
+    decompose = unicodedata.normalize("NFKD", (texte or "").replace("œ", "oe").replace("Œ", "OE"))
+    sans_accents = "".join(c for c in decompose if not unicodedata.combining(c)).upper()
+    return " ".join("".join(c if c.isalnum() else " " for c in sans_accents).split())
+
+
+class CleRecherche(models.Func):
+    """Clé de recherche SQL d'un nom : `immutable_unaccent(upper(a || ' ' || b))`, où les caractères
+    autres que lettres et chiffres deviennent des espaces. Immuable (colonne générée, index)."""
+
+    template = "regexp_replace(immutable_unaccent(upper(%(expressions)s)), '[^A-Z0-9]+', ' ', 'g')"
+    arg_joiner = " || ' ' || "
+    output_field = models.TextField()
 
 
 def _compacter_identifiants(
@@ -125,12 +144,22 @@ class Professionnel(ModeleDeBase):
         settings.AUTH_USER_MODEL, verbose_name="compte", on_delete=models.SET_NULL, null=True, blank=True,
         related_name="professionnel",
     )  # fmt: skip
+    # Calculée par PostgreSQL (aussi pendant les COPY de l'import) ; index trigramme pour la recherche.
+    cle_recherche = models.GeneratedField(
+        expression=CleRecherche("nom_exercice", "prenom_exercice"), output_field=models.TextField(),
+        db_persist=True, verbose_name="clé de recherche",
+    )  # fmt: skip
 
     class Meta:
         verbose_name = "professionnel"
         verbose_name_plural = "professionnels"
         ordering = ["nom_exercice", "prenom_exercice"]
-        indexes = [models.Index(fields=["nom_exercice", "prenom_exercice"], name="professionnel_nom_idx")]
+        indexes = [
+            models.Index(fields=["nom_exercice", "prenom_exercice"], name="professionnel_nom_idx"),
+            GinIndex(
+                fields=["cle_recherche"], opclasses=["gin_trgm_ops"], name="professionnel_recherche_trgm"
+            ),
+        ]
 
     def __str__(self) -> str:
         return " ".join(p for p in (self.prenom_exercice, self.nom_exercice) if p)

@@ -9,9 +9,11 @@ prénom normalisé) pour les inversions nom/prénom.
 from __future__ import annotations
 
 import datetime
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.contrib.postgres.search import TrigramSimilarity
 from django.db.models import Q, QuerySet
 
 from coordination.journal.services import journaliser_plusieurs, preparer_evenement
@@ -165,3 +167,63 @@ def journaliser_consultation_doublons(*, acteur: Acteur, candidats: list[Candida
             for c in candidats
         ]
     )
+
+
+# --- Recherche dans l'annuaire -------------------------------------------------------------------
+
+RESULTATS_MAX = 20
+_CHIFFRES = re.compile(r"\d{11,12}")
+
+
+@dataclass(frozen=True)
+class Recherche:
+    professionnels: list
+    message: str = ""  # consigne quand la saisie ne permet pas de chercher
+
+
+def rechercher_professionnels(
+    texte: str, *, profession_code: str = "", commune: str = "", limite: int = RESULTATS_MAX
+) -> Recherche:
+    """Professionnels de l'annuaire par nom (et prénom), ou par RPPS / idNat_PS exact ; filtres par
+    profession (code TRE_G15) et commune d'exercice. Données publiques de l'annuaire, pas des données
+    d'usager. Chaque mot saisi doit apparaître dans le nom (index GIN trigramme sur `cle_recherche`) ;
+    sans résultat, une recherche approchée (similarité trigramme) rattrape les fautes de frappe.
+    Les noms qui commencent par le premier mot viennent d'abord."""
+    from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
+
+    from coordination.personnes.models import Exercice, Professionnel, cle_de_recherche
+
+    limite = max(1, min(limite, RESULTATS_MAX))
+    compact = compacter(texte or "")
+    base = Professionnel.objects.all()
+    if profession_code:
+        base = base.filter(profession_code=profession_code)
+    if commune.strip():
+        lieu = Exercice.objects.filter(professionnel_id=OuterRef("pk"))
+        lieu = (
+            lieu.filter(structure__code_postal=commune.strip())
+            if commune.strip().isdigit()
+            else lieu.filter(structure__commune__iexact=commune.strip())
+        )
+        base = base.filter(Exists(lieu))
+    if _CHIFFRES.fullmatch(compact):
+        idnat = compact if len(compact) == 12 else "8" + compact
+        return Recherche(list(base.filter(idnat_ps=idnat)[:1]))
+    mots = cle_de_recherche(texte).split()
+    if sum(len(mot) for mot in mots) < 3:
+        return Recherche([], "Tapez au moins 3 lettres du nom, ou le numéro RPPS (11 chiffres).")
+    exacts = base
+    for mot in mots:
+        exacts = exacts.filter(cle_recherche__contains=mot)
+    en_tete = Case(
+        When(cle_recherche__startswith=mots[0], then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    trouves = list(exacts.annotate(en_tete=en_tete).order_by("en_tete", "cle_recherche", "id")[:limite])
+    if trouves:
+        return Recherche(trouves)
+    approches = list(
+        base.filter(cle_recherche__trigram_similar=" ".join(mots))
+        .annotate(proximite=TrigramSimilarity("cle_recherche", " ".join(mots)))
+        .order_by("-proximite", "id")[:limite]
+    )
+    return Recherche(approches, "" if approches else "Aucun professionnel trouvé : vérifiez l'orthographe.")
