@@ -108,7 +108,8 @@ def matricule_ins_fictif(n: int, sexe: str, naissance: datetime.date) -> tuple[s
 
 
 def _colonnes(modele: type[models.Model]) -> list[models.Field]:
-    return list(modele._meta.concrete_fields)
+    """Colonnes à écrire : toutes, sauf les colonnes générées (calculées par PostgreSQL, pas de COPY)."""
+    return [champ for champ in modele._meta.concrete_fields if not isinstance(champ, models.GeneratedField)]
 
 
 def _copier(modele: type[models.Model], lignes: Iterator[dict]) -> int:

@@ -239,6 +239,32 @@ def scenario_cercle(ctx: Contexte) -> dict:
     }
 
 
+PROFESSIONNELS_RECHERCHE = {"S": 20_000, "M": 2_000_000, "L": 5_000_000}
+
+
+@scenario("recherche_annuaire")
+def scenario_recherche_annuaire(ctx: Contexte) -> dict:
+    """Recherche de professionnels (sélecteur de la page « ajouter un membre ») sur un annuaire de
+    2 millions de professionnels à l'échelle M : durées par sorte de recherche et en tout."""
+    from bench.recherche import generer_annuaire, mesurer, requetes_types
+    from coordination.personnes.models import Professionnel
+
+    voulu = ctx.option("recherche_annuaire", "professionnels", PROFESSIONNELS_RECHERCHE[ctx.echelle])
+    generation = {}
+    manque = voulu - Professionnel.objects.count()
+    if manque > 0:
+        journal(f"[recherche_annuaire] génération de {manque} professionnels…")
+        generation = generer_annuaire(manque)
+    mesurer(requetes_types(20, graine=12))  # chauffe
+    durees = mesurer(requetes_types(ctx.option("recherche_annuaire", "par_sorte", 100)))
+    return {
+        "professionnels": Professionnel.objects.count(),
+        "generation": generation,
+        "par_sorte": {sorte: _centiles(liste) for sorte, liste in durees.items()},
+        "toutes": _centiles([d for liste in durees.values() for d in liste]),
+    }
+
+
 # --- Exécution ------------------------------------------------------------------------------------
 
 

@@ -153,3 +153,28 @@ def test_scenario_cercle_a_petite_echelle(tmp_path):
     assert resultat["mes_usagers"]["requetes_max"] <= 2
     assert resultat["peut_15_decisions"]["requetes_max"] == 1
     assert resultat["mes_usagers"]["p95_ms"] > 0
+
+
+@pytest.mark.django_db
+def test_scenario_recherche_annuaire_a_petite_echelle(tmp_path):
+    ctx = run.Contexte(
+        echelle="S", database_url=run.url_base_django(), dossier=tmp_path,
+        options={"recherche_annuaire": {"professionnels": 3000, "par_sorte": 10}},
+    )  # fmt: skip
+    resultat = run.scenario_recherche_annuaire(ctx)
+    assert resultat["professionnels"] == 3000
+    assert resultat["generation"]["lignes"] == 3000 and resultat["generation"]["index_trigramme_s"] > 0
+    assert set(resultat["par_sorte"]) == {
+        "nom_courant",
+        "nom_prenom",
+        "debut_de_nom",
+        "faute_de_frappe",
+        "rpps",
+    }
+    assert resultat["toutes"]["p95_ms"] > 0
+    # Les recherches trouvent bien : un RPPS tiré de la base se retrouve.
+    from bench.recherche import requetes_types
+    from coordination.personnes.selectors import rechercher_professionnels
+
+    for rpps in requetes_types(5)["rpps"]:
+        assert len(rechercher_professionnels(rpps).professionnels) == 1
