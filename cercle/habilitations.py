@@ -169,14 +169,19 @@ def _calculer(acteur: Acteur, usager_ids: list[int], jour: date) -> dict[int, di
     directs = (
         Habilitation.objects.filter(_en_vigueur(jour), _membre_actif("membre__"), _membre_de(acteur))
         .filter(membre__cercle__usager_id__in=usager_ids)
+        .order_by()
         .values_list("membre__cercle__usager_id", "domaine", "niveau")
     )
     requete = directs
     if acteur.type == TypeActeur.PROFESSIONNEL:
         # LEAST ignore les NULL en PostgreSQL : sans droit du délégant, le niveau doit valoir 0.
-        detenu = Habilitation.objects.filter(
-            _en_vigueur(jour), membre_id=OuterRef("delegant_id"), domaine=OuterRef("domaine")
-        ).values("niveau")[:1]
+        detenu = (
+            Habilitation.objects.filter(
+                _en_vigueur(jour), membre_id=OuterRef("delegant_id"), domaine=OuterRef("domaine")
+            )
+            .order_by()
+            .values("niveau")[:1]
+        )
         delegues = (
             Delegation.objects.filter(
                 _membre_actif("delegant__"),
@@ -189,6 +194,7 @@ def _calculer(acteur: Acteur, usager_ids: list[int], jour: date) -> dict[int, di
             .annotate(
                 effectif=Least("niveau", Coalesce(Subquery(detenu, output_field=IntegerField()), Value(0)))
             )
+            .order_by()
             .values_list("delegant__cercle__usager_id", "domaine", "effectif")
         )
         requete = directs.union(delegues, all=True)

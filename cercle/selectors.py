@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from cercle import habilitations
@@ -54,17 +54,16 @@ def mes_usagers(acteur: Acteur, *, recherche: str = "") -> QuerySet[Usager]:
     )
     if exercice.structure_id:
         presence |= Q(type=TypeMembre.STRUCTURE, structure_id=exercice.structure_id)
-    membres = Membre.objects.filter(
-        presence,
-        statut=StatutMembre.ACTIF,
-        cercle__statut=StatutCercle.ACTIF,
-        cercle__usager_id=OuterRef("pk"),
-    )
-    delegations = Delegation.objects.filter(
+    # Les identifiants d'abord (une poignée), puis les usagers : avec EXISTS, le planificateur
+    # parcourt les usagers dans l'ordre du tri en testant chacun (mesuré : 120 ms à l'échelle M).
+    par_presence = Membre.objects.filter(
+        presence, statut=StatutMembre.ACTIF, cercle__statut=StatutCercle.ACTIF
+    ).values("cercle__usager_id")
+    par_delegation = Delegation.objects.filter(
         statut=StatutDelegation.ACTIVE, delegataire_id=exercice.pk, date_debut__lte=jour, date_fin__gte=jour,
-        delegant__statut=StatutMembre.ACTIF, delegant__cercle__usager_id=OuterRef("pk"),
-    )  # fmt: skip
-    usagers = Usager.objects.filter(Exists(membres) | Exists(delegations))
+        delegant__statut=StatutMembre.ACTIF, delegant__cercle__statut=StatutCercle.ACTIF,
+    ).values("delegant__cercle__usager_id")  # fmt: skip
+    usagers = Usager.objects.filter(pk__in=par_presence.order_by().union(par_delegation.order_by()))
     if recherche.strip():
         from coordination.personnes.models import normaliser_trait
 
