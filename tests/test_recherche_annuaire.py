@@ -87,3 +87,21 @@ def test_limite_et_index_trigramme_utilise():
         )
         plan = "\n".join(ligne for (ligne,) in curseur.fetchall())
     assert "professionnel_recherche_trgm" in plan
+
+
+def test_debut_de_nom_parcourt_l_index_btree_dans_l_ordre():
+    from django.test.utils import CaptureQueriesContext
+
+    Professionnel.objects.bulk_create(
+        Professionnel(nom_exercice=f"PECHARD{i:03d}", idnat_ps="8" + rpps_valide(93_000_000 + i))
+        for i in range(30)
+    )
+    with CaptureQueriesContext(connection) as requetes:
+        assert len(rechercher_professionnels("pechard").professionnels) == 20
+    assert len(requetes) == 1  # la page est pleine dès le premier temps
+    with connection.cursor() as curseur:
+        curseur.execute("SET LOCAL enable_seqscan = off")
+        curseur.execute("SET LOCAL enable_bitmapscan = off")
+        curseur.execute("EXPLAIN " + requetes.captured_queries[0]["sql"])
+        plan = "\n".join(ligne for (ligne,) in curseur.fetchall())
+    assert "professionnel_recherche_debut" in plan and "Presorted Key" in plan

@@ -10,6 +10,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Collate
 
 from coordination.modeles import ModeleDeBase
 from coordination.personnes import identifiants
@@ -159,6 +160,8 @@ class Professionnel(ModeleDeBase):
             GinIndex(
                 fields=["cle_recherche"], opclasses=["gin_trgm_ops"], name="professionnel_recherche_trgm"
             ),
+            # Début de nom, dans l'ordre alphabétique (collation « C » : la clé n'a que A-Z, 0-9, espace).
+            models.Index(Collate("cle_recherche", "C"), name="professionnel_recherche_debut"),
         ]
 
     def __str__(self) -> str:
