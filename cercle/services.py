@@ -685,7 +685,7 @@ def decider_adhesion(
     usager = demande.cercle.usager
     _exiger_gestion(acteur, usager)
     demande = (
-        DemandeAdhesion.objects.select_for_update()
+        DemandeAdhesion.objects.select_for_update(of=("self",))  # cercle facultatif : jointure externe
         .select_related("exercice__professionnel", "cercle")
         .get(pk=demande.pk)
     )
