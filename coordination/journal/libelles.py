@@ -1,0 +1,57 @@
+"""Les actions du journal en français simple, pour la page « Qui a consulté mon dossier ».
+
+La phrase suit le nom de la personne qui a agi : « Sophie MARTIN a consulté votre cercle ».
+Un code absent de la table garde une phrase neutre (et son code, pour le support)."""
+
+from __future__ import annotations
+
+LIBELLES_ACTIONS: dict[str, str] = {
+    # Consultations
+    "lecture": "a consulté votre dossier",
+    "cercle.lecture": "a consulté votre cercle",
+    "cercle.consentement.lecture": "a consulté la preuve d'un accord",
+    "journal.lecture_acces": "a regardé qui a consulté votre dossier",
+    "journal.consultation": "a consulté le journal (administration technique)",
+    "usager.doublon.consultation": "a vu votre identité en vérifiant un doublon possible",
+    # Membres du cercle
+    "cercle.membre.ajout": "a ajouté une personne à votre cercle",
+    "cercle.membre.confirmation": "a confirmé un professionnel proposé pour votre cercle",
+    "cercle.membre.ecarte": "a écarté un professionnel proposé pour votre cercle",
+    "cercle.membre.sortie": "a retiré une personne de votre cercle",
+    "cercle.membre.suspension": "a suspendu une personne de votre cercle",
+    "cercle.membre.reprise": "a levé la suspension d'une personne de votre cercle",
+    "cercle.historique.import": "a importé votre historique de remboursement",
+    # Droits
+    "cercle.droit.octroi": "a donné un droit à une personne de votre cercle",
+    "cercle.droit.retrait": "a retiré un droit à une personne de votre cercle",
+    # Délégations
+    "cercle.delegation.proposition": "a demandé à se faire assister (délégation)",
+    "cercle.delegation.accord": "a accepté une délégation",
+    "cercle.delegation.refus": "a refusé une délégation",
+    "cercle.delegation.fin": "a mis fin à une délégation",
+    # Demandes d'adhésion
+    "cercle.adhesion.demande": "a demandé à entrer dans votre cercle",
+    "cercle.adhesion.acceptee": "a accepté une demande d'entrée dans votre cercle",
+    "cercle.adhesion.refusee": "a refusé une demande d'entrée dans votre cercle",
+    # Identité
+    "usager.creation": "a créé votre dossier",
+    "usager.identite.modification": "a modifié votre identité",
+    "proche.ajout": "a enregistré un de vos proches",
+}
+
+LIBELLES_TYPES_ACTEUR: dict[str, str] = {
+    "professionnel": "professionnel",
+    "proche": "proche",
+    "usager": "vous-même",
+    "systeme": "traitement automatique du portail",
+    "sans_personne": "administration technique",
+    "anonyme": "personne non connectée",
+}
+
+
+def libelle_action(code: str) -> str:
+    return LIBELLES_ACTIONS.get(code, f"a fait une action sur votre dossier (« {code} »)")
+
+
+def libelle_type_acteur(code: str) -> str:
+    return LIBELLES_TYPES_ACTEUR.get(code, code)
