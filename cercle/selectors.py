@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import F, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from cercle import habilitations
@@ -171,11 +171,70 @@ def peut_voir_les_acces(acteur: Acteur, usager: Usager) -> bool:
     return habilitations.peut(acteur, usager, "gerer", Domaine.CERCLE)
 
 
-def qui_a_consulte(acteur: Acteur, usager: Usager, *, depuis=None, limite: int = 100, request=None):
+def qui_a_consulte(
+    acteur: Acteur,
+    usager: Usager,
+    *,
+    depuis=None,
+    limite: int = 100,
+    types_acteur: list[str] | None = None,
+    nature: str = "",
+    request=None,
+):
     if not peut_voir_les_acces(acteur, usager):
         raise AccesRefuse(
             "Seuls la personne, son représentant légal ou le gestionnaire du cercle voient ces accès."
         )
     if request is not None:
         noter_lecture(request, usager=usager, action="journal.lecture_acces")
-    return journal_selectors.acces_a_mon_dossier(usager=usager, depuis=depuis, limite=limite)
+    return journal_selectors.acces_a_mon_dossier(
+        usager=usager, depuis=depuis, limite=limite, types_acteur=types_acteur, nature=nature
+    )
+
+
+# --- Pages : l'usager désigné dans l'adresse, et les explications --------------------------------
+
+
+def usager_connu(acteur: Acteur, usager_uuid) -> Usager | None:
+    """L'usager de l'adresse, s'il fait partie du monde de l'acteur : l'usager lui-même, un de ses
+    proches, quiconque a un droit sur son dossier, ou un professionnel qui le voit dans « Mes
+    usagers » (membre sans droit). Sinon None, comme s'il n'existait pas (réponse 404 : une adresse
+    ne doit pas révéler qui est suivi ici ; docs/decisions/0008-refus-403-404.md)."""
+    if acteur is None:
+        return None
+    usager = Usager.objects.filter(uuid=usager_uuid).first()
+    if usager is None:
+        return None
+    if acteur.usager is not None and acteur.usager.pk == usager.pk:
+        return usager
+    if any(habilitations.niveaux(acteur, usager).values()):
+        return usager
+    if acteur.type == TypeActeur.PROFESSIONNEL and mes_usagers(acteur).filter(pk=usager.pk).exists():
+        return usager
+    return None
+
+
+def pourquoi_membre(acteur: Acteur, usager: Usager, membre: Membre) -> list[tuple[str, str]]:
+    """Pour l'usager et ses proches : ce que `membre` peut faire dans chaque domaine, et pourquoi,
+    en français simple (`habilitations.pourquoi` vu depuis ce membre). Lecture du cercle requise."""
+    from coordination.comptes.acteur import Acteur as ActeurMembre
+    from coordination.personnes.models import Exercice
+
+    _exiger_lecture(acteur, usager)
+    if membre.type == TypeMembre.PROFESSIONNEL:
+        # Sans situation d'exercice précisée (libéral), ses droits valent pour toutes : on les lit
+        # depuis l'une d'elles, de préférence sans structure.
+        exercice = membre.exercice or (
+            Exercice.objects.filter(professionnel_id=membre.professionnel_id)
+            .select_related("professionnel", "structure")
+            .order_by(F("structure_id").asc(nulls_first=True))
+            .first()
+        )
+        if exercice is None:
+            return []
+        vu = ActeurMembre(TypeActeur.PROFESSIONNEL, exercice=exercice)
+    elif membre.type == TypeMembre.PROCHE:
+        vu = ActeurMembre(TypeActeur.PROCHE, proche=membre.proche, usager=usager)
+    else:
+        return []
+    return [(Domaine(d).label, str(habilitations.pourquoi(vu, usager, d))) for d in Domaine.values]

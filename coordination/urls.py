@@ -11,4 +11,5 @@ urlpatterns = [
     path("comptes/2fa/totp/activate/", comptes_views.activation_totp, name="mfa_activate_totp"),
     path("comptes/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    path("", include("cercle.urls")),
 ]

@@ -653,8 +653,9 @@ def test_ressources_locales_presentes():
 @pytest.mark.parametrize(
     ("fixture", "maximum"),
     [
-        ("compte_pro", 5),
-        ("compte_pro_deux", 5),
+        # Professionnel : l'accueil est « Mes usagers » (nombre total et page ; voir test_cercle_pages).
+        ("compte_pro", 8),
+        ("compte_pro_deux", 8),
         ("compte_aidant", 5),
         ("compte_usager", 5),
         # Sans personne reliée, rien n'est gardé en session : les 3 requêtes de

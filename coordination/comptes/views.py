@@ -21,7 +21,6 @@ from coordination.comptes.acteur import Acteur, TypeActeur
 SESSION_PLUSIEURS_ACTEURS = "acteur_plusieurs"
 
 GABARITS_ACCUEIL = {
-    TypeActeur.PROFESSIONNEL: "accueil/professionnel.html",
     TypeActeur.PROCHE: "accueil/accompagnement.html",
     TypeActeur.USAGER: "accueil/accompagnement.html",
     TypeActeur.SANS_PERSONNE: "accueil/sans_personne.html",
@@ -34,6 +33,10 @@ def accueil(request: HttpRequest) -> HttpResponse:
     acteur: Acteur | None = request.acteur
     if acteur is None:  # filet : le middleware renvoie normalement déjà vers le choix
         return redirect("choisir_acteur")
+    if acteur.type == TypeActeur.PROFESSIONNEL:
+        from cercle.views import mes_usagers  # « Mes usagers » est l'accueil des professionnels
+
+        return mes_usagers(request)
     return render(request, GABARITS_ACCUEIL[acteur.type], {"acteur": acteur})
 
 
