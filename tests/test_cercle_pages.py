@@ -528,6 +528,10 @@ def test_revocation_puis_preuve_pdf(client, scene):
     assert pdf["Content-Type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF-")
     assert "attachment" in pdf["Content-Disposition"]
+    from tests.test_navigateur import CAPTURES
+
+    CAPTURES.mkdir(exist_ok=True)
+    (CAPTURES / "cercle-preuve-retrait.pdf").write_bytes(pdf.content)  # pour relecture (pdftoppm)
     texte_pdf = _texte_du_pdf(pdf.content)
     for attendu in (texte, str(retrait.uuid), str(evenement.uuid), "Jeanne FICTIVE", "Hélène TUTRICE"):
         assert attendu in texte_pdf, attendu
