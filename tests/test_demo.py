@@ -63,7 +63,7 @@ def code_totp_sur(email: str) -> str:
 
 def test_comptes_par_categorie_et_par_statut():
     sortie = charger()
-    assert "lignes créées : 111" in sortie
+    assert "lignes créées : 205" in sortie  # 111 lignes de personnes et comptes, 94 étapes des cercles
 
     assert Structure.objects.count() == 8
     categories = Counter(Structure.objects.values_list("categorie_code", flat=True))
@@ -189,7 +189,7 @@ def test_second_chargement_ne_change_rien():
     charger()
     avant = instantane()
     sortie = charger()
-    assert "lignes créées : 0, modifiées : 0, inchangées : 111" in sortie
+    assert "lignes créées : 0, modifiées : 0, inchangées : 205" in sortie
     assert instantane() == avant  # mêmes lignes, mêmes UUID, mêmes horodatages de modification
     uuids = set(Usager.objects.values_list("uuid", flat=True))
     assert uuids == {demo.uuid_demo("usager", u.cle) for u in demo.USAGERS}
@@ -204,7 +204,9 @@ def test_chaque_chargement_journalise_un_evenement():
     assert evenements[0].details["crees"]["usager"] == 12
     assert evenements[1].details["crees"] == {} and evenements[1].details["modifies"] == {}
     assert evenements[1].details["inchanges"]["professionnel"] == 23
-    assert Evenement.objects.exclude(action="demo.chargement").count() == 0
+    # Les cercles sont écrits par les services (journalisés) au premier chargement seulement.
+    assert not Evenement.objects.filter(id__gt=evenements[0].id).exclude(action="demo.chargement").exists()
+    assert Evenement.objects.filter(action="cercle.droit.octroi").exists()
 
 
 def test_recharger_remet_la_demo_en_etat():
@@ -386,3 +388,70 @@ def test_demo_totp_sans_base_ni_django():
     totp = pyotp.TOTP(demo.secret_totp_demo("parent@demo.invalid"))
     assert totp.verify(code, valid_window=1)
     assert "django" not in resultat.stderr.lower()
+
+
+# --- Cercles de démonstration ------------------------------------------------------------------------
+
+
+def test_cercles_de_demonstration_par_les_services():
+    from cercle import habilitations, selectors
+    from cercle.models import (
+        Consentement,
+        Delegation,
+        DemandeAdhesion,
+        Habilitation,
+        Membre,
+        OrigineHabilitation,
+        StatutDelegation,
+        StatutMembre,
+    )
+
+    charger()
+    marcelle = Usager.objects.get(uuid=demo.uuid_demo("usager", "marcelle"))
+    membres = Membre.objects.filter(cercle__usager=marcelle)
+    assert {m.nom_affiche for m in membres.filter(type="structure")} == {
+        "SSIAD du Val-Fictif",
+        "Aide à domicile du Val-Fictif",
+    }
+    # Droits présumés (équipe de soins) pour l'infirmier du SSIAD, accordés (consentement) pour l'aidante.
+    ide = membres.get(professionnel__nom_exercice="NGUYEN-FICTIF")
+    assert ide.habilitations.filter(origine=OrigineHabilitation.PRESOMPTION).count() == 5
+    aidante = membres.get(proche__prenoms="Sophie")
+    assert set(aidante.habilitations.values_list("domaine", "niveau")) == {("cahier", 1), ("agenda", 2)}
+    assert all(h.consentement.qualite == "usager" for h in aidante.habilitations.all())
+    # Gestion confiée à la coordinatrice du DAC ; elle voit Marcelle dans « Mes usagers ».
+    coordinatrice = Compte.objects.get(email="coordinatrice@demo.invalid")
+    dac = next(a for a in acteurs_possibles(coordinatrice) if a.structure.categorie_code == "")
+    assert habilitations.peut(dac, marcelle, "gerer", "cercle")
+    assert marcelle in selectors.mes_usagers(dac)
+    # À décider : une demande, une délégation, une proposition ; un ancien membre.
+    assert DemandeAdhesion.objects.filter(cercle__usager=marcelle, statut="en_attente").count() == 1
+    assert (
+        Delegation.objects.filter(
+            delegant__cercle__usager=marcelle, statut=StatutDelegation.EN_ATTENTE
+        ).count()
+        == 1
+    )
+    assert membres.filter(statut=StatutMembre.PROPOSE, origine="historique").count() == 1
+    assert membres.filter(statut=StatutMembre.INACTIF, motif_sortie="fin_accompagnement").count() == 1
+    # Le tuteur de Jeanne décide pour elle : la délégation en attente lui est présentée.
+    jeanne = Usager.objects.get(uuid=demo.uuid_demo("usager", "jeanne"))
+    (tuteur,) = acteurs_possibles(Compte.objects.get(email="tuteur@demo.invalid"))
+    assert [d.delegant.nom_affiche for d in selectors.delegations_a_consentir(tuteur, jeanne)] == [
+        "Marc DUBOIS-FICTIF"
+    ]
+    assert selectors.demandes_en_attente(tuteur, jeanne).count() == 1
+    for usager in Usager.objects.all():
+        assert Membre.objects.filter(cercle__usager=usager, statut=StatutMembre.ACTIF).count() >= 1, usager
+    # UUID fixes : un second chargement ne crée rien et garde les mêmes lignes.
+    avant = {
+        modele.__name__: set(modele.objects.values_list("uuid", flat=True))
+        for modele in (Membre, Habilitation, Consentement, Delegation, DemandeAdhesion)
+    }
+    assert demo.uuid_demo("membre", "marcelle:pro:nguyen:0") in avant["Membre"]
+    charger()
+    apres = {
+        modele.__name__: set(modele.objects.values_list("uuid", flat=True))
+        for modele in (Membre, Habilitation, Consentement, Delegation, DemandeAdhesion)
+    }
+    assert apres == avant

@@ -865,6 +865,9 @@ def charger_demo() -> Bilan:
         _charger_professionnels(bilan, structures, comptes)
         usagers = _charger_usagers(bilan, comptes)
         _charger_proches(bilan, usagers, comptes)
+        from cercle.demo import charger_cercles  # cercles écrits par les services du cercle
+
+        charger_cercles(bilan)
         journaliser(acteur=acteur_systeme("demo"), action="demo.chargement", details=bilan.pour_journal())
     return bilan
 
