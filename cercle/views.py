@@ -99,6 +99,18 @@ def _ajouter_erreurs(form, erreur: ValidationError) -> None:
         form.add_error(None, erreur.messages)
 
 
+def _agir(request: HttpRequest, suite: str, service, succes: str, **arguments) -> HttpResponse:
+    """Une action POST simple : le service décide et écrit ; son refus de saisie devient un message
+    d'erreur (un refus d'accès, `AccesRefuse`, donne la page 403) ; retour à `suite`."""
+    try:
+        service(acteur=request.acteur, **arguments)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, succes)
+    return redirect(suite)
+
+
 def _est_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
 
@@ -377,18 +389,14 @@ def membre_suspendre(request: HttpRequest, usager_uuid, membre_uuid) -> HttpResp
     usager = _usager(request, usager_uuid)
     membre = _membre(usager, membre_uuid)
     suspendre = request.POST.get("suspendre") != "0"
-    try:
-        services.suspendre_membre(acteur=request.acteur, membre=membre, suspendre=suspendre)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        if suspendre:
-            messages.success(
-                request, f"La présence de {membre.nom_affiche} est suspendue : plus aucun accès."
-            )
-        else:
-            messages.success(request, f"{membre.nom_affiche} retrouve ses droits dans le cercle.")
-    return redirect(_url_cercle(usager))
+    succes = (
+        f"La présence de {membre.nom_affiche} est suspendue : plus aucun accès."
+        if suspendre
+        else f"{membre.nom_affiche} retrouve ses droits dans le cercle."
+    )
+    return _agir(
+        request, _url_cercle(usager), services.suspendre_membre, succes, membre=membre, suspendre=suspendre
+    )
 
 
 @login_required
@@ -397,17 +405,13 @@ def proposition(request: HttpRequest, usager_uuid, membre_uuid) -> HttpResponse:
     usager = _usager(request, usager_uuid)
     membre = _membre(usager, membre_uuid)
     decision = request.POST.get("decision")
-    try:
-        if decision == "confirmer":
-            services.confirmer_proposition(acteur=request.acteur, membre=membre)
-            messages.success(request, f"{membre.nom_affiche} fait maintenant partie du cercle.")
-        elif decision == "ecarter":
-            services.ecarter_proposition(acteur=request.acteur, membre=membre)
-            messages.success(request, f"La proposition de {membre.nom_affiche} est écartée.")
-        else:
-            messages.error(request, "Choisissez « Confirmer » ou « Écarter ».")
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
+    if decision == "confirmer":
+        succes = f"{membre.nom_affiche} fait maintenant partie du cercle."
+        return _agir(request, _url_cercle(usager), services.confirmer_proposition, succes, membre=membre)
+    if decision == "ecarter":
+        succes = f"La proposition de {membre.nom_affiche} est écartée."
+        return _agir(request, _url_cercle(usager), services.ecarter_proposition, succes, membre=membre)
+    messages.error(request, "Choisissez « Confirmer » ou « Écarter ».")
     return redirect(_url_cercle(usager))
 
 
@@ -514,18 +518,20 @@ def demande_decider(request: HttpRequest, usager_uuid, demande_uuid) -> HttpResp
     form = forms.DecisionDemandeForm(request.POST)
     motif = form.cleaned_data["motif"] if form.is_valid() else ""
     nom = str(demande.exercice.professionnel)
-    try:
-        services.decider_adhesion(
-            acteur=request.acteur, demande=demande, accepter=decision == "accepter", motif=motif
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        if decision == "accepter":
-            messages.success(request, f"{nom} fait maintenant partie du cercle.")
-        else:
-            messages.success(request, f"La demande de {nom} est refusée ; il ou elle en sera informé(e).")
-    return redirect(_url_cercle(usager))
+    succes = (
+        f"{nom} fait maintenant partie du cercle."
+        if decision == "accepter"
+        else f"La demande de {nom} est refusée ; il ou elle en sera informé(e)."
+    )
+    return _agir(
+        request,
+        _url_cercle(usager),
+        services.decider_adhesion,
+        succes,
+        demande=demande,
+        accepter=decision == "accepter",
+        motif=motif,
+    )
 
 
 @login_required
@@ -543,28 +549,22 @@ def delegation_consentir(request: HttpRequest, usager_uuid, delegation_uuid) -> 
     if decision not in ("accepter", "refuser"):
         messages.error(request, "Choisissez « J'accepte » ou « Je refuse ».")
         return redirect(_url_cercle(usager))
-    try:
-        services.consentir_delegation(
-            acteur=request.acteur,
-            delegation=delegation,
-            accepter=decision == "accepter",
-            texte_vu=request.POST.get("texte_vu", ""),
-        )
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        assistant = delegation.delegataire.professionnel
-        if decision == "accepter":
-            messages.success(
-                request, f"C'est enregistré : {assistant} peut assister {delegation.delegant.nom_affiche}."
-            )
-        else:
-            messages.success(
-                request,
-                f"C'est enregistré : vous avez refusé que {assistant} assiste "
-                f"{delegation.delegant.nom_affiche}.",
-            )
-    return redirect(_url_cercle(usager))
+    assistant = delegation.delegataire.professionnel
+    delegant = delegation.delegant.nom_affiche
+    succes = (
+        f"C'est enregistré : {assistant} peut assister {delegant}."
+        if decision == "accepter"
+        else f"C'est enregistré : vous avez refusé que {assistant} assiste {delegant}."
+    )
+    return _agir(
+        request,
+        _url_cercle(usager),
+        services.consentir_delegation,
+        succes,
+        delegation=delegation,
+        accepter=decision == "accepter",
+        texte_vu=request.POST.get("texte_vu", ""),
+    )
 
 
 # --- Preuve d'un consentement (page et PDF) -------------------------------------------------------
@@ -700,10 +700,5 @@ def demande_retirer(request: HttpRequest, demande_uuid) -> HttpResponse:
         uuid=demande_uuid,
         exercice__professionnel_id=request.acteur.exercice.professionnel_id,
     )
-    try:
-        services.retirer_demande(acteur=request.acteur, demande=demande)
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    else:
-        messages.success(request, "Votre demande est retirée.")
-    return redirect("cercle:mes_demandes")
+    suite = reverse("cercle:mes_demandes")
+    return _agir(request, suite, services.retirer_demande, "Votre demande est retirée.", demande=demande)

@@ -127,7 +127,8 @@ def test_connexion_complete_puis_accueil_professionnel(page, live_server, compte
 
     # En 360 px la navigation reste utilisable : lien visible, assez grand, dans l'écran.
     page.set_viewport_size(MOBILE)
-    lien = page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Accueil")
+    navigation = page.get_by_role("navigation", name="Navigation principale")
+    lien = navigation.get_by_role("link", name="Mes usagers")  # l'accueil d'un professionnel
     assert lien.is_visible()
     assert lien.get_attribute("aria-current") == "page"
     boite = lien.bounding_box()
