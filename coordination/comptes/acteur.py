@@ -3,6 +3,8 @@
 Un compte agit en tant qu'une seule personne à la fois : un professionnel dans une situation
 d'exercice, un proche d'un usager donné, ou l'usager lui-même. Le choix est gardé en session
 (`SESSION_ACTEUR`) ; s'il n'y a qu'une possibilité elle est prise d'office.
+Un logiciel (le DUI d'une structure) authentifié par OAuth2 (client credentials) est aussi un
+acteur : type LOGICIEL, pour le compte de sa structure (comptes/logiciels.py).
 Les habilitations (cercle/habilitations.py) et le journal partent de cet objet.
 """
 
@@ -15,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from coordination.comptes.models import Compte
-from coordination.personnes.models import Exercice, Proche, Usager
+from coordination.personnes.models import Exercice, Proche, Structure, Usager
 
 SESSION_ACTEUR = "acteur"
 
@@ -26,6 +28,7 @@ class TypeActeur:
     USAGER = "usager"
     SANS_PERSONNE = "sans_personne"  # compte sans personne reliée (ex. administrateur technique)
     SYSTEME = "systeme"  # tâche de fond, import, commande d'administration
+    LOGICIEL = "logiciel"  # logiciel d'une structure (DUI) authentifié par OAuth2
 
     LIBELLES = {
         PROFESSIONNEL: "professionnel",
@@ -33,6 +36,7 @@ class TypeActeur:
         USAGER: "usager",
         SANS_PERSONNE: "compte sans personne reliée",
         SYSTEME: "système",
+        LOGICIEL: "logiciel (DUI)",
     }
 
 
@@ -43,7 +47,8 @@ class Acteur:
     exercice: Exercice | None = None
     proche: Proche | None = None
     usager: Usager | None = None  # l'usager lui-même, ou l'usager dont la personne est proche
-    nom_systeme: str = ""
+    nom_systeme: str = ""  # nom de la tâche (SYSTEME) ou du logiciel client (LOGICIEL)
+    structure_logiciel: Structure | None = None  # structure pour le compte de laquelle agit le logiciel
     # Mémo de la requête : niveaux de droits déjà calculés par cercle/habilitations.py, par usager.
     memo: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -73,11 +78,17 @@ class Acteur:
         return self.type == TypeActeur.USAGER
 
     @property
+    def est_logiciel(self) -> bool:
+        return self.type == TypeActeur.LOGICIEL
+
+    @property
     def professionnel(self):
         return self.exercice.professionnel if self.exercice else None
 
     @property
     def structure(self):
+        if self.type == TypeActeur.LOGICIEL:
+            return self.structure_logiciel
         return self.exercice.structure if self.exercice else None
 
     @property
@@ -90,6 +101,8 @@ class Acteur:
             return str(self.usager)
         if self.type == TypeActeur.SYSTEME:
             return self.nom_systeme or "système"
+        if self.type == TypeActeur.LOGICIEL:
+            return self.nom_systeme or "logiciel"
         return str(self.compte) if self.compte else "anonyme"
 
     @property
@@ -103,6 +116,8 @@ class Acteur:
             return f"{metier} · {lieu}"
         if self.type == TypeActeur.PROCHE:
             return f"{self.proche.get_lien_display()} de {self.usager}"
+        if self.type == TypeActeur.LOGICIEL and self.structure_logiciel is not None:
+            return f"{TypeActeur.LIBELLES[self.type]} · {self.structure_logiciel.raison_sociale}"
         return TypeActeur.LIBELLES[self.type]
 
     def pour_journal(self) -> dict:
@@ -113,7 +128,7 @@ class Acteur:
             "acteur_nom": self.nom,
             "acteur_qualite": self.qualite,
             "professionnel_uuid": self.professionnel.uuid if self.exercice else None,
-            "structure_uuid": self.structure.uuid if self.exercice and self.exercice.structure_id else None,
+            "structure_uuid": self.structure.uuid if self.structure is not None else None,
             "proche_uuid": self.proche.uuid if self.proche else None,
             "acteur_usager_uuid": self.usager.uuid if self.type == TypeActeur.USAGER else None,
         }

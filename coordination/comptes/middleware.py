@@ -11,12 +11,19 @@ from coordination.comptes.acteur import acteur_de_la_session
 
 # Parcours accessibles avant d'avoir activé la MFA ou choisi sa qualité.
 CHEMINS_LIBRES = ("/comptes/", "/static/", "/sante/", "/favicon.ico")
+# API (FHIR, REST, jetons OAuth2) : jamais de redirection vers une page ; l'API vérifie elle-même
+# la session (`session_authentifiee_fortement`) et répond 401/403 dans son format.
+CHEMINS_API = ("/fhir", "/api/", "/o/")
 SESSION_MFA_OK = "mfa_ok"
 SESSION_CONNEXION_FEDEREE = "connexion_federee"
 
 
 def _libre(path: str) -> bool:
     return path.startswith(CHEMINS_LIBRES)
+
+
+def _api(path: str) -> bool:
+    return path.startswith(CHEMINS_API)
 
 
 def compte_a_une_mfa(compte) -> bool:
@@ -34,6 +41,20 @@ def session_passee_par_la_mfa(request) -> bool:
     return any(record.get("method") == "mfa" for record in records)
 
 
+def session_authentifiee_fortement(request) -> bool:
+    """Vrai si l'utilisateur connecté l'est par une session qui a franchi le second facteur, ou par
+    une connexion fédérée (PSC, FC+). Pour les API, qui ne redirigent pas vers l'activation."""
+    if not request.user.is_authenticated:
+        return False
+    session = request.session
+    if session.get(SESSION_CONNEXION_FEDEREE) or session.get(SESSION_MFA_OK):
+        return True
+    if session_passee_par_la_mfa(request):
+        session[SESSION_MFA_OK] = True
+        return True
+    return False
+
+
 class MFAObligatoireMiddleware:
     """Un compte local connecté sans TOTP ne voit que la page d'activation de la MFA.
 
@@ -48,18 +69,15 @@ class MFAObligatoireMiddleware:
         if (
             compte.is_authenticated
             and not _libre(request.path)
-            and not request.session.get(SESSION_CONNEXION_FEDEREE)
-            and not request.session.get(SESSION_MFA_OK)
+            and not _api(request.path)
+            and not session_authentifiee_fortement(request)
         ):
-            if session_passee_par_la_mfa(request):
-                request.session[SESSION_MFA_OK] = True
-            elif compte_a_une_mfa(compte):
+            if compte_a_une_mfa(compte):
                 # Session ouverte par mot de passe seul avant l'activation du TOTP (ailleurs) :
                 # elle ne vaut rien, il faut se reconnecter avec le code.
                 logout(request)
                 return redirect_to_login(request.get_full_path())
-            else:
-                return redirect("mfa_activate_totp")
+            return redirect("mfa_activate_totp")
         return self.get_response(request)
 
 
@@ -78,6 +96,7 @@ class ActeurMiddleware:
             if (
                 request.acteur is None
                 and not _libre(request.path)
+                and not _api(request.path)
                 and not request.path.startswith("/admin/")
                 and request.path != choix
             ):

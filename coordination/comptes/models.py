@@ -3,11 +3,14 @@
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from coordination.modeles import ModeleDeBase
 
 
 class GestionnaireComptes(BaseUserManager):
@@ -83,3 +86,46 @@ class IdentiteExterne(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_fournisseur_display()} · {self.sub}"
+
+
+class ClientLogiciel(ModeleDeBase):
+    """Logiciel d'une structure (son DUI, un outil e-Parcours) autorisé à appeler les API du portail
+    par OAuth2 « client credentials » (django-oauth-toolkit, ADR 0008).
+
+    L'application OAuth2 (identifiant et secret haché) reste celle de django-oauth-toolkit ; cette
+    table dit pour le compte de quelle structure le logiciel agit et quelles portées il peut
+    demander. Révoquer ne supprime rien : les jetons sont effacés, le secret remplacé par un secret
+    que personne ne connaît et la date de révocation gardée (journal et audit)."""
+
+    application = models.OneToOneField(
+        settings.OAUTH2_PROVIDER_APPLICATION_MODEL, verbose_name="application OAuth2",
+        on_delete=models.PROTECT, related_name="client_logiciel",
+    )  # fmt: skip
+    structure = models.ForeignKey(
+        "personnes.Structure", verbose_name="structure", on_delete=models.PROTECT,
+        related_name="clients_logiciels",
+    )  # fmt: skip
+    nom = models.CharField("nom du logiciel", max_length=150, help_text="Ex. « DUI Médisoft de l'EHPAD ».")
+    portees = models.CharField(
+        "portées", max_length=1000, help_text="Portées OAuth2 autorisées, séparées par une espace."
+    )
+    emis_par = models.ForeignKey(
+        Compte, verbose_name="émis par", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoque_le = models.DateTimeField("révoqué le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "client logiciel (OAuth2)"
+        verbose_name_plural = "clients logiciels (OAuth2)"
+        ordering = ["structure", "nom"]
+
+    def __str__(self) -> str:
+        return f"{self.nom} ({self.structure})"
+
+    @property
+    def actif(self) -> bool:
+        return self.revoque_le is None
+
+    @property
+    def liste_portees(self) -> list[str]:
+        return self.portees.split()
