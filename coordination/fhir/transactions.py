@@ -1,0 +1,234 @@
+"""Bundles `transaction` et `batch` (POST sur la base FHIR).
+
+- `transaction` : tout ou rien. Toutes les entrées s'exécutent dans une seule transaction de base
+  de données ; la première erreur annule tout et la réponse est un OperationOutcome (400, 404,
+  412, 422… selon l'erreur) dont l'expression situe l'entrée fautive (`Bundle.entry[3]`).
+- `batch` : entrées indépendantes ; chacune réussit ou échoue seule (point de sauvegarde), et la
+  réponse `batch-response` porte le statut de chacune.
+
+Avant d'exécuter, le serveur attribue un UUID à chaque création et réécrit les références internes
+au Bundle : `fullUrl` en `urn:uuid:…` et, par tolérance pour les exemples des volets CI-SIS,
+« Type/id » quand `id` est celui d'une ressource créée dans le même Bundle. Les méthodes permises
+sont celles du gestionnaire (`methodes_transaction`, POST et PUT par défaut : invariant req-met).
+Ordre d'exécution (règle FHIR) : créations, puis mises à jour ; réponses dans l'ordre des entrées.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import TYPE_CHECKING
+
+from django.db import transaction
+
+from coordination.fhir import erreurs
+from coordination.fhir.erreurs import ErreurFHIR
+from coordination.fhir.registre import Interaction, registre
+from coordination.fhir.validation import valider
+from coordination.fhir.versions import instant_fhir
+
+if TYPE_CHECKING:
+    from coordination.fhir.contexte import Contexte
+    from coordination.fhir.registre import Representation, Ressource
+
+ENTREES_MAX = 200
+
+
+@dataclass
+class Operation:
+    rang: int
+    methode: str
+    gestionnaire: Ressource
+    ressource: dict
+    id_logique: str | None  # PUT : id de l'adresse ; POST : UUID attribué
+    version_attendue: str | None
+
+    @property
+    def chemin(self) -> str:
+        return f"Bundle.entry[{self.rang}]"
+
+
+def statut(code: int) -> str:
+    return f"{code} {HTTPStatus(code).phrase}"
+
+
+def _adresse_relative(contexte: Contexte, url: str) -> str:
+    if url.startswith(contexte.base + "/"):
+        return url[len(contexte.base) + 1 :]
+    return url
+
+
+def _operation(contexte: Contexte, rang: int, entree: dict) -> Operation:
+    chemin = f"Bundle.entry[{rang}]"
+    requete = entree.get("request") or {}
+    methode = requete.get("method")
+    url = _adresse_relative(contexte, requete.get("url") or "")
+    if not methode or not url:
+        raise erreurs.requete_invalide(f"{chemin} : request.method et request.url sont obligatoires.",
+                                       expression=[f"{chemin}.request"])  # fmt: skip
+    if "?" in url or requete.get("ifNoneExist"):
+        raise erreurs.requete_invalide(
+            f"{chemin} : les créations et mises à jour conditionnelles ne sont pas prises en charge.",
+            expression=[f"{chemin}.request.url"],
+        )
+    morceaux = url.strip("/").split("/")
+    type_ressource = morceaux[0]
+    gestionnaire = registre.obtenir(type_ressource)
+    if methode not in gestionnaire.methodes_transaction:
+        permises = " ou ".join(sorted(gestionnaire.methodes_transaction))
+        raise erreurs.requete_invalide(
+            f"{chemin} : méthode {methode} refusée pour {type_ressource} dans un Bundle "
+            f"(req-met : {permises}).",
+            expression=[f"{chemin}.request.method"],
+        )
+    ressource = entree.get("resource")
+    if not isinstance(ressource, dict):
+        raise erreurs.requete_invalide(
+            f"{chemin} : la ressource est absente.", expression=[f"{chemin}.resource"]
+        )
+    if ressource.get("resourceType") != type_ressource:
+        raise erreurs.requete_invalide(
+            f"{chemin} : la ressource est de type {ressource.get('resourceType')} "
+            f"mais request.url vise {type_ressource}.",
+            expression=[f"{chemin}.resource.resourceType"],
+        )
+    if methode == "POST":
+        # « Type/id » en POST (exemples CdL) : l'id proposé est ignoré, le serveur attribue le sien.
+        interaction, id_logique = Interaction.CREATE, str(uuid.uuid4())
+    else:
+        if len(morceaux) != 2:
+            raise erreurs.requete_invalide(
+                f"{chemin} : un PUT vise « Type/id ».", expression=[f"{chemin}.request.url"]
+            )
+        interaction, id_logique = Interaction.UPDATE, morceaux[1]
+        if ressource.get("id") not in (None, id_logique):
+            raise erreurs.requete_invalide(
+                f"{chemin} : l'id de la ressource ({ressource.get('id')}) diffère de celui de "
+                f"request.url ({id_logique}).",
+                expression=[f"{chemin}.resource.id"],
+            )
+    if not gestionnaire.prend_en_charge(interaction):
+        raise erreurs.interaction_non_prise_en_charge(type_ressource, interaction)
+    contexte.exiger(type_ressource, ecriture=True)
+    if_match = requete.get("ifMatch")
+    version = if_match.removeprefix("W/").strip('"') if if_match else None
+    return Operation(rang, methode, gestionnaire, ressource, id_logique, version)
+
+
+def _correspondances(entrees: list[dict], operations: list[Operation]) -> dict[str, str]:
+    """Références à réécrire : fullUrl (urn:uuid:…) et « Type/id proposé » → « Type/id attribué »."""
+    table: dict[str, str] = {}
+    for operation in operations:
+        cible = f"{operation.gestionnaire.type}/{operation.id_logique}"
+        full_url = entrees[operation.rang].get("fullUrl")
+        if full_url:
+            table[full_url] = cible
+        propose = operation.ressource.get("id")
+        if operation.methode == "POST" and propose:
+            table[f"{operation.gestionnaire.type}/{propose}"] = cible
+    return table
+
+
+def _reecrire(valeur, table: dict[str, str]):
+    if isinstance(valeur, dict):
+        return {
+            cle: (table.get(v, v) if cle == "reference" and isinstance(v, str) else _reecrire(v, table))
+            for cle, v in valeur.items()
+        }
+    if isinstance(valeur, list):
+        return [_reecrire(v, table) for v in valeur]
+    return valeur
+
+
+def _executer(contexte: Contexte, operation: Operation) -> tuple[int, Representation]:
+    ressource = dict(operation.ressource)
+    if operation.methode == "POST":
+        ressource.pop("id", None)
+        representation = operation.gestionnaire.creer(
+            contexte, ressource, id_logique=uuid.UUID(operation.id_logique)
+        )
+        return 201, representation
+    representation, cree = operation.gestionnaire.modifier(
+        contexte, operation.id_logique, ressource, version_attendue=operation.version_attendue
+    )
+    return (201 if cree else 200), representation
+
+
+def _reponse(code: int, representation: Representation, avec_ressource: bool) -> dict:
+    reponse = {"status": statut(code), "location": f"{representation.type}/{representation.id}"}
+    if representation.version is not None:
+        reponse["location"] += f"/_history/{representation.version}"
+        reponse["etag"] = representation.etag
+    reponse["lastModified"] = instant_fhir(representation.derniere_maj)
+    entree = {"response": reponse}
+    if avec_ressource:
+        entree = {"resource": representation.ressource, **entree}
+    return entree
+
+
+def _ordre(operations: list[Operation]) -> list[Operation]:
+    return sorted(operations, key=lambda o: (o.methode != "POST", o.rang))
+
+
+def traiter(contexte: Contexte, corps, *, avec_ressources: bool = False) -> dict:
+    """Exécute un Bundle transaction ou batch ; renvoie le Bundle de réponse. Lève ErreurFHIR
+    (rien n'est écrit) si le Bundle est invalide ou si une entrée d'une transaction échoue."""
+    bundle = valider(corps, type_attendu="Bundle")
+    type_bundle = bundle.get("type")
+    if type_bundle not in ("transaction", "batch"):
+        raise erreurs.requete_invalide(
+            f"Bundle.type vaut « {type_bundle} » : seuls « transaction » et « batch » sont acceptés ici.",
+            expression=["Bundle.type"],
+        )
+    entrees = bundle.get("entry") or []
+    if len(entrees) > ENTREES_MAX:
+        raise erreurs.requete_invalide(
+            f"Bundle : au plus {ENTREES_MAX} entrées.", expression=["Bundle.entry"]
+        )
+    if type_bundle == "batch":
+        return _batch(contexte, entrees, avec_ressources)
+    operations = [_operation(contexte, rang, entree) for rang, entree in enumerate(entrees)]
+    table = _correspondances(entrees, operations)
+    resultats: dict[int, dict] = {}
+    with transaction.atomic():
+        for operation in _ordre(operations):
+            operation.ressource = _reecrire(operation.ressource, table)
+            try:
+                code, representation = _executer(contexte, operation)
+            except ErreurFHIR as erreur:
+                raise erreur.avec_prefixe(operation.chemin) from None
+            resultats[operation.rang] = _reponse(code, representation, avec_ressources)
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction-response",
+        "entry": [resultats[r] for r in sorted(resultats)],
+    }
+
+
+def _batch(contexte: Contexte, entrees: list[dict], avec_ressources: bool) -> dict:
+    reponses: dict[int, dict] = {}
+    operations = []
+    for rang, entree in enumerate(entrees):
+        try:
+            operations.append(_operation(contexte, rang, entree))
+        except ErreurFHIR as erreur:
+            reponses[rang] = _echec(erreur.avec_prefixe(f"Bundle.entry[{rang}]"))
+    table = _correspondances(entrees, operations)
+    for operation in _ordre(operations):
+        operation.ressource = _reecrire(operation.ressource, table)
+        try:
+            with transaction.atomic():
+                code, representation = _executer(contexte, operation)
+            reponses[operation.rang] = _reponse(code, representation, avec_ressources)
+        except ErreurFHIR as erreur:
+            reponses[operation.rang] = _echec(erreur.avec_prefixe(operation.chemin))
+    return {
+        "resourceType": "Bundle",
+        "type": "batch-response",
+        "entry": [reponses[r] for r in sorted(reponses)],
+    }
+
+
+def _echec(erreur: ErreurFHIR) -> dict:
+    return {"response": {"status": statut(erreur.statut), "outcome": erreur.operation_outcome()}}
