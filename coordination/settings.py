@@ -65,6 +65,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "oauth2_provider",
     "allauth",
     "allauth.account",
     "allauth.mfa",
@@ -271,8 +274,40 @@ CELERY_BEAT_SCHEDULE: dict = {
 # --- API ------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "coordination.comptes.api.SessionAvecSecondFacteur",
+        "coordination.comptes.api.JetonLogiciel",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+# drf-spectacular : schéma OpenAPI à /api/schema/, Swagger UI à /api/schema/swagger/ avec les
+# fichiers locaux de drf-spectacular-sidecar (pas de CDN ; voir ADR 0007).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "API du portail de coordination",
+    "DESCRIPTION": (
+        "API REST du portail. Les échanges normalisés (CI-SIS) passent par l'API FHIR R4 sous /fhir/ "
+        "(CapabilityStatement : /fhir/metadata)."
+    ),
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# django-oauth-toolkit : jetons des logiciels des structures (client credentials, ADR 0008).
+# Modèle d'application d'origine (le lien à la structure est comptes.ClientLogiciel).
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "SCOPES_BACKEND_CLASS": "coordination.fhir.portees.PorteesFHIR",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH2_DUREE_JETON_SECONDES", default=3600),
+    # Les applications n'ont que le grant client_credentials (comptes/logiciels.py) : pas de jeton
+    # de rafraîchissement, un logiciel redemande un jeton avec son secret.
 }
 
 # --- Journalisation applicative -----------------------------------------------------------------

@@ -1,7 +1,19 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from oauth2_provider import views as vues_oauth
 
 from coordination.comptes import views as comptes_views
+
+# django-oauth-toolkit : seulement le jeton et sa révocation (pas d'autorisation interactive :
+# les logiciels s'authentifient en « client credentials »).
+urls_oauth = (
+    [
+        path("token/", vues_oauth.TokenView.as_view(), name="token"),
+        path("revoke_token/", vues_oauth.RevokeTokenView.as_view(), name="revoke-token"),
+    ],
+    "oauth2_provider",
+)
 
 urlpatterns = [
     path("", comptes_views.accueil, name="accueil"),
@@ -11,5 +23,14 @@ urlpatterns = [
     path("comptes/2fa/totp/activate/", comptes_views.activation_totp, name="mfa_activate_totp"),
     path("comptes/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    # API : FHIR R4, jetons OAuth2 des logiciels (client credentials), schéma OpenAPI.
+    path("fhir/", include("coordination.fhir.urls")),
+    path("o/", include(urls_oauth, namespace="oauth2_provider")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path(
+        "api/schema/swagger/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger.html"),
+        name="swagger",
+    ),
     path("", include("cercle.urls")),
 ]

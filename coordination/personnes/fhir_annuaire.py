@@ -1,0 +1,159 @@
+"""Ressources FHIR de l'annuaire du portail : Organization, Practitioner, PractitionerRole.
+
+Lecture et recherche seulement, sur les tables Structure, Professionnel et Exercice. Ce sont des
+données d'annuaire (pas des données d'usager) : tout client authentifié qui a la portée de lecture
+les voit, et leur lecture n'est pas journalisée. Enregistrées par PersonnesConfig.ready().
+"""
+
+from __future__ import annotations
+
+from django.db.models import Q
+from django.utils import timezone
+
+from coordination.fhir.filtres import (
+    FiltreBooleen,
+    FiltreJeton,
+    FiltreReference,
+    FiltreTexte,
+    champ_egal,
+    uuid_ou_rien,
+)
+from coordination.fhir.orm import RessourceModele
+from coordination.fhir.registre import Interaction, ParametreRecherche, TypeParametre, enregistrer
+from coordination.personnes import fhir
+from coordination.personnes.identifiants import SYSTEME_FINESS, SYSTEME_IDNAT_PS, SYSTEME_RPPS
+from coordination.personnes.models import Exercice, Professionnel, Structure
+
+LECTURE = frozenset({Interaction.READ, Interaction.SEARCH_TYPE})
+T = TypeParametre
+
+
+def _uuid_portail(champ: str = "uuid"):
+    """Jeton « urn:ietf:rfc:3986|urn:uuid:… » → l'UUID public."""
+    return champ_egal(champ, lambda code: uuid_ou_rien(code.removeprefix("urn:uuid:")))
+
+
+def _finess_eg_ou_ej(code: str | None, prefixe: str) -> Q:
+    if code is None:
+        return Q(**{f"{prefixe}finess_eg__isnull": False})
+    return Q(**{f"{prefixe}finess_eg": code}) | Q(**{f"{prefixe}finess_ej": code})
+
+
+def _actif_aujourdhui(prefixe: str) -> Q:
+    jour = timezone.localdate()
+    return (Q(**{f"{prefixe}date_fin__isnull": True}) | Q(**{f"{prefixe}date_fin__gte": jour})) & (
+        Q(**{f"{prefixe}date_debut__isnull": True}) | Q(**{f"{prefixe}date_debut__lte": jour})
+    )
+
+
+def _toujours(prefixe: str) -> Q:
+    return Q()
+
+
+IDENTIFIANTS_STRUCTURE = FiltreJeton(
+    {
+        SYSTEME_FINESS: _finess_eg_ou_ej,
+        fhir.SYSTEME_IDNAT_ST: champ_egal(
+            "finess_eg", lambda code: code[1:] if code.startswith("1") and len(code) == 10 else None
+        ),
+        fhir.SYSTEME_SIRENE: champ_egal("siret"),
+        fhir.SYSTEME_URN: _uuid_portail(),
+    }
+)
+IDENTIFIANTS_PROFESSIONNEL = FiltreJeton(
+    {
+        SYSTEME_IDNAT_PS: champ_egal("idnat_ps"),
+        SYSTEME_RPPS: champ_egal("idnat_ps", lambda code: "8" + code),
+        fhir.SYSTEME_URN: _uuid_portail(),
+    }
+)
+
+
+@enregistrer
+class RessourceOrganization(RessourceModele):
+    type = "Organization"
+    profil = fhir.PROFIL_ORGANIZATION
+    documentation = "Structures (ESMS, établissements, services) connues du portail."
+    interactions = LECTURE
+    modele = Structure
+    parametres = (
+        ParametreRecherche("identifier", T.TOKEN, "FINESS (EG ou EJ), idNatSt, SIRET ou UUID du portail"),
+        ParametreRecherche("name", T.STRING, "Raison sociale ou enseigne"),
+        ParametreRecherche("address-city", T.STRING, "Commune"),
+        ParametreRecherche("address-postalcode", T.STRING, "Code postal"),
+        ParametreRecherche("type", T.TOKEN, "Catégorie d'établissement (TRE_R66)"),
+        ParametreRecherche("active", T.TOKEN, "Toujours true"),
+    )
+    filtres = {
+        "identifier": IDENTIFIANTS_STRUCTURE,
+        "name": FiltreTexte(("raison_sociale", "enseigne")),
+        "address-city": FiltreTexte(("commune",)),
+        "address-postalcode": FiltreTexte(("code_postal",)),
+        "type": FiltreJeton({fhir.SYSTEME_TRE_R66: champ_egal("categorie_code")}),
+        "active": FiltreBooleen(_toujours),
+    }
+    champs_tri = {"name": ("raison_sociale",), "_lastUpdated": ("modifie_le",)}
+
+    def vers_fhir(self, objet: Structure) -> dict:
+        return fhir.structure_vers_organization(objet)
+
+
+@enregistrer
+class RessourcePractitioner(RessourceModele):
+    type = "Practitioner"
+    profil = fhir.PROFIL_PRACTITIONER
+    documentation = "Professionnels connus du portail (Annuaire Santé et saisies locales)."
+    interactions = LECTURE
+    modele = Professionnel
+    parametres = (
+        ParametreRecherche("identifier", T.TOKEN, "idNat_PS, RPPS ou UUID du portail"),
+        ParametreRecherche("name", T.STRING, "Nom ou prénom d'exercice"),
+        ParametreRecherche("family", T.STRING, "Nom d'exercice"),
+        ParametreRecherche("given", T.STRING, "Prénom d'exercice"),
+        ParametreRecherche("active", T.TOKEN, "Toujours true"),
+    )
+    filtres = {
+        "identifier": IDENTIFIANTS_PROFESSIONNEL,
+        "name": FiltreTexte(("nom_exercice", "prenom_exercice")),
+        "family": FiltreTexte(("nom_exercice",)),
+        "given": FiltreTexte(("prenom_exercice",)),
+        "active": FiltreBooleen(_toujours),
+    }
+    champs_tri = {"family": ("nom_exercice",), "given": ("prenom_exercice",), "_lastUpdated": ("modifie_le",)}
+
+    def vers_fhir(self, objet: Professionnel) -> dict:
+        return fhir.professionnel_vers_practitioner(objet)
+
+
+@enregistrer
+class RessourcePractitionerRole(RessourceModele):
+    type = "PractitionerRole"
+    profil = fhir.PROFIL_PRACTITIONERROLE
+    documentation = "Situations d'exercice : un professionnel dans une structure, pour une profession."
+    interactions = LECTURE
+    modele = Exercice
+    parametres = (
+        ParametreRecherche("identifier", T.TOKEN, "UUID du portail"),
+        ParametreRecherche("practitioner", T.REFERENCE, "Le professionnel", cibles=("Practitioner",)),
+        ParametreRecherche("organization", T.REFERENCE, "La structure", cibles=("Organization",)),
+        ParametreRecherche("role", T.TOKEN, "Profession (TRE_G15)"),
+        ParametreRecherche("active", T.TOKEN, "Situation en cours aujourd'hui"),
+    )
+    filtres = {
+        "identifier": FiltreJeton({fhir.SYSTEME_URN: _uuid_portail()}),
+        "practitioner": FiltreReference("professionnel", "Practitioner"),
+        "organization": FiltreReference("structure", "Organization"),
+        "role": FiltreJeton({fhir.SYSTEME_TRE_G15: champ_egal("profession_code")}),
+        "active": FiltreBooleen(_actif_aujourdhui),
+    }
+    champs_tri = {"_lastUpdated": ("modifie_le",)}
+    liens_inclusion = {
+        "PractitionerRole:practitioner": ("Practitioner", "professionnel_id"),
+        "PractitionerRole:organization": ("Organization", "structure_id"),
+    }
+
+    def queryset(self, contexte):
+        return Exercice.objects.select_related("professionnel", "structure")
+
+    def vers_fhir(self, objet: Exercice) -> dict:
+        return fhir.exercice_vers_practitionerrole(objet, jour=timezone.localdate())
