@@ -61,7 +61,7 @@ class ErreurFHIR(Exception):
         """La même erreur, expressions et diagnostics situés dans une entrée de Bundle."""
         problemes = [
             Probleme(
-                f"{prefixe} : {p.diagnostics}",
+                p.diagnostics if p.diagnostics.startswith(prefixe) else f"{prefixe} : {p.diagnostics}",
                 p.code,
                 p.severite,
                 tuple(f"{prefixe}.{e}" if not e.startswith(prefixe) else e for e in p.expression)

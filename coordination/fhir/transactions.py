@@ -74,14 +74,6 @@ def _operation(contexte: Contexte, rang: int, entree: dict) -> Operation:
         )
     morceaux = url.strip("/").split("/")
     type_ressource = morceaux[0]
-    gestionnaire = registre.obtenir(type_ressource)
-    if methode not in gestionnaire.methodes_transaction:
-        permises = " ou ".join(sorted(gestionnaire.methodes_transaction))
-        raise erreurs.requete_invalide(
-            f"{chemin} : méthode {methode} refusée pour {type_ressource} dans un Bundle "
-            f"(req-met : {permises}).",
-            expression=[f"{chemin}.request.method"],
-        )
     ressource = entree.get("resource")
     if not isinstance(ressource, dict):
         raise erreurs.requete_invalide(
@@ -90,8 +82,16 @@ def _operation(contexte: Contexte, rang: int, entree: dict) -> Operation:
     if ressource.get("resourceType") != type_ressource:
         raise erreurs.requete_invalide(
             f"{chemin} : la ressource est de type {ressource.get('resourceType')} "
-            f"mais request.url vise {type_ressource}.",
+            f"mais request.url vise {type_ressource[:64]}.",
             expression=[f"{chemin}.resource.resourceType"],
+        )
+    gestionnaire = registre.obtenir(type_ressource)
+    if methode not in gestionnaire.methodes_transaction:
+        permises = " ou ".join(sorted(gestionnaire.methodes_transaction))
+        raise erreurs.requete_invalide(
+            f"{chemin} : méthode {methode} refusée pour {type_ressource} dans un Bundle "
+            f"(req-met : {permises}).",
+            expression=[f"{chemin}.request.method"],
         )
     if methode == "POST":
         # « Type/id » en POST (exemples CdL) : l'id proposé est ignoré, le serveur attribue le sien.
@@ -188,7 +188,12 @@ def traiter(contexte: Contexte, corps, *, avec_ressources: bool = False) -> dict
         )
     if type_bundle == "batch":
         return _batch(contexte, entrees, avec_ressources)
-    operations = [_operation(contexte, rang, entree) for rang, entree in enumerate(entrees)]
+    operations = []
+    for rang, entree in enumerate(entrees):
+        try:
+            operations.append(_operation(contexte, rang, entree))
+        except ErreurFHIR as erreur:
+            raise erreur.avec_prefixe(f"Bundle.entry[{rang}]") from None
     table = _correspondances(entrees, operations)
     resultats: dict[int, dict] = {}
     with transaction.atomic():

@@ -93,7 +93,8 @@ def negocier(request) -> None:
     """JSON seulement : `_format` ou `Accept` qui n'admettent que du XML (ou autre chose) → 406."""
     format_demande = request.GET.get("_format")
     if format_demande is not None:
-        format_demande = format_demande.strip().lower()
+        # « + » non encodé dans l'adresse arrive en espace : « application/fhir json ».
+        format_demande = format_demande.strip().lower().replace(" ", "+")
         if format_demande in TYPES_XML:
             raise erreurs.format_non_accepte(
                 "Ce serveur ne sert que du JSON (_format=json) ; XML non pris en charge."
