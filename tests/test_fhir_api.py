@@ -22,13 +22,15 @@ from tests.factories import (
 )
 from tests.fhir_outils import ADMIN, appel, logiciel, oo
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hachage_rapide")]
 
 
 @pytest.fixture
 def exercice():
     return ExerciceFactory(
-        structure=StructureFactory(raison_sociale="EHPAD Les Tilleuls", commune="Rennes", code_postal="35000"),
+        structure=StructureFactory(
+            raison_sociale="EHPAD Les Tilleuls", commune="Rennes", code_postal="35000"
+        ),
         professionnel=ProfessionnelFactory(nom_exercice="MARTIN", prenom_exercice="Claire"),
     )
 
@@ -70,14 +72,22 @@ def test_metadata_publique_et_generee_depuis_le_registre(client):
     rest = capacites["rest"][0]
     securite = rest["security"]
     assert securite["service"][0]["coding"][0]["code"] == "SMART-on-FHIR"
-    assert securite["extension"][0]["extension"][0] == {"url": "token", "valueUri": "http://testserver/o/token/"}
+    assert securite["extension"][0]["extension"][0] == {
+        "url": "token",
+        "valueUri": "http://testserver/o/token/",
+    }
     ressources = {r["type"]: r for r in rest["resource"]}
     assert {"Organization", "Practitioner", "PractitionerRole"} <= set(ressources)
     assert "Patient" not in ressources  # données d'usager : servies par le cercle, pas par l'annuaire
     role = ressources["PractitionerRole"]
     assert [i["code"] for i in role["interaction"]] == ["read", "search-type"]
-    assert role["profile"] == "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-practitionerrole"
-    assert {"name": "organization", "type": "reference", "documentation": "La structure"} in role["searchParam"]
+    assert (
+        role["profile"]
+        == "https://interop.esante.gouv.fr/ig/fhir/annuaire/StructureDefinition/as-practitionerrole"
+    )
+    assert {"name": "organization", "type": "reference", "documentation": "La structure"} in role[
+        "searchParam"
+    ]
     assert {"name": "_lastUpdated", "type": "date", "documentation": "Date de dernière modification"} in role[
         "searchParam"
     ]
@@ -86,12 +96,20 @@ def test_metadata_publique_et_generee_depuis_le_registre(client):
 
 
 def test_anonyme_401_avec_defi_bearer_sur_toutes_les_routes(client, exercice):
-    routes = _routes_lecture(exercice) + ["/fhir/Patient/123", "/fhir/nimporte/quoi", "/fhir/Organization/_history"]
+    routes = _routes_lecture(exercice) + [
+        "/fhir/Patient/123",
+        "/fhir/nimporte/quoi",
+        "/fhir/Organization/_history",
+    ]
     for chemin in routes:
         reponse = appel(client, "GET", chemin)
         oo(reponse, 401)
         assert reponse["WWW-Authenticate"] == 'Bearer realm="fhir"'
-    for methode, chemin in [("POST", "/fhir/"), ("POST", "/fhir/Organization"), ("PUT", f"/fhir/Organization/{uuid.uuid4()}")]:
+    for methode, chemin in [
+        ("POST", "/fhir/"),
+        ("POST", "/fhir/Organization"),
+        ("PUT", f"/fhir/Organization/{uuid.uuid4()}"),
+    ]:
         oo(appel(client, methode, chemin, corps={"resourceType": "Organization"}), 401)
 
 
@@ -186,7 +204,10 @@ def test_introuvable_404(client, jeton):
 def test_type_inconnu_404_et_route_inconnue_404(client, jeton):
     assert oo(appel(client, "GET", "/fhir/Patient", jeton), 404)["issue"][0]["code"] == "not-supported"
     assert oo(appel(client, "GET", "/fhir/Licorne/1", jeton), 404)["issue"][0]["code"] == "not-supported"
-    assert oo(appel(client, "GET", "/fhir/Organization/1/2/3/4/5", jeton), 404)["issue"][0]["code"] == "not-found"
+    assert (
+        oo(appel(client, "GET", "/fhir/Organization/1/2/3/4/5", jeton), 404)["issue"][0]["code"]
+        == "not-found"
+    )
     oo(appel(client, "GET", "/fhir/organization", jeton), 404)
 
 
@@ -210,7 +231,9 @@ def test_interactions_non_prises_en_charge_405(client, exercice, jeton):
 # --- Négociation --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("accept", ["application/fhir+json", "application/json", "*/*", "application/fhir+json; fhirVersion=4.0"])
+@pytest.mark.parametrize(
+    "accept", ["application/fhir+json", "application/json", "*/*", "application/fhir+json; fhirVersion=4.0"]
+)
 def test_json_accepte(client, exercice, jeton, accept):
     reponse = appel(client, "GET", f"/fhir/Organization/{exercice.structure.uuid}", jeton, HTTP_ACCEPT=accept)
     assert reponse.status_code == 200
@@ -236,7 +259,9 @@ def test_xml_refuse_406_et_415(client, exercice, jeton):
 
 
 def test_recherche_organization_par_identifiants_et_nom(client, jeton):
-    cible = StructureFactory(raison_sociale="SSIAD du Val", siret="73282932000074", code_postal="35700", commune="Rennes")
+    cible = StructureFactory(
+        raison_sociale="SSIAD du Val", siret="73282932000074", code_postal="35700", commune="Rennes"
+    )
     StructureFactory(raison_sociale="Autre structure", commune="Brest")
 
     def ids(requete):
@@ -290,7 +315,9 @@ def test_recherche_last_updated(client, jeton):
     with freeze_time("2024-03-05T10:00:00Z"):
         ancienne = StructureFactory()
     recente = StructureFactory()
-    reponse = appel(client, "GET", "/fhir/Organization?_lastUpdated=lt2024-03-06&_lastUpdated=ge2024-03", jeton)
+    reponse = appel(
+        client, "GET", "/fhir/Organization?_lastUpdated=lt2024-03-06&_lastUpdated=ge2024-03", jeton
+    )
     assert [e["resource"]["id"] for e in reponse.json()["entry"]] == [str(ancienne.uuid)]
     reponse = appel(client, "GET", "/fhir/Organization?_lastUpdated=gt2024&_sort=-_lastUpdated", jeton)
     assert reponse.json()["entry"][0]["resource"]["id"] == str(recente.uuid)
@@ -362,7 +389,9 @@ def test_count_zero_et_summary_count(client, jeton):
     for requete in ("_count=0", "_summary=count"):
         bundle = appel(client, "GET", f"/fhir/Organization?address-city=Vitré&{requete}", jeton).json()
         assert bundle["total"] == 3 and "entry" not in bundle
-    bundle = appel(client, "GET", "/fhir/Organization?address-city=Vitré&_total=none&_count=1000", jeton).json()
+    bundle = appel(
+        client, "GET", "/fhir/Organization?address-city=Vitré&_total=none&_count=1000", jeton
+    ).json()
     assert "total" not in bundle and len(bundle["entry"]) == 3
     assert "_count=100" in bundle["link"][0]["url"]  # plafonné
 

@@ -16,7 +16,7 @@ from coordination.fhir.versions import RessourceEnVersions, ajouter_version
 from coordination.journal.models import Evenement
 from tests.fhir_outils import appel, logiciel, oo
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hachage_rapide")]
 
 
 class Basique(RessourceEnVersions):
@@ -75,7 +75,11 @@ def test_creation_201_location_etag_et_journal(client, jeton):
 
 @pytest.mark.parametrize(
     "prefer, corps_attendu",
-    [("return=minimal", None), ("return=representation", "Basic"), ("return=OperationOutcome", "OperationOutcome")],
+    [
+        ("return=minimal", None),
+        ("return=representation", "Basic"),
+        ("return=OperationOutcome", "OperationOutcome"),
+    ],
 )
 def test_prefer(client, jeton, prefer, corps_attendu):
     reponse = _creer(client, jeton, HTTP_PREFER=prefer)
@@ -96,7 +100,9 @@ def test_mise_a_jour_if_match_412_et_versions(client, jeton):
     perimee = appel(client, "PUT", chemin, jeton, basique("v3", id=cree["id"]), HTTP_IF_MATCH='W/"1"')
     assert oo(perimee, 412)["issue"][0]["code"] == "conflict"
     oo(appel(client, "PUT", chemin, jeton, basique("v3", id=cree["id"]), HTTP_IF_MATCH="1"), 400)
-    assert appel(client, "PUT", chemin, jeton, basique("v3", id=cree["id"])).json()["meta"]["versionId"] == "3"
+    assert (
+        appel(client, "PUT", chemin, jeton, basique("v3", id=cree["id"])).json()["meta"]["versionId"] == "3"
+    )
     assert VersionRessource.objects.filter(id_logique=cree["id"]).count() == 3
 
 
@@ -170,7 +176,9 @@ def test_version_supprimee_410(client, jeton):
     ajouter_version(type_ressource="Basic", id_logique=uuid.UUID(cree["id"]), ressource=None, supprimee=True)
     oo(appel(client, "GET", f"/fhir/Basic/{cree['id']}", jeton), 410)
     historique = appel(client, "GET", f"/fhir/Basic/{cree['id']}/_history", jeton).json()
-    assert historique["entry"][0]["request"]["method"] == "DELETE" and "resource" not in historique["entry"][0]
+    assert (
+        historique["entry"][0]["request"]["method"] == "DELETE" and "resource" not in historique["entry"][0]
+    )
 
 
 def test_magasin_en_ajout_seul():
@@ -184,18 +192,21 @@ def test_magasin_en_ajout_seul():
         VersionRessource.objects.all().delete()
     with pytest.raises(IntegrityError), transaction.atomic():
         VersionRessource.objects.create(
-            type_ressource="Basic", id_logique=version.id_logique, version=1, derniere_maj=version.derniere_maj,
-            contenu={},
+            type_ressource="Basic", id_logique=version.id_logique, version=1,
+            derniere_maj=version.derniere_maj, contenu={},
         )  # fmt: skip
 
 
 def test_versions_numerotees_a_la_suite():
     identifiant = uuid.uuid4()
     numeros = [
-        ajouter_version(type_ressource="Basic", id_logique=identifiant, ressource=basique()).version for _ in range(3)
+        ajouter_version(type_ressource="Basic", id_logique=identifiant, ressource=basique()).version
+        for _ in range(3)
     ]
     assert numeros == [1, 2, 3]
-    autre = ajouter_version(type_ressource="Linkage", id_logique=identifiant, ressource={"resourceType": "Linkage"})
+    autre = ajouter_version(
+        type_ressource="Linkage", id_logique=identifiant, ressource={"resourceType": "Linkage"}
+    )
     assert autre.version == 1
 
 
@@ -219,7 +230,9 @@ def test_transaction_resout_les_urn_uuid_et_repond_par_entree(client, jeton):
                 basique("lien", subject={"reference": "urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"}),
                 full_url="urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0b",
             ),
-            _entree(basique("cible", id="cible-locale"), full_url="urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"),
+            _entree(
+                basique("cible", id="cible-locale"), full_url="urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a"
+            ),
             _entree(basique("par id", subject={"reference": "Basic/cible-locale"})),
             _entree(basique("maj", id=existante["id"]), "PUT", f"Basic/{existante['id']}", ifMatch='W/"1"'),
         ],
@@ -236,7 +249,9 @@ def test_transaction_resout_les_urn_uuid_et_repond_par_entree(client, jeton):
     cible_id = bundle["entry"][1]["response"]["location"].split("/")[1]
     lien = appel(client, "GET", f"/fhir/Basic/{lien_id}", jeton).json()
     assert lien["subject"] == {"reference": f"Basic/{cible_id}"}
-    par_id = appel(client, "GET", "/fhir/" + bundle["entry"][2]["response"]["location"].rsplit("/_history", 1)[0], jeton)
+    par_id = appel(
+        client, "GET", "/fhir/" + bundle["entry"][2]["response"]["location"].rsplit("/_history", 1)[0], jeton
+    )
     assert par_id.json()["subject"] == {"reference": f"Basic/{cible_id}"}
 
 
@@ -263,7 +278,18 @@ def test_transaction_qui_echoue_a_mi_chemin_n_ecrit_rien(client, jeton):
     "entree, statut, morceau",
     [
         (_entree(basique(), "DELETE", "Basic/1"), 400, "req-met"),
-        (_entree({"resourceType": "Linkage", "item": [{"type": "source", "resource": {"reference": "Basic/1"}}]}, "PUT", "Linkage/1"), 400, "req-met"),
+        (
+            _entree(
+                {
+                    "resourceType": "Linkage",
+                    "item": [{"type": "source", "resource": {"reference": "Basic/1"}}],
+                },
+                "PUT",
+                "Linkage/1",
+            ),
+            400,
+            "req-met",
+        ),
         (_entree(basique(), "POST", "Patient"), 400, "type"),
         (_entree(basique(), "POST", "Basic?code=x"), 400, "conditionnelles"),
         (_entree(basique(), "PUT", "Basic"), 400, "Type/id"),
@@ -282,7 +308,9 @@ def test_transaction_entree_refusee(client, jeton, entree, statut, morceau):
 
 def test_bundle_d_un_autre_type_refuse(client, jeton):
     for type_bundle in ("collection", "searchset", "document"):
-        contenu = oo(appel(client, "POST", "/fhir/", jeton, {"resourceType": "Bundle", "type": type_bundle}), 400)
+        contenu = oo(
+            appel(client, "POST", "/fhir/", jeton, {"resourceType": "Bundle", "type": type_bundle}), 400
+        )
         assert contenu["issue"][0]["expression"] == ["Bundle.type"]
     oo(appel(client, "POST", "/fhir/", jeton, basique()), 400)
 

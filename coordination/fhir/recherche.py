@@ -393,6 +393,8 @@ def analyser(paires: list[tuple[str, str]], ressource: Ressource, *, tolerant: b
         raise requete_invalide(f"Trop de paramètres de recherche (au plus {NOMBRE_DE_PARAMETRES_MAX}).")
     recherche = Recherche(ressource.type)
     for nom, valeur in paires:
+        if "\x00" in nom or "\x00" in valeur:
+            raise requete_invalide("Paramètres de recherche : le caractère NUL est interdit.")
         if len(valeur) > LONGUEUR_VALEUR_MAX or len(nom) > 200:
             raise requete_invalide(
                 f"Paramètre « {nom[:80]} » : valeur trop longue (au plus {LONGUEUR_VALEUR_MAX})."

@@ -23,6 +23,7 @@ from coordination.fhir.erreurs import ErreurFHIR, Probleme, requete_invalide
 VALEURS_EXTENSION_HORS_R4 = ("valueCodeableReference", "valueRatioRange")
 # Garde-fous contre les charges démesurées (la taille du corps est aussi bornée par Django).
 PROFONDEUR_MAX = 64
+VIDES = ("", {}, [])
 NOMBRE_DE_PROBLEMES_MAX = 20
 
 
@@ -39,9 +40,10 @@ def type_fhir_connu(type_ressource: str) -> bool:
 
 
 def _nettoyer(valeur, chemin: str, profondeur: int = 0):
-    """Retire les chaînes vides (FHIR les interdit, mais les exemples publiés par l'IG Publisher en
-    portent dans les extensions de traduction : on les lit comme absentes, comme les serveurs
-    tolérants) et refuse les types d'extension propres à R4B."""
+    """Retire les chaînes, objets et listes vides (FHIR les interdit, mais les exemples publiés par
+    l'IG Publisher portent des chaînes vides dans les extensions de traduction : on les lit comme
+    absents, comme les serveurs tolérants) ; refuse le caractère NUL (que PostgreSQL ne stocke pas)
+    et les types d'extension propres à R4B."""
     if profondeur > PROFONDEUR_MAX:
         raise requete_invalide(f"Ressource trop profondément imbriquée (plus de {PROFONDEUR_MAX} niveaux).")
     if isinstance(valeur, dict):
@@ -51,12 +53,15 @@ def _nettoyer(valeur, chemin: str, profondeur: int = 0):
                 raise requete_invalide(
                     f"« {cle} » n'existe pas en FHIR R4 (4.0.1).", expression=[f"{chemin}.{cle}"]
                 )
-            if sous_valeur == "":
-                continue
-            propre[cle] = _nettoyer(sous_valeur, f"{chemin}.{cle}", profondeur + 1)
+            sous_valeur = _nettoyer(sous_valeur, f"{chemin}.{cle}", profondeur + 1)
+            if sous_valeur not in VIDES:
+                propre[cle] = sous_valeur
         return propre
     if isinstance(valeur, list):
-        return [_nettoyer(v, f"{chemin}[{i}]", profondeur + 1) for i, v in enumerate(valeur)]
+        elements = [_nettoyer(v, f"{chemin}[{i}]", profondeur + 1) for i, v in enumerate(valeur)]
+        return [e for e in elements if e not in VIDES]
+    if isinstance(valeur, str) and "\x00" in valeur:
+        raise requete_invalide(f"{chemin} : le caractère NUL (\\u0000) est interdit.", expression=[chemin])
     return valeur
 
 
@@ -134,6 +139,7 @@ def valider(ressource, *, type_attendu: str | None = None, chemin: str | None = 
         modele.model_validate(propre)
     except ValidationError as erreur:
         raise ErreurFHIR(400, erreurs_pydantic(chemin, erreur)) from None
-    except (ValueError, TypeError, RecursionError) as erreur:  # validateurs de fhir.resources
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError, OverflowError) as erreur:
+        # Validateurs de fhir.resources sur une entrée hostile (type inconnu dans `contained`…).
         raise requete_invalide(f"{chemin} : ressource invalide ({str(erreur)[:200]}).") from None
     return propre

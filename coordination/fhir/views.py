@@ -13,6 +13,7 @@ from functools import wraps
 from http import HTTPStatus
 
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import DataError
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.http import http_date
@@ -122,6 +123,8 @@ def _prefer(request) -> dict[str, str]:
 
 def lire_corps(request):
     """Le JSON du corps (type application/fhir+json ou application/json) ; 415 / 400 sinon."""
+    if not request.body.strip():
+        raise erreurs.requete_invalide("Le corps est vide : une ressource FHIR en JSON est attendue.")
     type_contenu = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
     if type_contenu in TYPES_XML:
         raise erreurs.type_media_non_pris_en_charge(
@@ -136,8 +139,6 @@ def lire_corps(request):
         texte = request.body.decode("utf-8")
     except UnicodeDecodeError:
         raise erreurs.requete_invalide("Le corps n'est pas en UTF-8.") from None
-    if not texte.strip():
-        raise erreurs.requete_invalide("Le corps est vide : une ressource FHIR en JSON est attendue.")
     try:
         return json.loads(texte)
     except (json.JSONDecodeError, RecursionError) as erreur:
@@ -179,6 +180,9 @@ def vue_fhir(methodes: tuple[str, ...], *, publique: bool = False):
                 return reponse_erreur(
                     erreurs.requete_invalide("Requête refusée (en-têtes ou paramètres suspects).")
                 )
+            except DataError:
+                # Filet : une valeur que la base refuse (trop longue pour une colonne…) vient de l'entrée.
+                return reponse_erreur(erreurs.requete_invalide("Valeur refusée par la base de données."))
 
         return vue
 

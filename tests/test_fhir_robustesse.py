@@ -1,0 +1,301 @@
+"""Jamais d'erreur 500 sur une entrée mal formée : corps, paramètres et en-têtes malveillants ou
+maladroits donnent tous une réponse 4xx en OperationOutcome."""
+
+import json
+import uuid
+
+import pytest
+
+from coordination.fhir.registre import registre
+from coordination.fhir.versions import RessourceEnVersions
+from tests.factories import StructureFactory
+from tests.fhir_outils import appel, logiciel, oo
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hachage_rapide")]
+
+
+class Basique(RessourceEnVersions):
+    type = "Basic"
+
+
+@pytest.fixture(autouse=True)
+def ressource_de_test():
+    with registre.temporairement(Basique):
+        yield
+
+
+@pytest.fixture
+def jeton(client):
+    return logiciel(client)[1]
+
+
+ENORME = "x" * 3_000_000  # au-delà de DATA_UPLOAD_MAX_MEMORY_SIZE (2,5 Mo) : 413
+
+CORPS = [
+    "",
+    "   ",
+    "null",
+    "[]",
+    "[1, 2, 3]",
+    '"texte"',
+    "42",
+    "true",
+    "{",
+    '{"resourceType": "Basic",}',
+    "\ufeff{}",
+    "{}",
+    '{"resourceType": null}',
+    '{"resourceType": 12}',
+    '{"resourceType": ["Basic"]}',
+    '{"resourceType": "basic"}',
+    '{"resourceType": "Licorne"}',
+    '{"resourceType": "Basic"}',  # code 1..1 manquant
+    '{"resourceType": "Basic", "code": "texte"}',
+    '{"resourceType": "Basic", "code": {"text": 12}}',
+    '{"resourceType": "Basic", "code": {"coding": {"code": "x"}}}',
+    '{"resourceType": "Basic", "code": {"text": "x"}, "created": "2024-02-30"}',
+    '{"resourceType": "Basic", "code": {"text": "x"}, "created": "hier"}',
+    '{"resourceType": "Basic", "code": {"text": "x"}, "created": "99999-01-01"}',
+    '{"resourceType": "Basic", "code": {"text": "x"}, "inconnu": 1}',
+    '{"resourceType": "Basic", "code": {"text": "x"}, "id": "a/b"}',
+    '{"resourceType": "Basic", "code": {"text": "x"}, "meta": {"lastUpdated": "demain"}}',
+    '{"resourceType": "Basic", "code": {"text": "x"}, "extension": [{"url": 1}]}',
+    '{"resourceType": "Basic", "code": {"text": "x"}, "extension": [{"valueString": "sans url"}]}',
+    '{"resourceType": "Basic", "code": {"text": "x"}, "subject": {"reference": {"a": 1}}}',
+    '{"resourceType": "Basic", "code": {"text": "x"}, "contained": [{"resourceType": "Licorne"}]}',
+    '{"resourceType": "Basic", "code": {"text": "x"}, "text": {"status": "generated", "div": 3}}',
+    '{"resourceType": "Basic", "code": {"text": "\\ud800"}}',
+    '{"resourceType": "Basic", "code": {"text": "x"}, "extension": [{"url": "x", "valueDecimal": 1e400}]}',
+    json.dumps(
+        {"resourceType": "Basic", "code": {"text": "x"}, "extension": [{"url": "x", "valueInteger": 2**70}]}
+    ),
+    json.dumps({"resourceType": "Basic", "code": {"text": ENORME}}),
+    "[" * 5000 + "]" * 5000,
+    '{"a":' * 3000 + "1" + "}" * 3000,
+    '{"resourceType": "Basic", "code": {}}',
+    '{"resourceType": "Basic", "code": {"text": "x\\u0000y"}}',
+]
+
+# Acceptés (201) : valeurs que fhir.resources convertit (pydantic en mode souple) ou simplement
+# volumineuses ; l'exigence est seulement de ne jamais répondre 500.
+TOLERES = [
+    '{"resourceType": "Basic", "code": {"text": "x"}, "identifier": [{"period": {"start": 5}}]}',
+    json.dumps({"resourceType": "Basic", "code": {"text": "x"}, "identifier": [{"value": "v"}] * 5000}),
+    json.dumps({"resourceType": "Basic", "code": {"text": "x" * 300_000}}),
+]
+
+BUNDLES = [
+    {"resourceType": "Bundle"},
+    {"resourceType": "Bundle", "type": "transaction", "entry": "pas une liste"},
+    {"resourceType": "Bundle", "type": "transaction", "entry": [{"fullUrl": "urn:uuid:1"}]},
+    {"resourceType": "Bundle", "type": "transaction", "entry": [{"request": {"method": "POST"}}]},
+    {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"request": {"method": "PATCH", "url": "Basic/1"}}],
+    },
+    {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"request": {"method": "POST", "url": "Basic"}}],
+    },
+    {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": {"resourceType": "Basic", "code": {}}, "request": {"method": "POST", "url": "Basic"}}
+        ],
+    },
+    {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "resource": {"resourceType": "Basic", "code": {"text": "x"}},
+                "request": {"method": "POST", "url": ""},
+            }
+        ],
+    },
+    {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "resource": {"resourceType": "Basic", "code": {"text": "x"}},
+                "request": {"method": "POST", "url": "/"},
+            }
+        ],
+    },
+    {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "resource": {"resourceType": "Basic", "code": {"text": "x"}},
+                "request": {"method": "PUT", "url": "Basic/a/b/c"},
+            }
+        ],
+    },
+    {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "resource": {"resourceType": "Basic", "code": {"text": "x"}, "id": "x"},
+                "request": {"method": "PUT", "url": "Basic/x", "ifMatch": 'W/"abc"'},
+            }
+        ],
+    },
+    {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": 3,
+                "resource": {"resourceType": "Basic", "code": {"text": "x"}},
+                "request": {"method": "POST", "url": "Basic"},
+            }
+        ],
+    },
+    {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "resource": {"resourceType": "Basic", "code": {"text": "x"}},
+                "request": {"method": "POST", "url": "Basic"},
+            }
+        ]
+        * 201,
+    },
+    {"resourceType": "Bundle", "type": "transaction-response", "entry": []},
+]
+
+PARAMETRES = [
+    "_count=1e3",
+    "_count=99999999999999",
+    "_count=",
+    "_sort=",
+    "_sort=-",
+    "_sort=name,,",
+    "_include=",
+    "_include=Organization",
+    "_include=Organization:name:extra:plus",
+    "_include:iterate=Licorne:x",
+    "name:=x",
+    "name:exact:contains=x",
+    ":=x",
+    "=x",
+    ".=x",
+    "organization.=x",
+    "name..x=1",
+    "_lastUpdated=2024-02-30",
+    "_lastUpdated=gt",
+    "_lastUpdated=2024-01-01T25:00",
+    "_lastUpdated=2024-01-01T10:00+99:00",
+    "_lastUpdated=eq2024-01-01T10:00:00.1234567Z",
+    "_lastUpdated=9999-12-31T23:59:59Z",
+    "_lastUpdated=0000",
+    "identifier=|",
+    "identifier=\\",
+    "identifier=a\\,b",
+    "_id=%00",
+    "name=%00",
+    "name=%FF%FE",
+    "identifier=%00|%00",
+    "_curseur=" + "A" * 400,
+    "_curseur=.:.",
+    "_total=",
+    "_summary=text",
+    "_elements=id",
+    "active=peut-etre",
+    "type=" + "x" * 501,
+    "&".join(f"name=x{i}" for i in range(60)),
+    "_has:PractitionerRole:organization:role=60",
+    "_revinclude=PractitionerRole:organization",
+]
+
+
+def _acceptable(reponse, chemin):
+    assert reponse.status_code < 500, (chemin, reponse.status_code, reponse.content[:300])
+    if reponse.status_code >= 400:
+        oo(reponse, reponse.status_code)
+
+
+@pytest.mark.parametrize("corps", CORPS + TOLERES, ids=range(len(CORPS + TOLERES)))
+def test_corps_mal_formes_creation_et_mise_a_jour(client, jeton, corps):
+    reponse = appel(client, "POST", "/fhir/Basic", jeton, corps)
+    assert 400 <= reponse.status_code < 500 or corps in TOLERES, reponse.status_code
+    _acceptable(reponse, "POST")
+    identifiant = uuid.uuid4()
+    _acceptable(appel(client, "PUT", f"/fhir/Basic/{identifiant}", jeton, corps), "PUT")
+    _acceptable(appel(client, "POST", "/fhir/", jeton, corps), "POST /fhir/")
+
+
+def test_corps_vide_400(client, jeton):
+    assert "vide" in oo(appel(client, "POST", "/fhir/Basic", jeton, ""), 400)["issue"][0]["diagnostics"]
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=range(len(BUNDLES)))
+def test_bundles_mal_formes(client, jeton, bundle):
+    reponse = appel(client, "POST", "/fhir/", jeton, bundle)
+    assert 400 <= reponse.status_code < 500, reponse.content[:300]
+    oo(reponse, reponse.status_code)
+
+
+@pytest.mark.parametrize("requete", PARAMETRES, ids=range(len(PARAMETRES)))
+def test_parametres_de_recherche_mal_formes(client, jeton, requete):
+    StructureFactory()
+    for chemin in ("/fhir/Organization", "/fhir/PractitionerRole", "/fhir/Practitioner"):
+        _acceptable(appel(client, "GET", f"{chemin}?{requete}", jeton), f"{chemin}?{requete}")
+
+
+@pytest.mark.parametrize(
+    "en_tetes",
+    [
+        {"HTTP_ACCEPT": ""},
+        {"HTTP_ACCEPT": ";;;,,,"},
+        {"HTTP_ACCEPT": "text/html"},
+        {"HTTP_PREFER": "return"},
+        {"HTTP_PREFER": ";=;="},
+        {"HTTP_IF_MATCH": "W/"},
+        {"HTTP_IF_MATCH": '"' * 3},
+        {"HTTP_AUTHORIZATION": "Bearer"},
+        {"HTTP_AUTHORIZATION": "Bearer " + "x" * 5000},
+        {"HTTP_AUTHORIZATION": "Bearer \x00"},
+        {"CONTENT_TYPE": "application/fhir+json; charset=latin-1"},
+    ],
+)
+def test_en_tetes_etranges(client, jeton, en_tetes):
+    en_tetes = {"HTTP_AUTHORIZATION": f"Bearer {jeton}", **en_tetes}
+    identifiant = str(uuid.uuid4())
+    corps = json.dumps({"resourceType": "Basic", "id": identifiant, "code": {"text": "é"}})
+    for methode, chemin, donnees in [
+        ("get", "/fhir/Organization", None),
+        ("post", "/fhir/Basic", corps),
+        ("put", f"/fhir/Basic/{identifiant}", corps),
+    ]:
+        kwargs = dict(en_tetes)
+        content_type = kwargs.pop("CONTENT_TYPE", "application/fhir+json")
+        if donnees is not None:
+            reponse = getattr(client, methode)(chemin, donnees, content_type=content_type, **kwargs)
+        else:
+            reponse = getattr(client, methode)(chemin, **kwargs)
+        _acceptable(reponse, chemin)
+
+
+@pytest.mark.parametrize(
+    "chemin",
+    ["/fhir/Basic/" + "a" * 65, "/fhir/Basic/%00", "/fhir/Basic/..", "/fhir/_history",
+     "/fhir/Basic/x/_history/" + "9" * 30,
+     "/fhir/Basic/00000000-0000-0000-0000-000000000000/_history/99999999999",
+     "/fhir/%C3%A9", "/fhir/Basic//"],
+)  # fmt: skip
+def test_adresses_etranges(client, jeton, chemin):
+    _acceptable(appel(client, "GET", chemin, jeton), chemin)
+
+
+def test_corps_trop_volumineux_413(client, jeton, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    corps = json.dumps({"resourceType": "Basic", "code": {"text": "x" * 2000}})
+    oo(appel(client, "POST", "/fhir/Basic", jeton, corps), 413)
