@@ -268,7 +268,13 @@ def _valeur(parametre: ParametreRecherche, modificateur: str | None, texte: str,
             ) from None
         return Intervalle(prefixe, debut, fin)
     if parametre.type == TypeParametre.REFERENCE:
-        return _reference(texte_propre, modificateur, nom)
+        reference = _reference(texte_propre, modificateur, nom)
+        if reference.type and parametre.cibles and reference.type not in parametre.cibles:
+            raise requete_invalide(
+                f"Paramètre « {nom} » : référence vers {reference.type[:40]}, "
+                f"{' ou '.join(parametre.cibles)} attendu."
+            )
+        return reference
     if parametre.type == TypeParametre.NUMBER:
         prefixe, reste = _prefixe(texte_propre)
         try:
