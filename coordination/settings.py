@@ -275,8 +275,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "coordination.comptes.api.SessionAvecSecondFacteur",
+        # Le jeton d'abord : sans authentification, DRF répond 401 avec son défi « Bearer ».
         "coordination.comptes.api.JetonLogiciel",
+        "coordination.comptes.api.SessionAvecSecondFacteur",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],

@@ -226,3 +226,18 @@ def test_pages_d_erreur_et_sante(page, live_server):
     # Le 404 ci-dessus est la seule erreur de console attendue (« Failed to load resource »).
     assert page.journal_console.violations_csp == []
     assert all("404" in e for e in page.journal_console.erreurs)
+
+
+def test_swagger_ui_sous_la_csp_du_portail(page, live_server, compte_pro):
+    """Swagger UI (fichiers locaux de drf-spectacular-sidecar) s'affiche sous la CSP stricte du
+    portail (script-src et style-src 'self') : script d'initialisation servi à part, pas de style
+    en ligne dans le gabarit."""
+    se_connecter(page, live_server, compte_pro.email)
+    saisir_code(page)
+    page.wait_for_url(live_server.url + "/")
+    page.goto(live_server.url + "/api/schema/swagger/")
+    page.locator(".swagger-ui .info .title").wait_for()
+    assert "API du portail de coordination" in page.locator(".swagger-ui .info .title").inner_text()
+    CAPTURES.mkdir(exist_ok=True)
+    page.screenshot(path=CAPTURES / "swagger-1280.png")
+    assert_console_propre(page)

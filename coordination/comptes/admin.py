@@ -130,6 +130,11 @@ class ClientLogicielAdmin(admin.ModelAdmin):
             return ("structure", "nom", "portees")
         return ("structure", "nom", "portees", "identifiant_client", "emis_par", "cree_le", "revoque_le")
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is not None:  # consultation : tout est en lecture seule
+            kwargs["form"] = forms.ModelForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()

@@ -59,11 +59,23 @@ class PorteesFHIR(BaseScopes):
     def get_all_scopes(self):
         return toutes_les_portees()
 
-    def get_available_scopes(self, application=None, request=None, *args, **kwargs):
+    @staticmethod
+    def _portees_du_client(application) -> list[str]:
         client = getattr(application, "client_logiciel", None) if application is not None else None
         if client is None or not client.actif:
             return []
         return client.liste_portees
 
+    def get_available_scopes(self, application=None, request=None, *args, **kwargs):
+        """Les portées du client, et pour `system/*.read` (ou write) chacune des portées par type
+        qu'elle couvre : un logiciel peut demander un jeton plus étroit que ce qu'il a le droit."""
+        permises = self._portees_du_client(application)
+        etendues = list(permises)
+        for portee in toutes_les_portees():
+            mode = portee.rsplit(".", 1)[1]
+            if f"system/*.{mode}" in permises and portee not in etendues:
+                etendues.append(portee)
+        return etendues
+
     def get_default_scopes(self, application=None, request=None, *args, **kwargs):
-        return self.get_available_scopes(application, request)
+        return self._portees_du_client(application)
