@@ -84,91 +84,34 @@ TOLERES = [
     json.dumps({"resourceType": "Basic", "code": {"text": "x" * 300_000}}),
 ]
 
+BASIQUE = {"resourceType": "Basic", "code": {"text": "x"}}
+
+
+def _transaction(*entrees, type_bundle="transaction"):
+    return {"resourceType": "Bundle", "type": type_bundle, "entry": list(entrees)}
+
+
+def _entree(methode="POST", url="Basic", ressource=BASIQUE, **autres):
+    return {"resource": ressource, "request": {"method": methode, "url": url}, **autres}
+
+
 BUNDLES = [
     {"resourceType": "Bundle"},
     {"resourceType": "Bundle", "type": "transaction", "entry": "pas une liste"},
-    {"resourceType": "Bundle", "type": "transaction", "entry": [{"fullUrl": "urn:uuid:1"}]},
-    {"resourceType": "Bundle", "type": "transaction", "entry": [{"request": {"method": "POST"}}]},
-    {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [{"request": {"method": "PATCH", "url": "Basic/1"}}],
-    },
-    {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [{"request": {"method": "POST", "url": "Basic"}}],
-    },
-    {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {"resource": {"resourceType": "Basic", "code": {}}, "request": {"method": "POST", "url": "Basic"}}
-        ],
-    },
-    {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {
-                "resource": {"resourceType": "Basic", "code": {"text": "x"}},
-                "request": {"method": "POST", "url": ""},
-            }
-        ],
-    },
-    {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {
-                "resource": {"resourceType": "Basic", "code": {"text": "x"}},
-                "request": {"method": "POST", "url": "/"},
-            }
-        ],
-    },
-    {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {
-                "resource": {"resourceType": "Basic", "code": {"text": "x"}},
-                "request": {"method": "PUT", "url": "Basic/a/b/c"},
-            }
-        ],
-    },
-    {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {
-                "resource": {"resourceType": "Basic", "code": {"text": "x"}, "id": "x"},
-                "request": {"method": "PUT", "url": "Basic/x", "ifMatch": 'W/"abc"'},
-            }
-        ],
-    },
-    {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {
-                "fullUrl": 3,
-                "resource": {"resourceType": "Basic", "code": {"text": "x"}},
-                "request": {"method": "POST", "url": "Basic"},
-            }
-        ],
-    },
-    {
-        "resourceType": "Bundle",
-        "type": "transaction",
-        "entry": [
-            {
-                "resource": {"resourceType": "Basic", "code": {"text": "x"}},
-                "request": {"method": "POST", "url": "Basic"},
-            }
-        ]
-        * 201,
-    },
-    {"resourceType": "Bundle", "type": "transaction-response", "entry": []},
+    _transaction({"fullUrl": "urn:uuid:1"}),
+    _transaction({"request": {"method": "POST"}}),
+    _transaction({"request": {"method": "PATCH", "url": "Basic/1"}}),
+    _transaction({"request": {"method": "POST", "url": "Basic"}}),
+    _transaction(_entree(ressource={"resourceType": "Basic", "code": {}})),
+    _transaction(_entree(url="")),
+    _transaction(_entree(url="/")),
+    _transaction(_entree("PUT", "Basic/a/b/c")),
+    _transaction(
+        {"resource": {**BASIQUE, "id": "x"}, "request": {"method": "PUT", "url": "Basic/x", "ifMatch": "W/"}}
+    ),
+    _transaction(_entree(fullUrl=3)),
+    _transaction(*[_entree()] * 201),
+    _transaction(type_bundle="transaction-response"),
 ]
 
 PARAMETRES = [

@@ -1,8 +1,9 @@
 """`RessourceModele` : gestionnaire de ressource adossé à une table Django (lecture et recherche).
 
 La sous-classe donne le modèle, le queryset de base (avec ses `select_related`), la
-correspondance objet → JSON FHIR (une fonction pure de `<app>/fhir.py`), un filtre par paramètre
-de recherche, les tris et les inclusions. Le reste est commun : lecture par UUID, recherche avec
+correspondance objet → JSON FHIR (une fonction pure de `<app>/fhir.py`), ses paramètres de
+recherche avec leur filtre (`ParametreRecherche(..., filtre=FiltreTexte(...))`), les tris et les
+inclusions. Le reste est commun : lecture par UUID, recherche avec
 critères (chaînés ou non), total, pagination par clé, `_include` et `_include:iterate`.
 
 Nombre de requêtes d'une page de recherche : 1 (total) + 1 (page) + 1 par inclusion et par tour,
@@ -30,7 +31,6 @@ TOURS_D_INCLUSION_MAX = 3
 
 class RessourceModele(Ressource):
     modele: ClassVar[type[Model]]
-    filtres: ClassVar[dict[str, Filtre]] = {}
     # _sort : nom → champs ORM (non nuls) dans l'ordre.
     champs_tri: ClassVar[dict[str, tuple[str, ...]]] = {}
     # _include : « Source:paramètre » → (type cible, attribut de clé étrangère).
@@ -63,12 +63,10 @@ class RessourceModele(Ressource):
             return FiltreId()
         if nom == "_lastUpdated":
             return FiltreDate(self.champ_derniere_maj)
-        try:
-            return self.filtres[nom]
-        except KeyError:
-            raise erreurs.requete_invalide(
-                f"Paramètre « {nom} » non pris en charge pour {self.type}."
-            ) from None
+        parametre = self.parametre(nom)
+        if parametre is None or parametre.filtre is None:
+            raise erreurs.requete_invalide(f"Paramètre « {nom} » non pris en charge pour {self.type}.")
+        return parametre.filtre
 
     def lire(self, contexte: Contexte, id_logique: str) -> Representation:
         identifiant = uuid_ou_rien(id_logique)

@@ -60,13 +60,15 @@ class TypeParametre(enum.StrEnum):
 class ParametreRecherche:
     """Un paramètre de recherche déclaré. `cibles` : types visés par un paramètre référence (pour
     les paramètres chaînés `organization.name=…`). `definition` : canonique du SearchParameter
-    quand ce n'est pas un paramètre de base."""
+    quand ce n'est pas un paramètre de base. `filtre` : sa traduction en requête, pour les
+    gestionnaires adossés à une table (orm.RessourceModele, filtres.py)."""
 
     nom: str
     type: TypeParametre
     documentation: str = ""
     cibles: tuple[str, ...] = ()
     definition: str = ""
+    filtre: object | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

@@ -15,9 +15,9 @@ urlpatterns = [
     path("", views.systeme, name="systeme"),
     re_path(rf"^{TYPE}$", views.type_ressource, name="type"),
     re_path(rf"^{TYPE}/_search$", views.recherche_post, name="recherche"),
-    re_path(rf"^{TYPE}/_history$", views.historique_type, name="historique_type"),
+    re_path(rf"^{TYPE}/_history$", views.historique, name="historique_type"),
     re_path(rf"^{TYPE}/{ID}$", views.instance, name="instance"),
-    re_path(rf"^{TYPE}/{ID}/_history$", views.historique_instance, name="historique_instance"),
+    re_path(rf"^{TYPE}/{ID}/_history$", views.historique, name="historique_instance"),
     re_path(rf"^{TYPE}/{ID}/_history/(?P<version_id>[A-Za-z0-9\-.]{{1,64}})$", views.version, name="version"),
     re_path(r"^(?P<chemin>.*)$", views.inconnue, name="inconnue"),
 ]

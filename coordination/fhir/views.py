@@ -321,20 +321,12 @@ def _parametres_historique(request) -> tuple[int, object]:
 
 
 @vue_fhir(("GET",))
-def historique_instance(request, contexte, type_ressource: str, id_logique: str):
-    gestionnaire = _gestionnaire(contexte, type_ressource, Interaction.HISTORY_INSTANCE)
+def historique(request, contexte, type_ressource: str, id_logique: str | None = None):
+    """_history d'une instance (`id_logique`) ou de tout le type."""
+    interaction = Interaction.HISTORY_TYPE if id_logique is None else Interaction.HISTORY_INSTANCE
+    gestionnaire = _gestionnaire(contexte, type_ressource, interaction)
     nombre, depuis = _parametres_historique(request)
     versions = gestionnaire.historique(contexte, id_logique, nombre=nombre, depuis=depuis)
-    return reponse_fhir(
-        bundle_historique(contexte, versions, request.build_absolute_uri()), joli=_joli(request)
-    )
-
-
-@vue_fhir(("GET",))
-def historique_type(request, contexte, type_ressource: str):
-    gestionnaire = _gestionnaire(contexte, type_ressource, Interaction.HISTORY_TYPE)
-    nombre, depuis = _parametres_historique(request)
-    versions = gestionnaire.historique(contexte, None, nombre=nombre, depuis=depuis)
     return reponse_fhir(
         bundle_historique(contexte, versions, request.build_absolute_uri()), joli=_joli(request)
     )

@@ -26,6 +26,7 @@ from coordination.personnes.models import Exercice, Professionnel, Structure
 
 LECTURE = frozenset({Interaction.READ, Interaction.SEARCH_TYPE})
 T = TypeParametre
+P = ParametreRecherche
 
 
 def _uuid_portail(champ: str = "uuid"):
@@ -49,6 +50,8 @@ def _actif_aujourdhui(prefixe: str) -> Q:
 def _toujours(prefixe: str) -> Q:
     return Q()
 
+
+ACTIF_TOUJOURS = P("active", T.TOKEN, "Toujours true", filtre=FiltreBooleen(_toujours))
 
 IDENTIFIANTS_STRUCTURE = FiltreJeton(
     {
@@ -77,21 +80,15 @@ class RessourceOrganization(RessourceModele):
     interactions = LECTURE
     modele = Structure
     parametres = (
-        ParametreRecherche("identifier", T.TOKEN, "FINESS (EG ou EJ), idNatSt, SIRET ou UUID du portail"),
-        ParametreRecherche("name", T.STRING, "Raison sociale ou enseigne"),
-        ParametreRecherche("address-city", T.STRING, "Commune"),
-        ParametreRecherche("address-postalcode", T.STRING, "Code postal"),
-        ParametreRecherche("type", T.TOKEN, "Catégorie d'établissement (TRE_R66)"),
-        ParametreRecherche("active", T.TOKEN, "Toujours true"),
-    )
-    filtres = {
-        "identifier": IDENTIFIANTS_STRUCTURE,
-        "name": FiltreTexte(("raison_sociale", "enseigne")),
-        "address-city": FiltreTexte(("commune",)),
-        "address-postalcode": FiltreTexte(("code_postal",)),
-        "type": FiltreJeton({fhir.SYSTEME_TRE_R66: champ_egal("categorie_code")}),
-        "active": FiltreBooleen(_toujours),
-    }
+        P("identifier", T.TOKEN, "FINESS (EG ou EJ), idNatSt, SIRET ou UUID du portail",
+          filtre=IDENTIFIANTS_STRUCTURE),
+        P("name", T.STRING, "Raison sociale ou enseigne", filtre=FiltreTexte(("raison_sociale", "enseigne"))),
+        P("address-city", T.STRING, "Commune", filtre=FiltreTexte(("commune",))),
+        P("address-postalcode", T.STRING, "Code postal", filtre=FiltreTexte(("code_postal",))),
+        P("type", T.TOKEN, "Catégorie d'établissement (TRE_R66)",
+          filtre=FiltreJeton({fhir.SYSTEME_TRE_R66: champ_egal("categorie_code")})),
+        ACTIF_TOUJOURS,
+    )  # fmt: skip
     champs_tri = {"name": ("raison_sociale",), "_lastUpdated": ("modifie_le",)}
 
     def vers_fhir(self, objet: Structure) -> dict:
@@ -106,19 +103,17 @@ class RessourcePractitioner(RessourceModele):
     interactions = LECTURE
     modele = Professionnel
     parametres = (
-        ParametreRecherche("identifier", T.TOKEN, "idNat_PS, RPPS ou UUID du portail"),
-        ParametreRecherche("name", T.STRING, "Nom ou prénom d'exercice"),
-        ParametreRecherche("family", T.STRING, "Nom d'exercice"),
-        ParametreRecherche("given", T.STRING, "Prénom d'exercice"),
-        ParametreRecherche("active", T.TOKEN, "Toujours true"),
+        P("identifier", T.TOKEN, "idNat_PS, RPPS ou UUID du portail", filtre=IDENTIFIANTS_PROFESSIONNEL),
+        P(
+            "name",
+            T.STRING,
+            "Nom ou prénom d'exercice",
+            filtre=FiltreTexte(("nom_exercice", "prenom_exercice")),
+        ),
+        P("family", T.STRING, "Nom d'exercice", filtre=FiltreTexte(("nom_exercice",))),
+        P("given", T.STRING, "Prénom d'exercice", filtre=FiltreTexte(("prenom_exercice",))),
+        ACTIF_TOUJOURS,
     )
-    filtres = {
-        "identifier": IDENTIFIANTS_PROFESSIONNEL,
-        "name": FiltreTexte(("nom_exercice", "prenom_exercice")),
-        "family": FiltreTexte(("nom_exercice",)),
-        "given": FiltreTexte(("prenom_exercice",)),
-        "active": FiltreBooleen(_toujours),
-    }
     champs_tri = {"family": ("nom_exercice",), "given": ("prenom_exercice",), "_lastUpdated": ("modifie_le",)}
 
     def vers_fhir(self, objet: Professionnel) -> dict:
@@ -133,19 +128,15 @@ class RessourcePractitionerRole(RessourceModele):
     interactions = LECTURE
     modele = Exercice
     parametres = (
-        ParametreRecherche("identifier", T.TOKEN, "UUID du portail"),
-        ParametreRecherche("practitioner", T.REFERENCE, "Le professionnel", cibles=("Practitioner",)),
-        ParametreRecherche("organization", T.REFERENCE, "La structure", cibles=("Organization",)),
-        ParametreRecherche("role", T.TOKEN, "Profession (TRE_G15)"),
-        ParametreRecherche("active", T.TOKEN, "Situation en cours aujourd'hui"),
-    )
-    filtres = {
-        "identifier": FiltreJeton({fhir.SYSTEME_URN: _uuid_portail()}),
-        "practitioner": FiltreReference("professionnel", "Practitioner"),
-        "organization": FiltreReference("structure", "Organization"),
-        "role": FiltreJeton({fhir.SYSTEME_TRE_G15: champ_egal("profession_code")}),
-        "active": FiltreBooleen(_actif_aujourdhui),
-    }
+        P("identifier", T.TOKEN, "UUID du portail", filtre=FiltreJeton({fhir.SYSTEME_URN: _uuid_portail()})),
+        P("practitioner", T.REFERENCE, "Le professionnel", cibles=("Practitioner",),
+          filtre=FiltreReference("professionnel", "Practitioner")),
+        P("organization", T.REFERENCE, "La structure", cibles=("Organization",),
+          filtre=FiltreReference("structure", "Organization")),
+        P("role", T.TOKEN, "Profession (TRE_G15)",
+          filtre=FiltreJeton({fhir.SYSTEME_TRE_G15: champ_egal("profession_code")})),
+        P("active", T.TOKEN, "Situation en cours aujourd'hui", filtre=FiltreBooleen(_actif_aujourdhui)),
+    )  # fmt: skip
     champs_tri = {"_lastUpdated": ("modifie_le",)}
     liens_inclusion = {
         "PractitionerRole:practitioner": ("Practitioner", "professionnel_id"),
