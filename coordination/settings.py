@@ -309,6 +309,16 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("OAUTH2_DUREE_JETON_SECONDES", default=3600),
     # Les applications n'ont que le grant client_credentials (comptes/logiciels.py) : pas de jeton
     # de rafraîchissement, un logiciel redemande un jeton avec son secret.
+    # RFC 9700 (bonnes pratiques OAuth 2.0) : comportements conformes dès maintenant — jetons
+    # gardés hachés, jamais lus dans l'adresse, pas de grant implicite ni mot de passe.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 
 # --- Journalisation applicative -----------------------------------------------------------------

@@ -54,6 +54,13 @@ def test_jeton_client_credentials(client, structure):
     assert contenu["token_type"] == "Bearer" and contenu["expires_in"] == 3600
     assert set(contenu["scope"].split()) == {"system/*.read", "system/*.write"}
     assert "refresh_token" not in contenu
+    # RFC 9700 : le jeton n'est gardé qu'haché, et jamais accepté dans l'adresse.
+    assert contenu["access_token"] not in AccessToken.objects.values_list("token", flat=True)
+    assert client.get(f"/fhir/Organization?access_token={contenu['access_token']}").status_code == 401
+    assert (
+        client.get("/fhir/Organization", HTTP_AUTHORIZATION=f"Bearer {contenu['access_token']}").status_code
+        == 200
+    )
 
 
 def test_jeton_limite_aux_portees_demandees_et_permises(client, structure):
