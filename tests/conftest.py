@@ -31,13 +31,6 @@ def pas_de_reseau(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", connect)
 
 
-@pytest.fixture
-def hachage_rapide(settings):
-    """Hachage MD5 des secrets (clients OAuth2) le temps d'un test : le hachage de production
-    (PBKDF2) coûte environ une seconde par émission et par demande de jeton."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 # --- Navigateur (tests marqués « navigateur ») -------------------------------------------------
 # Chromium de Debian piloté par Playwright (pas de `playwright install`), dans le fil du test,
 # contre le `live_server` de pytest-django.

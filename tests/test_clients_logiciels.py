@@ -13,7 +13,7 @@ from coordination.journal.services import journaliser
 from tests.factories import CompteFactory, StructureFactory, compte_connectable, connecter
 from tests.fhir_outils import ADMIN, jeton, logiciel
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hachage_rapide")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

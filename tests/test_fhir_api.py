@@ -22,7 +22,7 @@ from tests.factories import (
 )
 from tests.fhir_outils import ADMIN, appel, logiciel, oo
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hachage_rapide")]
+pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from coordination.fhir.versions import RessourceEnVersions, ajouter_version
 from coordination.journal.models import Evenement
 from tests.fhir_outils import appel, logiciel, oo
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hachage_rapide")]
+pytestmark = pytest.mark.django_db
 
 
 class Basique(RessourceEnVersions):

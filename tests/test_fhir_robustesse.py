@@ -11,7 +11,7 @@ from coordination.fhir.versions import RessourceEnVersions
 from tests.factories import StructureFactory
 from tests.fhir_outils import appel, logiciel, oo
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hachage_rapide")]
+pytestmark = pytest.mark.django_db
 
 
 class Basique(RessourceEnVersions):
