@@ -284,6 +284,7 @@ def test_recherche_organization_par_identifiants_et_nom(client, jeton):
     assert ids("name:exact=SSIAD%20du") == []
     assert ids("name:contains=du%20va") == attendu
     assert ids("address-city=renn&address-postalcode=357") == attendu
+    assert ids("name=ssiad%20dù") == attendu  # accents ignorés
     assert ids("name=SSIAD,Autre&address-city=Brest") == [ids("address-city=Brest")[0]]
 
 
@@ -299,6 +300,16 @@ def test_recherche_practitioner_et_role(client, exercice, jeton):
     assert total(f"/fhir/Practitioner?identifier={professionnel.idnat_ps}") == 1
     assert total(f"/fhir/Practitioner?identifier=https://rpps.esante.gouv.fr|{professionnel.rpps}") == 1
     assert total("/fhir/Practitioner?given=clai&family=mart") == 1
+    # Sans casse ni accents (FHIR) ; « name » : début du nom ou du prénom.
+    ProfessionnelFactory(nom_exercice="LEFÈVRE-D'ORNANO", prenom_exercice="Hélène")
+    assert total("/fhir/Practitioner?family=lefevre") == 1
+    assert total("/fhir/Practitioner?given=HELENE") == 1
+    assert total("/fhir/Practitioner?name=ornano") == 1
+    assert total("/fhir/Practitioner?name=hel&name=lef") == 1
+    assert total("/fhir/Practitioner?name=rnano") == 0
+    assert total("/fhir/Practitioner?name:contains=rnano") == 1
+    assert total("/fhir/Practitioner?family:exact=LEFÈVRE-D'ORNANO") == 1
+    assert total("/fhir/Practitioner?family:exact=LEFEVRE-D'ORNANO") == 0
     assert total(f"/fhir/PractitionerRole?practitioner={professionnel.uuid}") == 2
     assert total(f"/fhir/PractitionerRole?practitioner={professionnel.uuid}&active=true") == 1
     assert total(f"/fhir/PractitionerRole?practitioner={professionnel.uuid}&active=false") == 1

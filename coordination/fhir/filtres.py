@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.lookups import Contains, StartsWith
 
 from coordination.fhir.erreurs import requete_invalide
 from coordination.fhir.recherche import Critere, Intervalle, Jeton, ReferenceRecherche
@@ -42,14 +43,46 @@ class Filtre:
         )
 
 
+@dataclass(frozen=True)
+class Cle:
+    """Forme de comparaison sans casse ni accents : `sql` la calcule sur un champ (expression), et
+    `python` sur la valeur cherchée ; les deux doivent donner le même texte. `deja_calculee` : le
+    champ est lui-même la clé (colonne générée et indexée)."""
+
+    sql: Callable
+    python: Callable[[str], str]
+    deja_calculee: bool = False
+
+    def expression(self, chemin: str):
+        return F(chemin) if self.deja_calculee else self.sql(F(chemin))
+
+
 @dataclass
 class FiltreTexte(Filtre):
-    """Chaîne FHIR : par défaut « commence par », sans tenir compte de la casse ; `:exact` égalité
-    stricte ; `:contains` contient. Plusieurs champs : l'un d'eux suffit."""
+    """Chaîne FHIR : par défaut « commence par » ; `:exact` égalité stricte ; `:contains` contient.
+    Plusieurs champs : l'un d'eux suffit. Avec une `cle`, la comparaison (hors :exact) ignore casse
+    et accents comme le veut FHIR ; sans, seulement la casse. `debut_de_mot` : « commence par » vaut
+    pour chaque mot du champ (nom ou prénom dans une clé « NOM PRENOM »)."""
 
     champs: tuple[str, ...]
+    cle: Cle | None = None
+    debut_de_mot: bool = False
+
+    def _avec_cle(self, chemin: str, valeur: str, modificateur: str | None) -> Q:
+        cle = self.cle.python(valeur)
+        expression = self.cle.expression(chemin)
+        if modificateur == "contains":
+            return Q(Contains(expression, cle))
+        q = Q(StartsWith(expression, cle))
+        return q | Q(Contains(expression, f" {cle}")) if self.debut_de_mot else q
 
     def q(self, critere: Critere, prefixe: str = "") -> Q:
+        if self.cle is not None and critere.modificateur != "exact":
+            return _ou(
+                self._avec_cle(f"{prefixe}{champ}", valeur, critere.modificateur)
+                for valeur in critere.valeurs
+                for champ in self.champs
+            )
         suffixe = {None: "__istartswith", "contains": "__icontains", "exact": ""}[critere.modificateur]
         return _ou(
             Q(**{f"{prefixe}{champ}{suffixe}": valeur}) for valeur in critere.valeurs for champ in self.champs

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from coordination.fhir.filtres import (
+    Cle,
     FiltreBooleen,
     FiltreJeton,
     FiltreReference,
@@ -22,7 +23,7 @@ from coordination.fhir.orm import RessourceModele
 from coordination.fhir.registre import Interaction, ParametreRecherche, TypeParametre, enregistrer
 from coordination.personnes import fhir
 from coordination.personnes.identifiants import SYSTEME_FINESS, SYSTEME_IDNAT_PS, SYSTEME_RPPS
-from coordination.personnes.models import Exercice, Professionnel, Structure
+from coordination.personnes.models import CleRecherche, Exercice, Professionnel, Structure, cle_de_recherche
 
 LECTURE = frozenset({Interaction.READ, Interaction.SEARCH_TYPE})
 T = TypeParametre
@@ -50,6 +51,10 @@ def _actif_aujourdhui(prefixe: str) -> Q:
 def _toujours(prefixe: str) -> Q:
     return Q()
 
+
+# Recherche de texte sans casse ni accents (FHIR) : même clé que la recherche de l'annuaire.
+SANS_ACCENTS = Cle(CleRecherche, cle_de_recherche)
+CLE_PROFESSIONNEL = Cle(CleRecherche, cle_de_recherche, deja_calculee=True)  # colonne générée indexée
 
 ACTIF_TOUJOURS = P("active", T.TOKEN, "Toujours true", filtre=FiltreBooleen(_toujours))
 
@@ -82,8 +87,9 @@ class RessourceOrganization(RessourceModele):
     parametres = (
         P("identifier", T.TOKEN, "FINESS (EG ou EJ), idNatSt, SIRET ou UUID du portail",
           filtre=IDENTIFIANTS_STRUCTURE),
-        P("name", T.STRING, "Raison sociale ou enseigne", filtre=FiltreTexte(("raison_sociale", "enseigne"))),
-        P("address-city", T.STRING, "Commune", filtre=FiltreTexte(("commune",))),
+        P("name", T.STRING, "Raison sociale ou enseigne",
+          filtre=FiltreTexte(("raison_sociale", "enseigne"), SANS_ACCENTS)),
+        P("address-city", T.STRING, "Commune", filtre=FiltreTexte(("commune",), SANS_ACCENTS)),
         P("address-postalcode", T.STRING, "Code postal", filtre=FiltreTexte(("code_postal",))),
         P("type", T.TOKEN, "Catégorie d'établissement (TRE_R66)",
           filtre=FiltreJeton({fhir.SYSTEME_TRE_R66: champ_egal("categorie_code")})),
@@ -104,16 +110,12 @@ class RessourcePractitioner(RessourceModele):
     modele = Professionnel
     parametres = (
         P("identifier", T.TOKEN, "idNat_PS, RPPS ou UUID du portail", filtre=IDENTIFIANTS_PROFESSIONNEL),
-        P(
-            "name",
-            T.STRING,
-            "Nom ou prénom d'exercice",
-            filtre=FiltreTexte(("nom_exercice", "prenom_exercice")),
-        ),
-        P("family", T.STRING, "Nom d'exercice", filtre=FiltreTexte(("nom_exercice",))),
-        P("given", T.STRING, "Prénom d'exercice", filtre=FiltreTexte(("prenom_exercice",))),
+        P("name", T.STRING, "Début du nom ou du prénom d'exercice",
+          filtre=FiltreTexte(("cle_recherche",), CLE_PROFESSIONNEL, debut_de_mot=True)),
+        P("family", T.STRING, "Nom d'exercice", filtre=FiltreTexte(("nom_exercice",), SANS_ACCENTS)),
+        P("given", T.STRING, "Prénom d'exercice", filtre=FiltreTexte(("prenom_exercice",), SANS_ACCENTS)),
         ACTIF_TOUJOURS,
-    )
+    )  # fmt: skip
     champs_tri = {"family": ("nom_exercice",), "given": ("prenom_exercice",), "_lastUpdated": ("modifie_le",)}
 
     def vers_fhir(self, objet: Professionnel) -> dict:
