@@ -324,3 +324,61 @@ def test_elements_propres_a_r4b_refuses():
             }
         )
     assert erreur.value.problemes[0].expression == ("Basic.extension[0].valueRatioRange",)
+
+
+# --- Résolution en base (ce que les Bundles du cercle désigneront) -------------------------------
+
+
+@pytest.mark.django_db
+def test_structure_designee_par_reference_identifiants_ou_ressource():
+    from coordination.personnes.fhir_annuaire import structure_designee
+    from tests.factories import StructureFactory
+
+    cible = StructureFactory(siret="73282932000074")
+    StructureFactory(finess_ej=cible.finess_ej)  # même EJ : l'EJ seule est ambiguë
+    assert structure_designee({"reference": f"Organization/{cible.uuid}"}) == cible
+    assert structure_designee({"reference": "Organization/inconnue"}) is None
+    finess = {"system": "https://finess.esante.gouv.fr", "value": cible.finess_eg}
+    assert structure_designee({"identifier": finess}) == cible
+    ej = {
+        "system": "https://finess.esante.gouv.fr",
+        "value": cible.finess_ej,
+        "type": {"coding": [{"code": "FINEJ"}]},
+    }
+    assert structure_designee({"identifier": ej}) is None
+    assert structure_designee(fhir.structure_vers_organization(cible)) == cible
+    siret_seul = {
+        "resourceType": "Organization",
+        "identifier": [{"system": "https://sirene.fr", "value": cible.siret}],
+    }
+    assert structure_designee(siret_seul) == cible
+    exemple = json.loads(
+        (EXEMPLES / "cercle-de-soins" / "Organization-cds-organization-example.json").read_text()
+    )
+    assert structure_designee(exemple) is None  # inconnue : à créer (donnees_structure)
+
+
+@pytest.mark.django_db
+def test_exercice_designe_par_reference_ou_par_professionnel_et_structure():
+    from coordination.personnes.fhir_annuaire import exercice_designe
+    from tests.factories import ExerciceFactory
+
+    exercice = ExerciceFactory()
+    ExerciceFactory(professionnel=exercice.professionnel)  # même professionnel, autre structure
+    assert exercice_designe({"reference": f"PractitionerRole/{exercice.uuid}"}) == exercice
+    ressource = fhir.exercice_vers_practitionerrole(exercice, jour=JOUR)
+    assert exercice_designe(ressource) == exercice
+    sans_id = {**ressource, "id": None, "identifier": []}
+    assert exercice_designe(sans_id) == exercice  # professionnel + structure + profession
+    par_identifiants = {
+        "resourceType": "PractitionerRole",
+        "practitioner": {
+            "identifier": {"system": "https://rpps.esante.gouv.fr", "value": exercice.professionnel.rpps}
+        },
+        "organization": {
+            "identifier": {"system": "https://finess.esante.gouv.fr", "value": exercice.structure.finess_eg}
+        },
+    }
+    assert exercice_designe(par_identifiants) == exercice
+    ambigu = {**par_identifiants, "organization": None}
+    assert exercice_designe(ambigu) is None  # deux situations pour ce professionnel

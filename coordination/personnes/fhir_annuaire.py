@@ -150,3 +150,81 @@ class RessourcePractitionerRole(RessourceModele):
 
     def vers_fhir(self, objet: Exercice) -> dict:
         return fhir.exercice_vers_practitionerrole(objet, jour=timezone.localdate())
+
+
+# --- Résolution : quelle structure, quelle situation d'exercice désigne une ressource reçue ---------
+# Pour les Bundles du cercle (CareTeam.participant.member, managingOrganization) : une référence
+# « Type/uuid » du portail, une référence logique par identifiant, ou la ressource elle-même.
+
+
+def _uuid_de_reference(reference: str | None, type_ressource: str):
+    if reference and reference.startswith(f"{type_ressource}/"):
+        return uuid_ou_rien(reference.split("/", 1)[1])
+    return None
+
+
+def structure_par_identifiants(identifiants: fhir.IdentifiantsStructure) -> Structure | None:
+    """La structure désignée sans ambiguïté : UUID du portail, FINESS EG, SIRET, ou FINESS EJ quand
+    une seule structure le porte. None si rien ne correspond ou si plusieurs structures conviennent."""
+    for critere in (
+        {"uuid": uuid_ou_rien(identifiants.uuid or "")} if identifiants.uuid else None,
+        {"finess_eg": identifiants.finess_eg} if identifiants.finess_eg else None,
+        {"siret": identifiants.siret} if identifiants.siret else None,
+        {"finess_ej": identifiants.finess_ej} if identifiants.finess_ej else None,
+    ):
+        if critere is None or None in critere.values():
+            continue
+        trouvees = list(Structure.objects.filter(**critere)[:2])
+        if len(trouvees) == 1:
+            return trouvees[0]
+        if trouvees:
+            return None
+    return None
+
+
+def structure_designee(element: dict) -> Structure | None:
+    """Structure d'une référence (`{"reference": "Organization/…"}` ou `{"identifier": …}`) ou d'une
+    ressource Organization."""
+    if element.get("resourceType") == "Organization":
+        identifiants = fhir.identifiants_organization(element)
+        identifiants.uuid = identifiants.uuid or element.get("id")
+        return structure_par_identifiants(identifiants)
+    identifiant = _uuid_de_reference(element.get("reference"), "Organization")
+    if identifiant is not None:
+        return Structure.objects.filter(uuid=identifiant).first()
+    if element.get("identifier"):
+        return structure_par_identifiants(
+            fhir.identifiants_organization({"identifier": [element["identifier"]]})
+        )
+    return None
+
+
+def exercice_designe(element: dict) -> Exercice | None:
+    """Situation d'exercice d'une référence PractitionerRole du portail, ou d'une ressource
+    PractitionerRole : par son UUID, sinon par professionnel (référence ou idNat_PS / RPPS) +
+    structure (référence ou identifiants) + profession TRE_G15 si donnée. None si ambigu."""
+    if element.get("resourceType") != "PractitionerRole":
+        identifiant = _uuid_de_reference(element.get("reference"), "PractitionerRole")
+        return Exercice.objects.filter(uuid=identifiant).first() if identifiant else None
+    trouves = fhir.identifiants_practitionerrole(element)
+    identifiant = uuid_ou_rien(trouves.uuid or element.get("id") or "")
+    if identifiant is not None and (exercice := Exercice.objects.filter(uuid=identifiant).first()):
+        return exercice
+    exercices = Exercice.objects.all()
+    if uuid_professionnel := _uuid_de_reference(trouves.practitioner, "Practitioner"):
+        exercices = exercices.filter(professionnel__uuid=uuid_professionnel)
+    elif trouves.idnat_ps:
+        exercices = exercices.filter(professionnel__idnat_ps=trouves.idnat_ps)
+    else:
+        return None
+    if uuid_structure := _uuid_de_reference(trouves.organization, "Organization"):
+        exercices = exercices.filter(structure__uuid=uuid_structure)
+    elif not trouves.structure.vide:
+        structure = structure_par_identifiants(trouves.structure)
+        if structure is None:
+            return None
+        exercices = exercices.filter(structure=structure)
+    if trouves.profession_code:
+        exercices = exercices.filter(profession_code=trouves.profession_code)
+    candidats = list(exercices.select_related("professionnel", "structure")[:2])
+    return candidats[0] if len(candidats) == 1 else None
