@@ -269,6 +269,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "cercle-expirer-demandes": {"task": "cercle.expirer_demandes", "schedule": crontab(hour=3, minute=10)},
+    "comptes-purger-jetons-oauth2": {
+        "task": "comptes.purger_jetons_oauth2",
+        "schedule": crontab(hour=3, minute=20),
+    },
 }
 
 # --- API ------------------------------------------------------------------------------------

@@ -204,3 +204,20 @@ def test_schema_avec_jeton_de_logiciel(client):
 def test_schema_refuse_une_session_sans_second_facteur(client):
     client.force_login(compte_connectable())
     assert client.get("/api/schema/").status_code == 401
+
+
+def test_purge_nocturne_des_jetons_expires(client, structure):
+    import datetime
+
+    from django.utils import timezone
+
+    from coordination.comptes.tasks import purger_jetons_oauth2
+
+    client_logiciel, secret = _emettre(structure)
+    jeton(client, client_logiciel.application.client_id, secret)
+    jeton(client, client_logiciel.application.client_id, secret)
+    AccessToken.objects.filter(pk=AccessToken.objects.first().pk).update(
+        expires=timezone.now() - datetime.timedelta(days=1)
+    )
+    purger_jetons_oauth2()
+    assert AccessToken.objects.count() == 1

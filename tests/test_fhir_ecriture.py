@@ -354,3 +354,42 @@ def test_capability_statement_declare_les_ressources_versionnees(client):
     assert basic["versioning"] == "versioned" and basic["readHistory"] is True
     assert "searchParam" not in basic
     assert "history-type" not in [i["code"] for i in ressources["Linkage"]["interaction"]]
+
+
+# --- Journal des lectures d'un logiciel -----------------------------------------------------------------
+
+
+class Signalement(RessourceEnVersions):
+    """Ressource dont la lecture concerne un usager (son `subject`) : la lecture est journalisée
+    comme le fera le cercle pour Patient, RelatedPerson et CareTeam."""
+
+    type = "Flag"
+
+    def lire(self, contexte, id_logique):
+        from coordination.journal.lectures import noter_lecture
+
+        representation = super().lire(contexte, id_logique)
+        usager_uuid = uuid.UUID(representation.ressource["subject"]["reference"].split("/")[1])
+        noter_lecture(contexte.requete, usager=usager_uuid, action="fhir.flag.lecture")
+        return representation
+
+
+def test_lecture_d_un_logiciel_journalisee_en_fin_de_requete(client):
+    from tests.factories import StructureFactory
+
+    structure = StructureFactory()
+    _, jeton_acces = logiciel(client, structure=structure)
+    usager_uuid = uuid.uuid4()
+    signalement = {
+        "resourceType": "Flag",
+        "status": "active",
+        "code": {"text": "chute"},
+        "subject": {"reference": f"Patient/{usager_uuid}"},
+    }
+    with registre.temporairement(Signalement):
+        cree = appel(client, "POST", "/fhir/Flag", jeton_acces, signalement).json()
+        assert appel(client, "GET", f"/fhir/Flag/{cree['id']}", jeton_acces).status_code == 200
+    lecture = Evenement.objects.get(action="fhir.flag.lecture")
+    assert lecture.usager_uuid == usager_uuid
+    assert (lecture.acteur_type, lecture.acteur_nom) == ("logiciel", "DUI de test")
+    assert lecture.structure_uuid == structure.uuid
