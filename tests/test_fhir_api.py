@@ -285,6 +285,8 @@ def test_recherche_organization_par_identifiants_et_nom(client, jeton):
     assert ids("name:contains=du%20va") == attendu
     assert ids("address-city=renn&address-postalcode=357") == attendu
     assert ids("name=ssiad%20dù") == attendu  # accents ignorés
+    assert ids("name=SSIAD%20du&active=true") == attendu
+    assert ids("active=false") == []
     assert ids("name=SSIAD,Autre&address-city=Brest") == [ids("address-city=Brest")[0]]
 
 

@@ -235,7 +235,7 @@ def lire_date(texte: str) -> tuple[datetime, datetime]:
 
 
 def _prefixe(texte: str) -> tuple[str, str]:
-    if len(texte) > 2 and texte[:2] in PREFIXES and not texte[:2].isdigit():
+    if len(texte) > 2 and texte[:2] in PREFIXES:
         return texte[:2], texte[2:]
     return "eq", texte
 

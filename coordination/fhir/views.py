@@ -232,7 +232,7 @@ def systeme(request, contexte):
 
 
 @vue_fhir(("GET", "POST"))
-def type_ressource(request, contexte, type_ressource: str):
+def sur_type(request, contexte, type_ressource: str):
     if request.method == "GET":
         return _rechercher(request, contexte, type_ressource, list(_paires(request.GET)))
     gestionnaire = _gestionnaire(contexte, type_ressource, Interaction.CREATE)

@@ -49,7 +49,8 @@ def _actif_aujourdhui(prefixe: str) -> Q:
 
 
 def _toujours(prefixe: str) -> Q:
-    return Q()
+    # Q() nié ne filtrerait rien : « toujours vrai » doit être une condition réelle.
+    return ~Q(pk__in=[])
 
 
 # Recherche de texte sans casse ni accents (FHIR) : même clé que la recherche de l'annuaire.
