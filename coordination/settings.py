@@ -290,7 +290,7 @@ REST_FRAMEWORK = {
 }
 
 # drf-spectacular : schéma OpenAPI à /api/schema/, Swagger UI à /api/schema/swagger/ avec les
-# fichiers locaux de drf-spectacular-sidecar (pas de CDN ; voir ADR 0008).
+# fichiers locaux de drf-spectacular-sidecar (pas de CDN ; voir ADR 0009).
 SPECTACULAR_SETTINGS = {
     "TITLE": "API du portail de coordination",
     "DESCRIPTION": (
@@ -305,7 +305,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-# django-oauth-toolkit : jetons des logiciels des structures (client credentials, ADR 0009).
+# django-oauth-toolkit : jetons des logiciels des structures (client credentials, ADR 0010).
 # Modèle d'application d'origine (le lien à la structure est comptes.ClientLogiciel).
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = {

@@ -3,7 +3,7 @@
 Un client logiciel est un couple (application OAuth2 de django-oauth-toolkit, structure) : le
 logiciel obtient un jeton à `/o/token/` (grant « client_credentials ») et agit ensuite pour le
 compte de sa structure, en tant qu'`Acteur` de type LOGICIEL
-(voir docs/decisions/0009-clients-logiciels-oauth2.md).
+(voir docs/decisions/0010-clients-logiciels-oauth2.md).
 Le secret n'est connu qu'à l'émission : il est haché en base par django-oauth-toolkit.
 """
 

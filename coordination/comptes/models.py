@@ -90,7 +90,7 @@ class IdentiteExterne(models.Model):
 
 class ClientLogiciel(ModeleDeBase):
     """Logiciel d'une structure (son DUI, un outil e-Parcours) autorisé à appeler les API du portail
-    par OAuth2 « client credentials » (django-oauth-toolkit, ADR 0009).
+    par OAuth2 « client credentials » (django-oauth-toolkit, ADR 0010).
 
     L'application OAuth2 (identifiant et secret haché) reste celle de django-oauth-toolkit ; cette
     table dit pour le compte de quelle structure le logiciel agit et quelles portées il peut

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class FhirConfig(AppConfig):
-    """Plomberie de l'API FHIR R4 (docs/decisions/0008-api-fhir.md) : les applications y déclarent
+    """Plomberie de l'API FHIR R4 (docs/decisions/0009-api-fhir.md) : les applications y déclarent
     leurs ressources (`coordination.fhir.registre.enregistrer`) depuis leur `AppConfig.ready()`."""
 
     name = "coordination.fhir"

@@ -1,4 +1,4 @@
-"""Validation des ressources avec `fhir.resources` (module R4B ; docs/decisions/0008-api-fhir.md).
+"""Validation des ressources avec `fhir.resources` (module R4B ; docs/decisions/0009-api-fhir.md).
 
 Ce que le portail accepte et produit est passé par les modèles pydantic de `fhir.resources` :
 structure, types primitifs (dates, id, uri…), éléments inconnus refusés. Les profils (FR Core,
