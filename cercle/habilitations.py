@@ -8,6 +8,7 @@ Règles (docs/decisions/0007-habilitations.md) :
   (`Habilitation`) d'un membre *actif* d'un cercle *ouvert*, en vigueur aujourd'hui ;
 - un professionnel cumule ses droits de membre (pour la situation d'exercice où il agit, ou
   toutes si sa présence n'en précise pas) et ceux de la structure où il agit si elle est membre ;
+- le logiciel d'une structure (DUI, jeton OAuth2) a les droits de sa structure si elle est membre ;
 - un assistant reçoit par délégation au plus ce que le délégant détient lui-même (droits directs
   du délégant, relus à chaque décision) ; une délégation ne se redélègue pas ;
 - le niveau d'un domaine est le plus haut des droits applicables : aucun < lecture < écriture < gestion.
@@ -101,8 +102,9 @@ def _membre_actif(prefixe: str) -> Q:
     return Q(**{f"{prefixe}statut": StatutMembre.ACTIF, f"{prefixe}cercle__statut": StatutCercle.ACTIF})
 
 
-def _membre_de(acteur: Acteur, prefixe: str = "membre__") -> Q | None:
-    """Les présences dont l'acteur tient ses droits directs (sans les délégations) ; None : aucune."""
+def presences_de(acteur: Acteur, prefixe: str = "membre__") -> Q | None:
+    """Les présences dont l'acteur tient ses droits directs (sans les délégations), en filtre sur
+    `Membre` (préfixe "") ou à travers une relation (« membre__ ») ; None : aucune."""
     if acteur.type == TypeActeur.PROFESSIONNEL:
         exercice = acteur.exercice
         personne = Q(
@@ -118,6 +120,11 @@ def _membre_de(acteur: Acteur, prefixe: str = "membre__") -> Q | None:
         )
     if acteur.type == TypeActeur.PROCHE:
         return Q(**{f"{prefixe}type": TypeMembre.PROCHE, f"{prefixe}proche_id": acteur.proche.pk})
+    if acteur.type == TypeActeur.LOGICIEL and acteur.structure_logiciel is not None:
+        # Le logiciel d'une structure (DUI) agit avec les droits de sa structure, si elle est membre.
+        return Q(
+            **{f"{prefixe}type": TypeMembre.STRUCTURE, f"{prefixe}structure_id": acteur.structure_logiciel.pk}
+        )
     return None
 
 
@@ -158,7 +165,7 @@ def _sans_requete(acteur: Acteur, usager_id: int, jour: date) -> dict[str, int] 
         return dict(RIEN)
     if acteur.type == TypeActeur.PROCHE and _representant_en_titre(acteur, jour):
         return dict(TOUT)
-    if _membre_de(acteur) is None:
+    if presences_de(acteur) is None:
         return dict(RIEN)
     return None
 
@@ -167,7 +174,7 @@ def _calculer(acteur: Acteur, usager_ids: list[int], jour: date) -> dict[int, di
     """Niveaux de l'acteur pour plusieurs usagers, en une requête (droits directs UNION délégations)."""
     resultats = {usager_id: dict(RIEN) for usager_id in usager_ids}
     directs = (
-        Habilitation.objects.filter(_en_vigueur(jour), _membre_actif("membre__"), _membre_de(acteur))
+        Habilitation.objects.filter(_en_vigueur(jour), _membre_actif("membre__"), presences_de(acteur))
         .filter(membre__cercle__usager_id__in=usager_ids)
         .order_by()
         .values_list("membre__cercle__usager_id", "domaine", "niveau")
@@ -267,7 +274,7 @@ def usagers_visibles(
     jour = timezone.localdate()
     if acteur.type == TypeActeur.PROCHE and _representant_en_titre(acteur, jour):
         return Usager.objects.filter(pk=acteur.proche.usager_id)
-    presences = _membre_de(acteur)
+    presences = presences_de(acteur)
     if presences is None:
         return Usager.objects.none()
     du_domaine = Q(domaine=domaine) if domaine else Q()
@@ -398,7 +405,7 @@ def pourquoi(acteur: Acteur, usager: Usager, domaine: str) -> Explication:
         )
     if acteur.type == TypeActeur.SYSTEME:
         return Explication(niveau, ["Traitement automatique du portail, journalisé."])
-    presences = _membre_de(acteur, prefixe="")
+    presences = presences_de(acteur, prefixe="")
     if presences is None:
         return Explication(niveau, [f"{nom} ne fait pas partie de votre cercle : aucun accès."])
     membres = list(

@@ -42,25 +42,24 @@ def _exiger_lecture(acteur: Acteur, usager: Usager, domaine: str = Domaine.CERCL
 
 
 def mes_usagers(acteur: Acteur, *, recherche: str = "") -> QuerySet[Usager]:
-    """Les usagers dont l'acteur (professionnel) est membre actif d'un cercle ouvert : en personne,
-    par la structure où il agit, ou comme assistant par une délégation active. Une requête,
-    triée par nom, à paginer ; les droits de la page se lisent ensuite avec `avec_niveaux`."""
-    if acteur is None or acteur.type != TypeActeur.PROFESSIONNEL:
+    """Les usagers dont l'acteur est membre actif d'un cercle ouvert : un professionnel en personne,
+    par la structure où il agit, ou comme assistant par une délégation active ; le logiciel d'une
+    structure, par sa structure. Une requête, triée par nom, à paginer ; les droits de la page se
+    lisent ensuite avec `avec_niveaux`."""
+    if acteur is None or acteur.type not in (TypeActeur.PROFESSIONNEL, TypeActeur.LOGICIEL):
         return Usager.objects.none()
     jour = timezone.localdate()
-    exercice = acteur.exercice
-    presence = Q(type=TypeMembre.PROFESSIONNEL, professionnel_id=exercice.professionnel_id) & (
-        Q(exercice__isnull=True) | Q(exercice_id=exercice.pk)
-    )
-    if exercice.structure_id:
-        presence |= Q(type=TypeMembre.STRUCTURE, structure_id=exercice.structure_id)
+    presence = habilitations.presences_de(acteur, prefixe="")
+    if presence is None:
+        return Usager.objects.none()
+    exercice_id = acteur.exercice.pk if acteur.exercice else None
     # Les identifiants d'abord (une poignée), puis les usagers : avec EXISTS, le planificateur
     # parcourt les usagers dans l'ordre du tri en testant chacun (mesuré : 120 ms à l'échelle M).
     par_presence = Membre.objects.filter(
         presence, statut=StatutMembre.ACTIF, cercle__statut=StatutCercle.ACTIF
     ).values("cercle__usager_id")
     par_delegation = Delegation.objects.filter(
-        statut=StatutDelegation.ACTIVE, delegataire_id=exercice.pk, date_debut__lte=jour, date_fin__gte=jour,
+        statut=StatutDelegation.ACTIVE, delegataire_id=exercice_id, date_debut__lte=jour, date_fin__gte=jour,
         delegant__statut=StatutMembre.ACTIF, delegant__cercle__statut=StatutCercle.ACTIF,
     ).values("delegant__cercle__usager_id")  # fmt: skip
     usagers = Usager.objects.filter(pk__in=par_presence.order_by().union(par_delegation.order_by()))

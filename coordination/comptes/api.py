@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import AuthenticationFailed
@@ -56,3 +58,31 @@ class JetonLogiciel(OAuth2Authentication):
             raise AuthenticationFailed("Jeton d'un client logiciel révoqué ou inconnu.")
         request._request.acteur = acteur
         return UtilisateurLogiciel(acteur), jeton
+
+
+# --- Schéma OpenAPI (drf-spectacular) : comment s'authentifier --------------------------------------
+
+
+class SchemaSessionAvecSecondFacteur(OpenApiAuthenticationExtension):
+    target_class = SessionAvecSecondFacteur
+    name = "sessionPortail"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "cookie",
+            "name": settings.SESSION_COOKIE_NAME,
+            "description": "Session du portail, après le second facteur (TOTP) ou une connexion fédérée.",
+        }
+
+
+class SchemaJetonLogiciel(OpenApiAuthenticationExtension):
+    target_class = JetonLogiciel
+    name = "jetonLogiciel"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "oauth2",
+            "description": "Logiciel d'une structure (DUI) : jeton « client credentials » à /o/token/.",
+            "flows": {"clientCredentials": {"tokenUrl": "/o/token/", "scopes": {}}},
+        }
