@@ -229,14 +229,53 @@ def scenario_cercle(ctx: Contexte) -> dict:
                         habilitations.peut(neuf, ligne.usager, action, domaine)
                 decisions.append(time.perf_counter() - debut)
             requetes_peut = max(requetes_peut, len(requetes))
+    pages_http, requetes_http = _mesurer_page_mes_usagers(echantillon[: ctx.option("cercle", "pages", 100)])
     return {
         "tables": tables,
         "generation_s": round(generation_s, 2),
         "professionnels_mesures": len(echantillon),
+        "page_mes_usagers_http": {**_centiles(pages_http), "requetes_max": requetes_http},
         "usagers_par_page_moyen": round(vus / max(1, len(echantillon)), 1),
         "mes_usagers": {**_centiles(pages), "requetes_max": requetes_page},
         "peut_15_decisions": {**_centiles(decisions), "requetes_max": requetes_peut},
     }
+
+
+def _mesurer_page_mes_usagers(exercices: list[int]) -> tuple[list[float], int]:
+    """La vraie page « Mes usagers » (GET /usagers/, gabarit compris) par le client de test de Django,
+    pour chaque situation d'exercice : un compte est relié au professionnel s'il n'en a pas."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from coordination.comptes.acteur import SESSION_ACTEUR
+    from coordination.comptes.middleware import SESSION_MFA_OK
+    from coordination.comptes.models import Compte
+    from coordination.personnes.models import Exercice
+
+    durees, requetes_max = [], 0
+    for exercice in Exercice.objects.filter(id__in=exercices).select_related("professionnel"):
+        professionnel = exercice.professionnel
+        if professionnel.compte_id is None:  # deux situations d'un même professionnel : un seul compte
+            professionnel.compte, _ = Compte.objects.get_or_create(
+                email=f"banc-{professionnel.pk}@exemple.test"
+            )
+            professionnel.save(update_fields=["compte"])
+        client = Client()
+        client.force_login(professionnel.compte)
+        session = client.session
+        session[SESSION_MFA_OK] = True
+        session[SESSION_ACTEUR] = f"exercice:{exercice.uuid}"
+        session.save()
+        client.get("/usagers/")  # première requête de la session : choix de l'acteur, mises en cache
+        with CaptureQueriesContext(connection) as requetes:
+            debut = time.perf_counter()
+            reponse = client.get("/usagers/")
+            durees.append(time.perf_counter() - debut)
+        if reponse.status_code != 200:
+            raise RuntimeError(f"/usagers/ a répondu {reponse.status_code} pour l'exercice {exercice.pk}")
+        requetes_max = max(requetes_max, len(requetes))
+    return durees, requetes_max
 
 
 PROFESSIONNELS_RECHERCHE = {"S": 20_000, "M": 2_000_000, "L": 5_000_000}
