@@ -584,16 +584,22 @@ def _enfants() -> list:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("interruption", [None, RuntimeError, KeyboardInterrupt])
-def test_chargement_en_flux_aucun_processus_ne_survit(tmp_path, interruption):
+def test_chargement_en_flux_aucun_processus_ne_survit(tmp_path, monkeypatch, interruption):
     """Le processus de préparation du flux est arrêté à la fin de l'import, après une erreur comme après
-    une interruption (Ctrl-C) ; aucun autre processus n'est lancé."""
+    une interruption (Ctrl-C) ; c'est le seul processus lancé."""
     entete, *donnees = lignes_extrait()
     fausse_cle = ligne_de("BENHOUCHAME").replace("|10106476764|810106476764|", "|10106476765|810106476765|")
     chemin = ecrire(tmp_path, [entete, *sorted(donnees, key=lambda ligne: ligne.split("|")[2]), fausse_cle])
-    vus = []
+    lances = []
+    demarrer = annuaire._Preparation.__init__
+
+    def demarrer_et_noter(self, *args) -> None:
+        demarrer(self, *args)
+        lances.append(self.processus)
+
+    monkeypatch.setattr(annuaire._Preparation, "__init__", demarrer_et_noter)
 
     def signaler(message: str) -> None:
-        vus.extend(_enfants())
         if interruption is not None:
             raise interruption("interrompu")
 
@@ -603,5 +609,6 @@ def test_chargement_en_flux_aucun_processus_ne_survit(tmp_path, interruption):
         with pytest.raises(interruption, match="interrompu"):
             annuaire.importer_annuaire(chemin, taille_lot=2, signaler=signaler)
         assert not Professionnel.objects.exists()
-    assert len({enfant.pid for enfant in vus}) == 1  # le processus de préparation, pendant l'import
+    assert len(lances) == 1
+    assert lances[0].poll() is not None  # terminé et attendu
     assert _enfants() == []
