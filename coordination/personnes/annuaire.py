@@ -128,12 +128,14 @@ _extraire_exercices = operator.itemgetter(*COLONNES_EXERCICES)
 
 # --- Validation des identifiants (rapide : appelée sur chaque ligne) -----------------------------
 
-_DOUBLE = {str(c): (2 * c if c < 5 else 2 * c - 9) for c in range(10)}
+_DOUBLE = str.maketrans("0123456789", "0246813579")  # chiffre doublé, ramené à un chiffre (2×7=14 → 5)
 
 
 def luhn_valide(chiffres: str) -> bool:
-    """Clé de Luhn d'une chaîne de chiffres (déjà vérifiée comme telle)."""
-    return (sum(map(int, chiffres[-1::-2])) + sum(map(_DOUBLE.__getitem__, chiffres[-2::-2]))) % 10 == 0
+    """Clé de Luhn d'une chaîne de chiffres (déjà vérifiée comme telle). Les sommes portent sur les
+    octets ASCII (« 0 » = 48), calculées en C : trois fois plus rapide que chiffre par chiffre."""
+    somme = sum(chiffres[-1::-2].encode()) + sum(chiffres[-2::-2].translate(_DOUBLE).encode())
+    return (somme - 48 * len(chiffres)) % 10 == 0
 
 
 def _format_finess(finess: str) -> bool:
@@ -329,12 +331,12 @@ class Signalements:
             self.signaler(f"Ligne {numero} (avertissement) : {motif}")
 
 
-def _lignes_brutes(fichier, encodage: str):
-    """(numéro, ligne décodée sans fin de ligne, caractères rares présents) de chaque ligne après
-    l'en-tête ; None pour une ligne illisible dans l'encodage. Lecture par blocs de TAILLE_BLOC
-    octets coupés après le dernier « \\n » (sûr pour l'UTF-8 comme pour le latin-1) ; « \\r », NUL,
-    « \\ » et tabulation ne sont cherchés ligne à ligne que dans les blocs qui en contiennent."""
-    numero, reste = 1, b""
+def _blocs(fichier, encodage: str):
+    """Les lignes après l'en-tête, par blocs : (lignes décodées sans fin de ligne, caractères rares
+    présents) ; None pour une ligne illisible dans l'encodage. Blocs de TAILLE_BLOC octets coupés après
+    le dernier « \\n » (sûr pour l'UTF-8 comme pour le latin-1), décodés et découpés d'un coup ; « \\r »,
+    NUL, « \\ » et tabulation ne sont cherchés ligne à ligne que dans les blocs qui en contiennent."""
+    reste = b""
     while True:
         bloc = fichier.read(TAILLE_BLOC)
         if bloc:
@@ -360,12 +362,10 @@ def _lignes_brutes(fichier, encodage: str):
         else:
             lignes = texte.split("\n")
             rares = "\r" in texte or "\x00" in texte or "\\" in texte or "\t" in texte
-        lignes.pop()  # après le dernier « \n »
+        lignes.pop()  # après le dernier « \\n »
         if rares:
             lignes = [ligne if ligne is None else ligne.rstrip("\r") for ligne in lignes]
-        for ligne in lignes:
-            numero += 1
-            yield numero, ligne, rares
+        yield lignes, rares
 
 
 def lignes_valides(
@@ -451,53 +451,55 @@ def lignes_valides(
         except UnicodeDecodeError as exc:
             raise ErreurImport(f"En-tête illisible en {encodage} : {exc.reason}.") from exc
         numero = 1
-        for numero, ligne, rares in _lignes_brutes(fichier, encodage):
-            rapport.lignes_lues = numero - 1
-            if rares:
-                if ligne is None:
-                    rejeter(numero, f"ligne illisible en {encodage} (caractères invalides).")
+        for lignes, rares in _blocs(fichier, encodage):
+            for ligne in lignes:
+                numero += 1
+                rapport.lignes_lues = numero - 1
+                if rares:
+                    if ligne is None:
+                        rejeter(numero, f"ligne illisible en {encodage} (caractères invalides).")
+                        continue
+                    if "\x00" in ligne:
+                        rejeter(numero, "caractère nul dans la ligne.")
+                        continue
+                champs = ligne.split("|")
+                if len(champs) != NB_COLONNES + 1 or champs[NB_COLONNES]:
+                    if not ligne.strip():
+                        rejeter(numero, "ligne vide.")
+                    elif champs[-1] != "":
+                        rejeter(
+                            numero,
+                            f"la ligne doit se terminer par « | » ({len(champs)} colonnes lues, "
+                            f"{NB_COLONNES} attendues).",
+                        )
+                    else:
+                        rejeter(numero, f"{len(champs) - 1} colonnes au lieu de {NB_COLONNES}.")
                     continue
-                if "\x00" in ligne:
-                    rejeter(numero, "caractère nul dans la ligne.")
-                    continue
-            champs = ligne.split("|")
-            if len(champs) != NB_COLONNES + 1 or champs[NB_COLONNES]:
-                if not ligne.strip():
-                    rejeter(numero, "ligne vide.")
-                elif champs[-1] != "":
-                    rejeter(
-                        numero,
-                        f"la ligne doit se terminer par « | » ({len(champs)} colonnes lues, "
-                        f"{NB_COLONNES} attendues).",
-                    )
+                idnat = champs[I_IDNAT]
+                if idnat != idnat_precedent:
+                    idnat_precedent = idnat
+                    try:
+                        verdict = verifier_idnat(idnat)
+                    except LigneRejetee as exc:
+                        verdict = exc
+                site, ej = champs[I_FINESS_SITE], champs[I_FINESS_EJ]
+                if (
+                    verdict is None
+                    and champs[I_TYPE_ID] + champs[I_ID_PP] == idnat
+                    and champs[I_NOM].strip()
+                    and (not site or cache_finess.get(site) is _CLE_VERIFIEE)
+                    and (not ej or cache_finess.get(ej) is _CLE_VERIFIEE)
+                    and len(champs[I_ID_TECHNIQUE]) <= LONGUEUR_MAX_ID_TECHNIQUE
+                    and champs[I_MODE] in MODES_EXERCICE
+                ):
+                    drapeaux = ""
                 else:
-                    rejeter(numero, f"{len(champs) - 1} colonnes au lieu de {NB_COLONNES}.")
-                continue
-            idnat = champs[I_IDNAT]
-            if idnat != idnat_precedent:
-                idnat_precedent = idnat
-                try:
-                    verdict = verifier_idnat(idnat)
-                except LigneRejetee as exc:
-                    verdict = exc
-            site, ej = champs[I_FINESS_SITE], champs[I_FINESS_EJ]
-            if (
-                verdict is None
-                and champs[I_TYPE_ID] + champs[I_ID_PP] == idnat
-                and champs[I_NOM].strip()
-                and (not site or cache_finess.get(site) is _CLE_VERIFIEE)
-                and (not ej or cache_finess.get(ej) is _CLE_VERIFIEE)
-                and len(champs[I_ID_TECHNIQUE]) <= LONGUEUR_MAX_ID_TECHNIQUE
-                and champs[I_MODE] in MODES_EXERCICE
-            ):
-                drapeaux = ""
-            else:
-                drapeaux = examiner(numero, champs, verdict)
-                if drapeaux is None:
-                    continue
-            if rares and ("\\" in ligne or "\t" in ligne or "\r" in ligne):
-                drapeaux += "e"
-            yield numero, drapeaux, champs
+                    drapeaux = examiner(numero, champs, verdict)
+                    if drapeaux is None:
+                        continue
+                if rares and ("\\" in ligne or "\t" in ligne or "\r" in ligne):
+                    drapeaux += "e"
+                yield numero, drapeaux, champs
         rapport.lignes_lues = numero - 1
 
 
