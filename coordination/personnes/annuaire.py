@@ -1086,7 +1086,7 @@ class _FluxImpossible(Exception):
     on annule jusqu'au point de sauvegarde et on recharge par la table temporaire."""
 
 
-# Colonnes des COPY du flux, `uuid` en tête (voir _textes_copie). Les autres colonnes prennent, le
+# Colonnes des COPY du flux, `uuid` en tête (voir _avec_uuids). Les autres colonnes prennent, le
 # temps du chargement, une valeur par défaut (_DEFAUTS_FLUX) : le serveur n'a pas à relire deux
 # horodatages par ligne (~1,3 µs de CPU serveur par ligne mesurés), ni des chaînes vides.
 _COPIES_FLUX = (
@@ -1155,16 +1155,20 @@ def _echapper(valeurs: tuple) -> tuple:
     return tuple(_e1(v) if isinstance(v, str) else v for v in valeurs)
 
 
-def _textes_copie(lignes: list[str]) -> bytes:
-    """Texte d'un COPY : chaque ligne (qui commence par une tabulation) précédée de son UUID."""
-    return "".join(map(operator.add, _uuids_v7(len(lignes)), lignes)).encode()
+def _avec_uuids(texte: str) -> str:
+    """Texte d'un COPY du flux : chaque ligne préparée (qui commence par une tabulation) précédée d'un
+    UUID. Fait par le processus principal, qui attend le lot suivant : autant de moins pour le
+    processus de préparation, qui fixe le rythme."""
+    lignes = texte.split("\n")
+    lignes.pop()  # après la dernière fin de ligne
+    return "\n".join(map(operator.add, _uuids_v7(len(lignes)), lignes)) + "\n"
 
 
 def _preparer_flux(chemin: str, encodage: str, taille_lot: int, premiers: tuple, envoyer: Callable) -> None:
     """Préparation du chargement en flux, dans son propre processus (_Preparation) : lit et valide le
     fichier (lignes_valides), attribue les identifiants à partir de `premiers` (professionnel, structure,
     situation d'exercice), dédoublonne et formate le texte des COPY ; `envoyer` reçoit les messages :
-    - ("lot", lignes lues, signalements, nb de lignes, (textes COPY), professionnels, exercices) ;
+    - ("lot", lignes lues, signalements, nb de lignes, (textes COPY sans UUID), professionnels, exercices) ;
     - ("fin", lignes lues, signalements, identifiants suivants, corrections) à la fin du fichier ;
     - ("impossible", lignes lues, signalements) : _FluxImpossible (voir ci-dessous).
     Les signalements (rejet ?, numéro, motif) d'un message sont ceux des lignes lues depuis le précédent.
@@ -1254,7 +1258,7 @@ def _preparer_flux(chemin: str, encodage: str, taille_lot: int, premiers: tuple,
                 f"\t{structure[0]}\t{finess or _NUL}\t{_NUL if technique is None else _e1(technique)}"
                 f"\t{_TAB.join(valeurs)}\t{'t' if cle_verifiee else 'f'}\n"
             )
-        textes = (_textes_copie(lignes_structures), _textes_copie(professionnels), _textes_copie(exercices))
+        textes = ("".join(lignes_structures), "".join(professionnels), "".join(exercices))
         envoyer(("lot", rapport.lignes_lues, signalements[:], nb_lignes, textes,
                  len(professionnels), len(exercices)))  # fmt: skip
         signalements.clear()
@@ -1477,7 +1481,7 @@ def _charger_en_flux(curseur, preparation: _Preparation, rapport: RapportImport,
             for (table, colonnes), texte in zip(_COPIES_FLUX, textes, strict=True):
                 if texte:
                     with c.copy(f"COPY {table} {colonnes} FROM STDIN") as copie:
-                        copie.write(texte)
+                        copie.write(_avec_uuids(texte))
             rapport.lignes_importees += nb_lignes
             rapport.lots += 1
             rapport.professionnels_crees += professionnels
