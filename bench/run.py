@@ -87,8 +87,10 @@ def scenario_generation(ctx: Contexte) -> dict:
 
 
 def _lancer_mesure(argv: list[str], env: dict, sortie: Path) -> tuple[int, float, float, float]:
-    """Lance une commande ; renvoie (code retour, durée s, RSS max en Mo selon wait4,
-    RSS max en Mo échantillonnée toutes les 50 ms)."""
+    """Lance une commande ; renvoie (code retour, durée s, RSS max en Mo selon wait4, RSS max en Mo
+    échantillonnée toutes les 50 ms). L'échantillon additionne la RSS du processus et celle de tous
+    ses descendants au même instant (le chargement en flux de l'import lance un processus de
+    préparation) ; wait4 ne donne que le plus grand des deux."""
     import psutil
 
     with open(sortie, "wb") as fichier:
@@ -101,7 +103,11 @@ def _lancer_mesure(argv: list[str], env: dict, sortie: Path) -> tuple[int, float
             with contextlib.suppress(psutil.Error):
                 suivi = psutil.Process(processus.pid)
                 while not fini.wait(0.05):
-                    echantillon[0] = max(echantillon[0], suivi.memory_info().rss)
+                    total = suivi.memory_info().rss
+                    for enfant in suivi.children(recursive=True):
+                        with contextlib.suppress(psutil.Error):  # enfant terminé entre-temps
+                            total += enfant.memory_info().rss
+                    echantillon[0] = max(echantillon[0], total)
 
         fil = threading.Thread(target=echantillonner, daemon=True)
         fil.start()

@@ -574,3 +574,41 @@ def test_chargement_en_flux_structure_reprise_dans_un_lot_ulterieur(tmp_path):
 
     assert rapport.chargement == "flux" and rapport.lots == 2
     assert _contenu() == attendu
+
+
+def _enfants() -> list:
+    import psutil
+
+    return [enfant for enfant in psutil.Process().children(recursive=True) if enfant.status() != "zombie"]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("interruption", [None, RuntimeError, KeyboardInterrupt])
+def test_chargement_en_flux_aucun_processus_ne_survit(tmp_path, monkeypatch, interruption):
+    """Le processus de préparation du flux est arrêté à la fin de l'import, après une erreur comme après
+    une interruption (Ctrl-C) ; c'est le seul processus lancé."""
+    entete, *donnees = lignes_extrait()
+    fausse_cle = ligne_de("BENHOUCHAME").replace("|10106476764|810106476764|", "|10106476765|810106476765|")
+    chemin = ecrire(tmp_path, [entete, *sorted(donnees, key=lambda ligne: ligne.split("|")[2]), fausse_cle])
+    lances = []
+    demarrer = annuaire._Preparation.__init__
+
+    def demarrer_et_noter(self, *args) -> None:
+        demarrer(self, *args)
+        lances.append(self.processus)
+
+    monkeypatch.setattr(annuaire._Preparation, "__init__", demarrer_et_noter)
+
+    def signaler(message: str) -> None:
+        if interruption is not None:
+            raise interruption("interrompu")
+
+    if interruption is None:
+        assert annuaire.importer_annuaire(chemin, taille_lot=2, signaler=signaler).chargement == "flux"
+    else:
+        with pytest.raises(interruption, match="interrompu"):
+            annuaire.importer_annuaire(chemin, taille_lot=2, signaler=signaler)
+        assert not Professionnel.objects.exists()
+    assert len(lances) == 1
+    assert lances[0].poll() is not None  # terminé et attendu
+    assert _enfants() == []

@@ -19,7 +19,8 @@ Le fichier (2 à 3 millions de lignes) est lu en flux, ligne à ligne, et trait�
 
 Sur des tables vides (ou avec `--chargement-initial`), chargement initial : une seule transaction,
 index secondaires et contraintes retirés, lignes écrites par COPY directement dans les trois tables
-pendant la lecture (identifiants et UUID attribués en Python), index et contraintes recréés à
+(identifiants et UUID attribués en Python, dans un processus de préparation séparé qui lit, valide et
+formate pendant que le processus principal envoie les COPY), index et contraintes recréés à
 l'identique ; repli sur une table temporaire et des insertions ensemblistes si le fichier n'est pas
 trié par idNat_PS (voir « Chargement initial » plus bas).
 
@@ -29,10 +30,14 @@ ligne est importée : les identifiants de l'extraction officielle font foi (inte
 
 from __future__ import annotations
 
+import contextlib
 import operator
 import os
+import pickle
 import queue
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -123,12 +128,14 @@ _extraire_exercices = operator.itemgetter(*COLONNES_EXERCICES)
 
 # --- Validation des identifiants (rapide : appelée sur chaque ligne) -----------------------------
 
-_DOUBLE = {str(c): (2 * c if c < 5 else 2 * c - 9) for c in range(10)}
+_DOUBLE = str.maketrans("0123456789", "0246813579")  # chiffre doublé, ramené à un chiffre (2×7=14 → 5)
 
 
 def luhn_valide(chiffres: str) -> bool:
-    """Clé de Luhn d'une chaîne de chiffres (déjà vérifiée comme telle)."""
-    return (sum(map(int, chiffres[-1::-2])) + sum(map(_DOUBLE.__getitem__, chiffres[-2::-2]))) % 10 == 0
+    """Clé de Luhn d'une chaîne de chiffres (déjà vérifiée comme telle). Les sommes portent sur les
+    octets ASCII (« 0 » = 48), calculées en C : trois fois plus rapide que chiffre par chiffre."""
+    somme = sum(chiffres[-1::-2].encode()) + sum(chiffres[-2::-2].translate(_DOUBLE).encode())
+    return (somme - 48 * len(chiffres)) % 10 == 0
 
 
 def _format_finess(finess: str) -> bool:
@@ -182,7 +189,10 @@ def verifier_finess(finess: str, colonne: str) -> tuple[bool, str | None]:
             f"{colonne} « {finess} » : la clé de contrôle (9e chiffre) ne correspond pas ; "
             "ligne importée quand même (l'extraction officielle fait foi)."
         )
-    return True, None
+    return _CLE_VERIFIEE
+
+
+_CLE_VERIFIEE = (True, None)  # résultat ordinaire de verifier_finess (rien à signaler)
 
 
 # --- Rapport ---------------------------------------------------------------------------------------
@@ -262,7 +272,7 @@ class ErreurImport(Exception):
     """Fichier inutilisable (absent, en-tête inattendu) : l'import n'a pas commencé."""
 
 
-# --- Lecture et validation (fil de lecture) --------------------------------------------------
+# --- Lecture et validation ----------------------------------------------------------------------
 
 
 @dataclass
@@ -274,11 +284,10 @@ class Lot:
     derniere_ligne: int
     # Mode parallèle : numéro de ligne et COLONNES_EXERCICES, pour la seconde connexion.
     texte_exercices: str = ""
-    # Chargement en flux : (numéro, drapeaux, ligne brute non échappée) par ligne valide.
-    lignes: list | None = None
 
 
 _FIN = object()
+TAILLE_BLOC = 1 << 20  # octets lus d'un coup, découpés en lignes et décodés ensemble
 
 
 def _verifier_entete(ligne: str) -> None:
@@ -297,49 +306,87 @@ def _verifier_entete(ligne: str) -> None:
         )
 
 
-def lire_lots(
+class Signalements:
+    """Lignes rejetées et avertissements : comptés dans le rapport, gardés (les MESSAGES_GARDES premiers)
+    et passés à `signaler`, sauf ceux des lignes déjà signalées par une lecture précédente (numéro
+    ≤ `deja_signalees` : relecture après un chargement en flux abandonné)."""
+
+    def __init__(
+        self, rapport: RapportImport, signaler: Callable[[str], None] | None = None, deja_signalees: int = 0
+    ) -> None:
+        self.rapport, self.signaler, self.deja_signalees = rapport, signaler, deja_signalees
+
+    def rejeter(self, numero: int, motif: str) -> None:
+        self.rapport.lignes_rejetees += 1
+        if len(self.rapport.rejets) < MESSAGES_GARDES:
+            self.rapport.rejets.append((numero, motif))
+        if self.signaler is not None and numero > self.deja_signalees:
+            self.signaler(f"Ligne {numero} rejetée : {motif}")
+
+    def alerter(self, numero: int, motif: str) -> None:
+        self.rapport.avertissements += 1
+        if len(self.rapport.alertes) < MESSAGES_GARDES:
+            self.rapport.alertes.append((numero, motif))
+        if self.signaler is not None and numero > self.deja_signalees:
+            self.signaler(f"Ligne {numero} (avertissement) : {motif}")
+
+
+def _blocs(fichier, encodage: str):
+    """Les lignes après l'en-tête, par blocs : (lignes décodées sans fin de ligne, caractères rares
+    présents) ; None pour une ligne illisible dans l'encodage. Blocs de TAILLE_BLOC octets coupés après
+    le dernier « \\n » (sûr pour l'UTF-8 comme pour le latin-1), décodés et découpés d'un coup ; « \\r »,
+    NUL, « \\ » et tabulation ne sont cherchés ligne à ligne que dans les blocs qui en contiennent."""
+    reste = b""
+    while True:
+        bloc = fichier.read(TAILLE_BLOC)
+        if bloc:
+            coupure = bloc.rfind(b"\n") + 1
+            if not coupure:
+                reste += bloc
+                continue
+            bloc, reste = reste + bloc[:coupure], bloc[coupure:]
+        elif reste:
+            bloc, reste = reste + b"\n", b""  # dernière ligne sans fin de ligne
+        else:
+            return
+        try:
+            texte = bloc.decode(encodage)
+        except UnicodeDecodeError:
+            lignes = []
+            for brute in bloc.split(b"\n"):
+                try:
+                    lignes.append(brute.decode(encodage))
+                except UnicodeDecodeError:
+                    lignes.append(None)
+            rares = True
+        else:
+            lignes = texte.split("\n")
+            rares = "\r" in texte or "\x00" in texte or "\\" in texte or "\t" in texte
+        lignes.pop()  # après le dernier « \\n »
+        if rares:
+            lignes = [ligne if ligne is None else ligne.rstrip("\r") for ligne in lignes]
+        yield lignes, rares
+
+
+def lignes_valides(
     chemin: Path,
     rapport: RapportImport,
-    *,
+    rejeter: Callable[[int, str], None],
+    alerter: Callable[[int, str], None],
     encodage: str = "utf-8",
-    taille_lot: int = TAILLE_LOT_DEFAUT,
-    signaler: Callable[[str], None] | None = None,
-    texte_exercices: bool = False,
-    valeurs: bool = False,
-    deja_signalees: int = 0,
 ):
-    """Générateur de lots prêts pour COPY. Une ligne valide a exactement 52 colonnes, chacune suivie
-    de « | » (comme l'en-tête) : sans le « | » final, une colonne manquante passerait inaperçue.
-    Met à jour `rapport` (lignes lues, rejets, alertes).
+    """Générateur des lignes valides : (numéro, drapeaux, colonnes). Une ligne valide a exactement 52
+    colonnes, chacune suivie de « | » (comme l'en-tête) : sans le « | » final, une colonne manquante
+    passerait inaperçue. Les autres sont passées à `rejeter` (numéro, motif), et les anomalies qui
+    n'empêchent pas l'import à `alerter`, dans l'ordre des lignes. `drapeaux` contient « f » quand la
+    clé du FINESS site n'a pas pu être vérifiée (Corse ou clé fausse), « e » quand la ligne contient un
+    caractère à échapper pour COPY (« \\ », tabulation, « \\r »). Tient `rapport.lignes_lues` à jour.
 
-    Une ligne COPY : « numéro|c2|c3|c7|…|drapeaux » (COLONNES_PERSONNES) ; `drapeaux` contient
-    « f » quand la clé du FINESS site n'a pas pu être vérifiée (Corse ou clé fausse).
-    Avec `valeurs`, le lot porte à la place `lignes` : (numéro, drapeaux, ligne brute non échappée),
-    pour le chargement initial en flux, qui formate lui-même son COPY (la ligne entière pèse cinq fois
-    moins en mémoire que ses 28 colonnes utiles découpées, et un lot attend dans la file) ; les
-    drapeaux contiennent alors « e » si la ligne a un caractère à échapper (« \\ », tabulation, « \r »).
-    `deja_signalees` : numéro de la dernière ligne déjà passée à `signaler` (relecture après un
-    chargement en flux abandonné), pour ne pas signaler deux fois la même ligne.
-    Un lot n'est coupé qu'entre deux professionnels (le fichier officiel est trié par identifiant)
-    pour que les lignes d'une même personne soient traitées ensemble ; il ne dépasse jamais deux
-    fois `taille_lot`.
-    """
-    rejets, alertes = rapport.rejets, rapport.alertes
+    Chemin rapide : une ligne sans rien à signaler (le cas ordinaire) passe une suite de tests simples ;
+    à la moindre anomalie, `examiner` refait toutes les vérifications dans l'ordre des messages. Les
+    résultats de l'idNat_PS (ligne précédente, souvent le même professionnel) et des FINESS (cache) ne
+    sont calculés qu'une fois."""
     cache_finess: dict[str, tuple[bool, str | None]] = {}
-
-    def rejeter(numero: int, motif: str) -> None:
-        rapport.lignes_rejetees += 1
-        if len(rejets) < MESSAGES_GARDES:
-            rejets.append((numero, motif))
-        if signaler is not None and numero > deja_signalees:
-            signaler(f"Ligne {numero} rejetée : {motif}")
-
-    def alerter(numero: int, motif: str) -> None:
-        rapport.avertissements += 1
-        if len(alertes) < MESSAGES_GARDES:
-            alertes.append((numero, motif))
-        if signaler is not None and numero > deja_signalees:
-            signaler(f"Ligne {numero} (avertissement) : {motif}")
 
     def finess(valeur: str, colonne: str) -> tuple[bool, str | None]:
         resultat = cache_finess.get(valeur)
@@ -350,10 +397,53 @@ def lire_lots(
             cache_finess[valeur] = resultat
         return resultat
 
-    morceaux: list[str] = []
-    morceaux_exercices: list[str] = []
-    premiere = 0
-    idnat_precedent = ""
+    def examiner(numero: int, champs: list[str], verdict: str | LigneRejetee | None) -> str | None:
+        """Toutes les vérifications d'une ligne de 52 colonnes, dans l'ordre ; drapeaux, ou None si
+        la ligne est rejetée. `verdict` : celui de verifier_idnat (None, avertissement ou rejet)."""
+        idnat = champs[I_IDNAT]
+        try:
+            if isinstance(verdict, LigneRejetee):
+                raise verdict
+            if verdict is not None:
+                alerter(numero, verdict)
+            if champs[I_TYPE_ID] + champs[I_ID_PP] != idnat:
+                alerter(
+                    numero,
+                    f"Identification nationale PP « {idnat} » : ne correspond pas au type "
+                    f"« {champs[I_TYPE_ID]} » suivi de l'identifiant PP « {champs[I_ID_PP]} » ; "
+                    "ligne importée.",
+                )
+            if not champs[I_NOM].strip():
+                raise LigneRejetee("Nom d'exercice : valeur vide.")
+            drapeaux = ""
+            valeur = champs[I_FINESS_SITE]
+            if valeur:
+                cle_verifiee, avertissement = finess(valeur, "Numéro FINESS site")
+                if avertissement is not None:
+                    alerter(numero, avertissement)
+                if not cle_verifiee:
+                    drapeaux = "f"
+            valeur = champs[I_FINESS_EJ]
+            if valeur:
+                _, avertissement = finess(valeur, "Numéro FINESS établissement juridique")
+                if avertissement is not None:
+                    alerter(numero, avertissement)
+            if len(champs[I_ID_TECHNIQUE]) > LONGUEUR_MAX_ID_TECHNIQUE:
+                raise LigneRejetee(
+                    f"Identifiant technique de la structure : plus de {LONGUEUR_MAX_ID_TECHNIQUE} caractères."
+                )
+            if champs[I_MODE] not in MODES_EXERCICE:
+                alerter(
+                    numero,
+                    f"Code mode exercice « {champs[I_MODE]} » inconnu (attendu L, S ou B) ; "
+                    "situation d'exercice importée sans mode.",
+                )
+        except LigneRejetee as exc:
+            rejeter(numero, str(exc))
+            return None
+        return drapeaux
+
+    idnat_precedent, verdict = None, None
     with open(chemin, "rb") as fichier:
         brute = fichier.readline()
         try:
@@ -361,101 +451,105 @@ def lire_lots(
         except UnicodeDecodeError as exc:
             raise ErreurImport(f"En-tête illisible en {encodage} : {exc.reason}.") from exc
         numero = 1
-        for brute in fichier:
-            numero += 1
-            rapport.lignes_lues += 1
-            try:
-                ligne = brute.decode(encodage).rstrip("\r\n")
-            except UnicodeDecodeError:
-                rejeter(numero, f"ligne illisible en {encodage} (caractères invalides).")
-                continue
-            if (
-                not valeurs and "\\" in ligne
-            ):  # seul caractère à échapper pour COPY (« | » sépare déjà les colonnes)
-                ligne = ligne.replace("\\", "\\\\")
-            if "\x00" in ligne:
-                rejeter(numero, "caractère nul dans la ligne.")
-                continue
-            champs = ligne.split("|")
-            nb = len(champs)
-            if nb != NB_COLONNES + 1 or champs[-1] != "":
-                if not ligne.strip():
-                    rejeter(numero, "ligne vide.")
-                elif champs[-1] != "":
-                    rejeter(
-                        numero,
-                        f"la ligne doit se terminer par « | » ({nb} colonnes lues, {NB_COLONNES} attendues).",
-                    )
+        for lignes, rares in _blocs(fichier, encodage):
+            for ligne in lignes:
+                numero += 1
+                rapport.lignes_lues = numero - 1
+                if rares:
+                    if ligne is None:
+                        rejeter(numero, f"ligne illisible en {encodage} (caractères invalides).")
+                        continue
+                    if "\x00" in ligne:
+                        rejeter(numero, "caractère nul dans la ligne.")
+                        continue
+                champs = ligne.split("|")
+                if len(champs) != NB_COLONNES + 1 or champs[NB_COLONNES]:
+                    if not ligne.strip():
+                        rejeter(numero, "ligne vide.")
+                    elif champs[-1] != "":
+                        rejeter(
+                            numero,
+                            f"la ligne doit se terminer par « | » ({len(champs)} colonnes lues, "
+                            f"{NB_COLONNES} attendues).",
+                        )
+                    else:
+                        rejeter(numero, f"{len(champs) - 1} colonnes au lieu de {NB_COLONNES}.")
+                    continue
+                idnat = champs[I_IDNAT]
+                if idnat != idnat_precedent:
+                    idnat_precedent = idnat
+                    try:
+                        verdict = verifier_idnat(idnat)
+                    except LigneRejetee as exc:
+                        verdict = exc
+                site, ej = champs[I_FINESS_SITE], champs[I_FINESS_EJ]
+                if (
+                    verdict is None
+                    and champs[I_TYPE_ID] + champs[I_ID_PP] == idnat
+                    and champs[I_NOM].strip()
+                    and (not site or cache_finess.get(site) is _CLE_VERIFIEE)
+                    and (not ej or cache_finess.get(ej) is _CLE_VERIFIEE)
+                    and len(champs[I_ID_TECHNIQUE]) <= LONGUEUR_MAX_ID_TECHNIQUE
+                    and champs[I_MODE] in MODES_EXERCICE
+                ):
+                    drapeaux = ""
                 else:
-                    rejeter(numero, f"{nb - 1} colonnes au lieu de {NB_COLONNES}.")
-                continue
-            idnat = champs[I_IDNAT]
-            try:
-                avertissement = verifier_idnat(idnat)
-                if avertissement is not None:
-                    alerter(numero, avertissement)
-                if champs[I_TYPE_ID] + champs[I_ID_PP] != idnat:
-                    alerter(
-                        numero,
-                        f"Identification nationale PP « {idnat} » : ne correspond pas au type "
-                        f"« {champs[I_TYPE_ID]} » suivi de l'identifiant PP « {champs[I_ID_PP]} » ; "
-                        "ligne importée.",
-                    )
-                if not champs[I_NOM].strip():
-                    raise LigneRejetee("Nom d'exercice : valeur vide.")
-                drapeaux = ""
-                valeur = champs[I_FINESS_SITE]
-                if valeur:
-                    cle_verifiee, avertissement = finess(valeur, "Numéro FINESS site")
-                    if avertissement is not None:
-                        alerter(numero, avertissement)
-                    if not cle_verifiee:
-                        drapeaux = "f"
-                valeur = champs[I_FINESS_EJ]
-                if valeur:
-                    _, avertissement = finess(valeur, "Numéro FINESS établissement juridique")
-                    if avertissement is not None:
-                        alerter(numero, avertissement)
-                if len(champs[I_ID_TECHNIQUE]) > LONGUEUR_MAX_ID_TECHNIQUE:
-                    raise LigneRejetee(
-                        "Identifiant technique de la structure : plus de "
-                        f"{LONGUEUR_MAX_ID_TECHNIQUE} caractères."
-                    )
-                if champs[I_MODE] not in MODES_EXERCICE:
-                    alerter(
-                        numero,
-                        f"Code mode exercice « {champs[I_MODE]} » inconnu (attendu L, S ou B) ; "
-                        "situation d'exercice importée sans mode.",
-                    )
-            except LigneRejetee as exc:
-                rejeter(numero, str(exc))
-                continue
-            if morceaux and (
-                len(morceaux) >= 2 * taille_lot or (len(morceaux) >= taille_lot and idnat != idnat_precedent)
-            ):
-                if valeurs:
-                    yield Lot("", len(morceaux), premiere, numero - 1, lignes=morceaux)
-                else:
-                    yield Lot(
-                        "".join(morceaux), len(morceaux), premiere, numero - 1, "".join(morceaux_exercices)
-                    )
-                morceaux, morceaux_exercices = [], []
-            if not morceaux:
-                premiere = numero
-            if valeurs:
-                if "\\" in ligne or "\t" in ligne or "\r" in ligne:
-                    drapeaux += "e"  # caractères à échapper pour COPY (texte)
-                morceaux.append((numero, drapeaux, ligne))
-                idnat_precedent = idnat
-                continue
-            morceaux.append(f"{numero}|{'|'.join(_extraire_personnes(champs))}|{drapeaux}\n")
-            if texte_exercices:
-                morceaux_exercices.append(f"{numero}|{'|'.join(_extraire_exercices(champs))}\n")
-            idnat_precedent = idnat
-    if morceaux and valeurs:
-        yield Lot("", len(morceaux), premiere, numero, lignes=morceaux)
-    elif morceaux:
-        yield Lot("".join(morceaux), len(morceaux), premiere, numero, "".join(morceaux_exercices))
+                    drapeaux = examiner(numero, champs, verdict)
+                    if drapeaux is None:
+                        continue
+                if rares and ("\\" in ligne or "\t" in ligne or "\r" in ligne):
+                    drapeaux += "e"
+                yield numero, drapeaux, champs
+        rapport.lignes_lues = numero - 1
+
+
+def lire_lots(
+    chemin: Path,
+    rapport: RapportImport,
+    *,
+    encodage: str = "utf-8",
+    taille_lot: int = TAILLE_LOT_DEFAUT,
+    signaler: Callable[[str], None] | None = None,
+    texte_exercices: bool = False,
+    deja_signalees: int = 0,
+):
+    """Générateur de lots prêts pour COPY (import incrémental, chargement par table temporaire).
+    Met à jour `rapport` (lignes lues, rejets, alertes ; voir Signalements pour `deja_signalees`).
+
+    Une ligne COPY : « numéro|c2|c3|c7|…|drapeaux » (COLONNES_PERSONNES) ; `drapeaux` contient
+    « f » quand la clé du FINESS site n'a pas pu être vérifiée (Corse ou clé fausse).
+    Un lot n'est coupé qu'entre deux professionnels (le fichier officiel est trié par identifiant)
+    pour que les lignes d'une même personne soient traitées ensemble ; il ne dépasse jamais deux
+    fois `taille_lot`.
+    """
+    signalements = Signalements(rapport, signaler, deja_signalees)
+    morceaux: list[str] = []
+    morceaux_exercices: list[str] = []
+    premiere = numero = 0
+    idnat_precedent = ""
+    for numero, drapeaux, champs in lignes_valides(
+        chemin, rapport, signalements.rejeter, signalements.alerter, encodage
+    ):
+        idnat = champs[I_IDNAT]
+        if morceaux and (
+            len(morceaux) >= 2 * taille_lot or (len(morceaux) >= taille_lot and idnat != idnat_precedent)
+        ):
+            yield Lot("".join(morceaux), len(morceaux), premiere, numero - 1, "".join(morceaux_exercices))
+            morceaux, morceaux_exercices = [], []
+        if not morceaux:
+            premiere = numero
+        if drapeaux:
+            if "e" in drapeaux:  # seul « \ » est à échapper : « | » sépare déjà les colonnes
+                champs = [champ.replace("\\", "\\\\") for champ in champs]
+                drapeaux = drapeaux.replace("e", "")
+        morceaux.append(f"{numero}|{'|'.join(_extraire_personnes(champs))}|{drapeaux}\n")
+        if texte_exercices:
+            morceaux_exercices.append(f"{numero}|{'|'.join(_extraire_exercices(champs))}\n")
+        idnat_precedent = idnat
+    if morceaux:
+        yield Lot(
+            "".join(morceaux), len(morceaux), premiere, rapport.lignes_lues + 1, "".join(morceaux_exercices)
+        )
 
 
 # --- Écriture en base (fil principal) --------------------------------------------------------
@@ -843,15 +937,6 @@ class _Lecture:
     def arreter(self) -> None:
         self.arret.set()
 
-    def recommencer(self, **options) -> None:
-        """Arrête la lecture en cours et prépare une relecture du fichier depuis le début."""
-        self.arreter()
-        if self.fil.is_alive():
-            self.fil.join()
-        # Les lignes déjà lues (numéros 2 à lignes_lues + 1) ont déjà été signalées.
-        options["deja_signalees"] = self.rapport.lignes_lues + 1
-        self.__init__(self.chemin, self.rapport, **(self.options | options))
-
 
 # --- Chargement initial (tables vides) ----------------------------------------------------------------
 #
@@ -863,12 +948,15 @@ class _Lecture:
 # transactionnel : toute erreur annule tout, schéma compris.
 #
 # Chargement « en flux » (par défaut) : dans un point de sauvegarde, COPY lot par lot directement dans
-# les trois tables (_charger_en_flux), pendant que le fil de lecture prépare le lot suivant et qu'un
-# troisième fil envoie les COPY ; les index sont recréés dans le même point de sauvegarde. Si l'index
-# unique de l'idNat_PS refuse un doublon (fichier non trié) ou qu'un identifiant technique est revendiqué
-# après coup, retour au point de sauvegarde et relecture du fichier par le chargement « table
-# temporaire » : COPY de toutes les lignes dans une table temporaire, puis insertions ensemblistes
-# (DISTINCT ON, pas d'ON CONFLICT). Les deux donnent les mêmes valeurs que l'import incrémental.
+# les trois tables (_charger_en_flux). Un processus à part (_Preparation, _preparer_flux) lit, valide,
+# dédoublonne et formate le texte des COPY ; le processus principal les envoie au serveur pendant que
+# l'autre prépare le lot suivant : deux cœurs travaillent en Python au lieu d'un seul GIL partagé par
+# trois fils. Les index sont recréés dans le même point de sauvegarde. Si l'index unique de l'idNat_PS
+# refuse un doublon (fichier non trié) ou qu'un identifiant technique est revendiqué après coup, retour
+# au point de sauvegarde et relecture du fichier par le chargement « table temporaire » (fil de
+# lecture, lire_lots) : COPY de toutes les lignes dans une table temporaire, puis insertions
+# ensemblistes (DISTINCT ON, pas d'ON CONFLICT). Les deux donnent les mêmes valeurs que l'import
+# incrémental.
 
 TABLES_CIBLES = ("personnes_professionnel", "personnes_structure", "personnes_exercice")
 
@@ -998,113 +1086,339 @@ class _FluxImpossible(Exception):
     on annule jusqu'au point de sauvegarde et on recharge par la table temporaire."""
 
 
-_COLONNES_FLUX_PROFESSIONNEL = (
-    f"(id, uuid, cree_le, modifie_le, idnat_ps, {_liste('', _CHAMPS_PROFESSIONNEL)}, bal_mssante, telephone)"
+# Colonnes des COPY du flux, `uuid` en tête (voir _avec_uuids). Les autres colonnes prennent, le
+# temps du chargement, une valeur par défaut (_DEFAUTS_FLUX) : le serveur n'a pas à relire deux
+# horodatages par ligne (~1,3 µs de CPU serveur par ligne mesurés), ni des chaînes vides.
+_COPIES_FLUX = (
+    (
+        "personnes_structure",
+        f"(uuid, id, finess_eg, identifiant_technique, {_liste('', _CHAMPS_STRUCTURE_FINESS)})",
+    ),
+    ("personnes_professionnel", f"(uuid, id, idnat_ps, {_liste('', _CHAMPS_PROFESSIONNEL)})"),
+    (
+        "personnes_exercice",
+        f"(uuid, id, professionnel_id, structure_id, profession_code, {_liste('', _CHAMPS_EXERCICE)})",
+    ),
 )
-_COLONNES_FLUX_STRUCTURE_FINESS = (
-    "(id, uuid, cree_le, modifie_le, finess_eg, identifiant_technique, "
-    f"{_liste('', _CHAMPS_STRUCTURE_FINESS)}, categorie_code, categorie_libelle, bal_mssante)"
-)
-_COLONNES_FLUX_STRUCTURE_TECHNIQUE = (
-    f"(id, uuid, cree_le, modifie_le, identifiant_technique, {_liste('', _CHAMPS_STRUCTURE)}, "
-    "finess_cle_verifiee, categorie_code, categorie_libelle, bal_mssante)"
-)
-_COLONNES_FLUX_EXERCICE = (
-    f"(id, uuid, cree_le, modifie_le, professionnel_id, structure_id, profession_code, fonction, "
-    f"{_liste('', _CHAMPS_EXERCICE)})"
-)
+_DEFAUTS_FLUX = {
+    "personnes_structure": ("categorie_code", "categorie_libelle", "bal_mssante"),
+    "personnes_professionnel": ("bal_mssante", "telephone"),
+    "personnes_exercice": ("fonction",),
+}
 _CODE_POSTAL_EN_TETE = re.compile(r"^[0-9]{5} *")
 _SIRET = re.compile(r"[0-9]{14}")
-_VARIANTE = "89ab89ab89ab89ab"
+_MODES_ECRITS = frozenset({"L", "S", "B"})
 _TAB = "\t"
 _NUL = "\\N"
+_VERSION_7 = bytes(0x70 | (octet & 0x0F) for octet in range(256))
+_VARIANTE_RFC = bytes(0x80 | (octet & 0x3F) for octet in range(256))
 
 
 def _uuids_v7(nombre: int) -> list[str]:
     """`nombre` UUID de version 7 (RFC 9562) : milliseconde courante puis 74 bits aléatoires, comme
-    `uuidv7()` de PostgreSQL, sans aller-retour vers le serveur."""
-    prefixe = f"{time.time_ns() // 1_000_000:012x}7"
-    aleas = os.urandom(10 * nombre).hex()
-    return [
-        f"{prefixe}{aleas[i : i + 3]}{_VARIANTE[int(aleas[i + 3], 16)]}{aleas[i + 4 : i + 19]}"
-        for i in range(0, 20 * nombre, 20)
-    ]
+    `uuidv7()` de PostgreSQL, sans aller-retour vers le serveur ; en 32 chiffres hexadécimaux (forme
+    sans tirets, acceptée par PostgreSQL). Fabriqués d'un bloc par tranches d'octets, sans boucle
+    Python par UUID."""
+    octets = bytearray(os.urandom(16 * nombre))
+    for i, octet in enumerate((time.time_ns() // 1_000_000).to_bytes(6, "big")):
+        octets[i::16] = bytes((octet,)) * nombre
+    octets[6::16] = octets[6::16].translate(_VERSION_7)
+    octets[8::16] = octets[8::16].translate(_VARIANTE_RFC)
+    return octets.hex(" ", 16).split(" ") if nombre else []
 
 
-def _valeurs_structure(v: tuple) -> tuple:
-    """Champs d'une structure (_CHAMPS_STRUCTURE), calculés comme _SELECTION_STRUCTURE."""
-    c19, c22, c23, c24, c25, c27, c28, c29, c31, c32, c33, c34, c35, c36, c37, c40 = (
-        v[10], v[12], v[13], v[14], v[15], v[16], v[17], v[18], v[19], v[20], v[21], v[22], v[23],
-        v[24], v[25], v[26],
-    )  # fmt: skip
-    voie = " ".join(x for x in (c28, c29, c31, c32) if x)
+def _valeurs_structure(c: list[str]) -> tuple:
+    """Champs d'une structure (_CHAMPS_STRUCTURE) tirés des colonnes d'une ligne, calculés comme
+    _SELECTION_STRUCTURE."""
+    voie = " ".join(x for x in (c[28], c[29], c[31], c[32]) if x)
     return (
         # COALESCE(NULLIF(c24, ''), NULLIF(c25, ''), c23, c21) : c23 n'est jamais NULL (COPY texte).
-        (c24 or c25 or c23)[:200],
-        c25[:200],
-        ", ".join(x for x in (c27, voie, c33) if x)[:250],
-        c35[:5],
-        (c37 or _CODE_POSTAL_EN_TETE.sub("", c34, count=1))[:120],
-        c36[:5],
-        c40[:20],
-        c19 if _SIRET.fullmatch(c19) else "",
-        c22,
-    )
-
-
-def _echapper(valeurs: tuple) -> tuple:
-    """Échappement COPY (format texte) des valeurs d'une ligne marquée « e » (rare)."""
-    return tuple(
-        v.replace("\\", "\\\\").replace("\t", "\\t").replace("\r", "\\r") if isinstance(v, str) else v
-        for v in valeurs
+        (c[24] or c[25] or c[23])[:200],
+        c[25][:200],
+        ", ".join(x for x in (c[27], voie, c[33]) if x)[:250],
+        c[35][:5],
+        (c[37] or _CODE_POSTAL_EN_TETE.sub("", c[34], count=1))[:120],
+        c[36][:5],
+        c[40][:20],
+        c[19] if _SIRET.fullmatch(c[19]) else "",
+        c[22],
     )
 
 
 def _e1(valeur: str) -> str:
+    """Échappement COPY (format texte) d'une valeur."""
     return valeur.replace("\\", "\\\\").replace("\t", "\\t").replace("\r", "\\r")
 
 
-def _copier_lignes(curseur_psycopg, table: str, colonnes: str, lignes: list[str]) -> None:
-    """Un COPY (format texte, tabulations) de lignes déjà formatées et échappées."""
-    if not lignes:
-        return
-    texte = "".join(lignes)
-    with curseur_psycopg.copy(f"COPY {table} {colonnes} FROM STDIN") as copie:
-        for debut in range(0, len(texte), TAILLE_MORCEAU_COPY):
-            copie.write(texte[debut : debut + TAILLE_MORCEAU_COPY])
+def _echapper(valeurs: tuple) -> tuple:
+    """Échappement COPY des valeurs d'une ligne marquée « e » (rare)."""
+    return tuple(_e1(v) if isinstance(v, str) else v for v in valeurs)
 
 
-class _CopiesEnFond(threading.Thread):
-    """Envoie les COPY du chargement en flux sur la connexion de la transaction pendant que le fil
-    principal prépare le lot suivant (le fil principal n'utilise pas la connexion entre-temps) :
-    le serveur insère pendant que Python lit et dédoublonne. File bornée à deux lots."""
+def _avec_uuids(texte: str) -> str:
+    """Texte d'un COPY du flux : chaque ligne préparée (qui commence par une tabulation) précédée d'un
+    UUID. Fait par le processus principal, qui attend le lot suivant : autant de moins pour le
+    processus de préparation, qui fixe le rythme."""
+    lignes = texte.split("\n")
+    lignes.pop()  # après la dernière fin de ligne
+    return "\n".join(map(operator.add, _uuids_v7(len(lignes)), lignes)) + "\n"
 
-    def __init__(self, curseur_psycopg) -> None:
-        super().__init__(name="copies-annuaire", daemon=True)
-        self.curseur = curseur_psycopg
-        self.file: queue.Queue = queue.Queue(maxsize=2)
-        self.erreur: BaseException | None = None
 
-    def run(self) -> None:
-        while (copies := self.file.get()) is not _FIN:
-            if self.erreur is not None:
-                continue
+def _preparer_flux(chemin: str, encodage: str, taille_lot: int, premiers: tuple, envoyer: Callable) -> None:
+    """Préparation du chargement en flux, dans son propre processus (_Preparation) : lit et valide le
+    fichier (lignes_valides), attribue les identifiants à partir de `premiers` (professionnel, structure,
+    situation d'exercice), dédoublonne et formate le texte des COPY ; `envoyer` reçoit les messages :
+    - ("lot", lignes lues, signalements, nb de lignes, (textes COPY sans UUID), professionnels, exercices) ;
+    - ("fin", lignes lues, signalements, identifiants suivants, corrections) à la fin du fichier ;
+    - ("impossible", lignes lues, signalements) : _FluxImpossible (voir ci-dessous).
+    Les signalements (rejet ?, numéro, motif) d'un message sont ceux des lignes lues depuis le précédent.
+
+    Mêmes valeurs que le chargement par table temporaire (« le dernier lot qui contient la clé
+    l'emporte, et dans ce lot sa première ligne ») : les lignes d'un professionnel se suivent (fichier
+    trié par idNat_PS), donc un professionnel et ses situations d'exercice sont formatés dès que
+    l'idNat_PS change ; sinon le même professionnel serait écrit deux fois et l'index unique recréé
+    ensuite le refuserait (l'appelant se replie alors sur la table temporaire). Les structures sont
+    écrites avec le lot où elles apparaissent ; un dictionnaire clé → (identifiant, empreintes) les
+    dédoublonne, et une structure reprise dans un lot ultérieur avec d'autres valeurs, ou dont
+    l'identifiant technique n'apparaît que plus loin, est mise à jour à la fin (cas rare). Lève
+    _FluxImpossible si un identifiant technique déjà utilisé par une structure sans FINESS est
+    revendiqué ensuite par une structure à FINESS.
+    """
+    rapport = RapportImport()
+    signalements: list[tuple[bool, int, str]] = []
+    id_pro, id_str, id_ex = premiers
+    # FINESS site → [id, dernier lot, empreinte des valeurs écrites, identifiant technique (None : aucun,
+    # "" : encore inconnu), identifiant technique écrit, empreinte des colonnes brutes de la structure].
+    # Seules des empreintes (hash) sont gardées : ~200 000 structures à l'échelle M, leurs valeurs
+    # complètes coûteraient ~150 Mo.
+    par_finess: dict[str, list] = {}
+    revendiques: dict[str, int] = {}  # identifiant technique → id de la structure à FINESS qui le porte
+    # identifiant technique (sans FINESS) → [id, lot, empreinte des valeurs, empreinte des colonnes brutes]
+    techniques: dict[str, list] = {}
+    corrections_finess: dict[int, tuple] = {}
+    corrections_techniques: dict[int, tuple] = {}
+    # Lignes du lot en cours : structures créées (formatées à la fin du lot, leur identifiant technique
+    # pouvant apparaître plus loin dans le lot), professionnels et situations d'exercice (formatés).
+    structures: list[tuple] = []
+    professionnels: list[str] = []
+    exercices: list[str] = []
+    lot, nb_lignes = 1, 0
+    lignes_pro: list[tuple] = []  # (lot, drapeaux, colonnes, id de structure) du professionnel en cours
+
+    def terminer_professionnel() -> None:
+        nonlocal id_pro, id_ex
+        if len(lignes_pro) == 1:
+            _, drapeaux, c, structure_id = lignes_pro[0]
+            retenues = lignes_pro
+        else:  # le dernier lot l'emporte ; dans ce lot, la première ligne (par clé pour les exercices)
+            dernier = lignes_pro[-1][0]
+            _, drapeaux, c, _ = next(ligne for ligne in lignes_pro if ligne[0] == dernier)
+            par_cle: dict[tuple, tuple] = {}
+            for ligne in lignes_pro:
+                cle = (ligne[3], ligne[2][9][:4])
+                deja = par_cle.get(cle)
+                if deja is None or deja[0] != ligne[0]:
+                    par_cle[cle] = ligne
+            retenues = par_cle.values()
+        if "e" in drapeaux:
+            valeurs = _echapper((c[3][:10], c[7][:100], c[8][:100], c[9][:4], c[10][:120], c[11][:1],
+                                 c[15][:10], c[16][:200]))  # fmt: skip
+            professionnels.append(f"\t{id_pro}\t{c[2]}\t{_TAB.join(valeurs)}\n")
+        else:
+            professionnels.append(
+                f"\t{id_pro}\t{c[2]}\t{c[3][:10]}\t{c[7][:100]}\t{c[8][:100]}\t{c[9][:4]}\t{c[10][:120]}"
+                f"\t{c[11][:1]}\t{c[15][:10]}\t{c[16][:200]}\n"
+            )
+        for _, drapeaux, c, structure_id in retenues:
+            mode = c[17] if c[17] in _MODES_ECRITS else ""
+            structure = _NUL if structure_id is None else structure_id
+            if "e" in drapeaux:
+                valeurs = _echapper((c[9][:4], c[10][:120], mode, c[48][:6]))
+                exercices.append(f"\t{id_ex}\t{id_pro}\t{structure}\t{_TAB.join(valeurs)}\n")
+            else:
+                exercices.append(
+                    f"\t{id_ex}\t{id_pro}\t{structure}\t{c[9][:4]}\t{c[10][:120]}\t{mode}\t{c[48][:6]}\n"
+                )
+            id_ex += 1
+        id_pro += 1
+
+    def envoyer_lot() -> None:
+        nonlocal lot, nb_lignes
+        lignes_structures = []
+        for structure, finess, technique, valeurs, echapper in structures:
+            if finess is not None:
+                technique = structure[4] = structure[3] or None
+                cle_verifiee = valeurs[-1]
+                valeurs = valeurs[:-1]
+            else:
+                cle_verifiee = True
+            if echapper:
+                valeurs = _echapper(valeurs)
+            lignes_structures.append(
+                f"\t{structure[0]}\t{finess or _NUL}\t{_NUL if technique is None else _e1(technique)}"
+                f"\t{_TAB.join(valeurs)}\t{'t' if cle_verifiee else 'f'}\n"
+            )
+        textes = ("".join(lignes_structures), "".join(professionnels), "".join(exercices))
+        envoyer(("lot", rapport.lignes_lues, signalements[:], nb_lignes, textes,
+                 len(professionnels), len(exercices)))  # fmt: skip
+        signalements.clear()
+        structures.clear()
+        professionnels.clear()
+        exercices.clear()
+        lot += 1
+        nb_lignes = 0
+
+    courant = None
+    for _, drapeaux, c in lignes_valides(
+        Path(chemin), rapport, lambda n, m: signalements.append((True, n, m)),
+        lambda n, m: signalements.append((False, n, m)), encodage,
+    ):  # fmt: skip
+        if c[2] != courant:
+            if lignes_pro:
+                terminer_professionnel()
+                lignes_pro = []
+            if nb_lignes >= taille_lot:
+                envoyer_lot()
+            courant = c[2]
+        elif nb_lignes >= 2 * taille_lot:
+            envoyer_lot()  # le professionnel continue dans le lot suivant
+        nb_lignes += 1
+        c21, c23 = c[21], c[23]
+        if c21:
+            structure = par_finess.get(c21)
+            if structure is None:
+                valeurs = (*_valeurs_structure(c), "f" not in drapeaux)
+                structure = par_finess[c21] = [id_str, lot, hash(valeurs), "", None, hash(tuple(c[19:41]))]
+                structures.append((structure, c21, None, valeurs, "e" in drapeaux))
+                id_str += 1
+            elif structure[1] != lot:
+                structure[1] = lot
+                brut = hash(tuple(c[19:41]))  # même ligne brute : mêmes valeurs, rien à calculer
+                if brut != structure[5]:
+                    structure[5] = brut
+                    valeurs = (*_valeurs_structure(c), "f" not in drapeaux)
+                    if hash(valeurs) != structure[2]:
+                        structure[2] = hash(valeurs)
+                        corrections_finess[structure[0]] = valeurs
+            if c23 and structure[3] == "":
+                if c23 in techniques:
+                    raise _FluxImpossible(rapport.lignes_lues, signalements)
+                if c23 in revendiques:
+                    structure[3] = None
+                else:
+                    structure[3] = c23
+                    revendiques[c23] = structure[0]
+            structure_id = structure[0]
+        elif c23:
+            structure_id = revendiques.get(c23)
+            if structure_id is None:
+                structure = techniques.get(c23)
+                if structure is None:
+                    valeurs = _valeurs_structure(c)
+                    structure = techniques[c23] = [id_str, lot, hash(valeurs), hash(tuple(c[19:41]))]
+                    structures.append((structure, None, c23, valeurs, "e" in drapeaux))
+                    id_str += 1
+                elif structure[1] != lot:
+                    structure[1] = lot
+                    brut = hash(tuple(c[19:41]))
+                    if brut != structure[3]:
+                        structure[3] = brut
+                        valeurs = _valeurs_structure(c)
+                        if hash(valeurs) != structure[2]:
+                            structure[2] = hash(valeurs)
+                            corrections_techniques[structure[0]] = valeurs
+                structure_id = structure[0]
+        else:
+            structure_id = None
+        lignes_pro.append((lot, drapeaux, c, structure_id))
+    if lignes_pro:
+        terminer_professionnel()
+    if nb_lignes:
+        envoyer_lot()
+    identifiants_techniques = [(s[3], s[0]) for s in par_finess.values() if s[3] and s[3] != s[4]]
+    envoyer(("fin", rapport.lignes_lues, signalements, (id_pro, id_str, id_ex),
+             (corrections_finess, corrections_techniques, identifiants_techniques)))  # fmt: skip
+
+
+# Amorce du processus de préparation : reçoit sur son entrée standard les chemins d'import du processus
+# principal puis ses paramètres, écrit ses messages sur le descripteur passé en argument.
+_AMORCE = (
+    "import pickle, sys; parametres = pickle.load(sys.stdin.buffer); sys.path[:] = parametres.pop(0); "
+    "from coordination.personnes.annuaire import _processus_flux; "
+    "_processus_flux(*parametres, entree=sys.stdin.buffer, sortie=open(int(sys.argv[1]), 'wb'))"
+)
+
+
+def _processus_flux(chemin: str, encodage: str, taille_lot: int, *, entree, sortie) -> None:
+    """Corps du processus de préparation : attend les premiers identifiants, prépare, envoie (un objet
+    pickle par message) ; une erreur est transmise au processus principal, qui la relance."""
+
+    def envoyer(message: tuple) -> None:
+        pickle.dump(message, sortie, protocol=pickle.HIGHEST_PROTOCOL)
+        sortie.flush()
+
+    try:
+        premiers = pickle.load(entree)  # noqa: S301 - écrit par le processus principal
+        _preparer_flux(chemin, encodage, taille_lot, premiers, envoyer)
+    except (EOFError, BrokenPipeError):
+        pass  # le processus principal a abandonné l'import
+    except _FluxImpossible as exc:
+        envoyer(("impossible", *exc.args))
+    except BaseException as exc:  # noqa: BLE001 - transmise telle quelle au processus principal
+        try:
+            envoyer(("erreur", exc))
+        except Exception:  # exception impossible à transmettre (pickle) : son texte
+            envoyer(("erreur", RuntimeError(f"{type(exc).__name__} : {exc}")))
+
+
+class _Preparation:
+    """Le processus de préparation du chargement en flux, vu du processus principal : un interpréteur
+    neuf (ni copie de la mémoire ni de la connexion de celui-ci), dans sa propre session (Ctrl-C
+    n'atteint que le processus principal), démarré avant la transaction pour que son démarrage (~0,6 s
+    d'imports) recouvre le retrait des index. `arreter` le termine à coup sûr (fin, erreur, Ctrl-C) ;
+    si le processus principal meurt, l'écriture suivante dans le tube échoue et il s'arrête aussi."""
+
+    def __init__(self, chemin: Path, encodage: str, taille_lot: int) -> None:
+        lecture, ecriture = os.pipe()
+        try:
+            self.processus = subprocess.Popen(  # noqa: S603 - l'interpréteur courant, arguments constants
+                [sys.executable, "-c", _AMORCE, str(ecriture)],
+                stdin=subprocess.PIPE, pass_fds=(ecriture,), start_new_session=True,
+            )  # fmt: skip
+        except BaseException:
+            os.close(lecture)
+            raise
+        finally:
+            os.close(ecriture)
+        self.recus = open(lecture, "rb")  # noqa: SIM115 - fermé par arreter()
+        self._envoyer([sys.path, str(chemin), encodage, taille_lot])
+
+    def _envoyer(self, objet) -> None:
+        with contextlib.suppress(BrokenPipeError):  # processus arrêté : vu à la lecture suivante
+            pickle.dump(objet, self.processus.stdin)
+            self.processus.stdin.flush()
+
+    def messages(self, premiers: tuple):
+        """Envoie les premiers identifiants, puis rend les messages de _preparer_flux jusqu'au dernier."""
+        self._envoyer(premiers)
+        while True:
             try:
-                for table, colonnes, lignes in copies:
-                    _copier_lignes(self.curseur, table, colonnes, lignes)
-            except BaseException as exc:  # transmis au fil principal
-                self.erreur = exc
+                message = pickle.load(self.recus)  # noqa: S301 - écrit par notre processus de préparation
+            except EOFError:
+                raise RuntimeError(
+                    f"Le processus de préparation de l'import s'est arrêté (code {self.processus.wait()})."
+                ) from None
+            yield message
+            if message[0] != "lot":
+                return
 
-    def confier(self, copies: list) -> None:
-        if self.erreur is not None:
-            raise self.erreur
-        self.file.put(copies)
-
-    def terminer(self) -> None:
-        self.file.put(_FIN)
-        self.join()
-        if self.erreur is not None:
-            raise self.erreur
+    def arreter(self) -> None:
+        if self.processus.poll() is None:
+            self.processus.kill()
+        self.processus.wait()
+        with contextlib.suppress(OSError):
+            self.processus.stdin.close()
+        self.recus.close()
 
 
 def _premier_identifiant(curseur, table: str) -> tuple[str, int]:
@@ -1114,172 +1428,68 @@ def _premier_identifiant(curseur, table: str) -> tuple[str, int]:
     return sequence, curseur.fetchone()[0]
 
 
-def _charger_en_flux(curseur, lecture: _Lecture, rapport: RapportImport) -> None:
-    """Chargement initial en flux : COPY direct dans les tables finales pendant la lecture.
+def _poser_defauts_flux(curseur) -> list[str]:
+    """Valeurs par défaut des colonnes absentes des COPY du flux (horodatages : `now()`, l'instant de
+    la transaction ; chaînes vides), le temps du chargement ; renvoie les ordres qui remettent les
+    défauts d'origine (lus dans le catalogue)."""
+    retour = []
+    for table, vides in _DEFAUTS_FLUX.items():
+        colonnes = {"cree_le": "now()", "modifie_le": "now()"} | dict.fromkeys(vides, "''")
+        curseur.execute(
+            "SELECT a.attname, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a "
+            "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+            "WHERE a.attrelid = %s::regclass AND a.attname = ANY(%s)",
+            [table, list(colonnes)],
+        )
+        origine = dict(curseur.fetchall())
+        curseur.execute(
+            f"ALTER TABLE {table} "
+            + ", ".join(
+                f"ALTER COLUMN {colonne} SET DEFAULT {valeur}" for colonne, valeur in colonnes.items()
+            )
+        )
+        retour.append(
+            f"ALTER TABLE {table} "
+            + ", ".join(
+                f"ALTER COLUMN {colonne} DROP DEFAULT" if origine[colonne] is None
+                else f"ALTER COLUMN {colonne} SET DEFAULT {origine[colonne]}"
+                for colonne in colonnes
+            )
+        )  # fmt: skip
+    return retour
 
-    Identifiants attribués ici à partir des séquences (recalées à la fin), UUID v7 calculés ici.
-    Mêmes valeurs que le chargement par table temporaire (« le dernier lot qui contient la clé
-    l'emporte, et dans ce lot sa première ligne ») : les lignes d'un professionnel se suivent (fichier
-    trié par idNat_PS), donc un professionnel et ses situations d'exercice sont écrits dès que
-    l'idNat_PS change ; sinon le même professionnel serait écrit deux fois et l'index unique recréé
-    ensuite le refuserait (l'appelant se replie alors sur la table temporaire). Les structures sont
-    écrites avec le lot où elles apparaissent ; un dictionnaire clé → (identifiant, empreinte des
-    valeurs) les dédoublonne, et une structure reprise dans un lot ultérieur avec d'autres valeurs, ou
-    dont l'identifiant technique n'apparaît que plus loin, est mise à jour à la fin (cas rare). Lève
-    _FluxImpossible si un identifiant technique déjà utilisé par une structure sans FINESS est
-    revendiqué ensuite par une structure à FINESS.
-    """
+
+def _charger_en_flux(curseur, preparation: _Preparation, rapport: RapportImport, signaler) -> None:
+    """Chargement initial en flux : le processus de préparation (_preparer_flux) lit, valide et
+    formate ; ce processus-ci transmet les signalements à `signaler` puis envoie chaque lot par trois
+    COPY directement dans les tables finales, pendant que l'autre prépare le lot suivant (deux cœurs
+    au travail en Python, plus le serveur). Identifiants tirés des séquences (recalées à la fin)."""
     c = curseur.cursor
-    curseur.execute("SELECT now()::text")
-    maintenant = curseur.fetchone()[0]
-    horodatage = f"{maintenant}\t{maintenant}"  # cree_le, modifie_le
     sequences, suivants = {}, {}
     for table in TABLES_CIBLES:
         sequences[table], suivants[table] = _premier_identifiant(curseur, table)
-    id_pro, id_str, id_ex = (suivants[t] for t in TABLES_CIBLES)
-    # FINESS site → [id, dernier lot, empreinte des valeurs écrites, identifiant technique (None : aucun,
-    # "" : encore inconnu), identifiant technique écrit, empreinte des colonnes brutes de la structure].
-    # Seules des empreintes (hash) sont gardées : ~200 000 structures à l'échelle M, leurs valeurs
-    # complètes coûteraient ~150 Mo.
-    par_finess: dict[str, list] = {}
-    revendiques: dict[str, int] = {}  # identifiant technique → id de la structure à FINESS qui le porte
-    # identifiant technique (sans FINESS) → [id, lot, empreinte des valeurs, empreinte des colonnes brutes]
-    techniques: dict[str, list] = {}
-    # Structures créées dans le lot courant (écrites avec lui) ; valeurs changées par un lot ultérieur.
-    structures_finess: list = []
-    structures_techniques: list = []
-    corrections_finess: dict[int, tuple] = {}
-    corrections_techniques: dict[int, tuple] = {}
-    courant, lot_pro, valeurs_pro, exercices_pro = "", 0, None, {}
-    professionnels: list = []
-    exercices: list = []
-
-    def terminer_professionnel() -> None:
-        nonlocal id_pro, id_ex
-        if valeurs_pro is None:
-            return
-        professionnels.append((id_pro, courant, valeurs_pro))
-        for (structure_id, code), (_, valeurs) in exercices_pro.items():
-            exercices.append((id_ex, id_pro, structure_id, code, valeurs))
-            id_ex += 1
-        id_pro += 1
-
-    def ecrire() -> None:
-        copies: list = []
-        uuids = iter(_uuids_v7(len(professionnels) + len(exercices) + len(structures_finess)
-                               + len(structures_techniques)))  # fmt: skip
-        for _, structure, _ in structures_finess:
-            structure[4] = structure[3] or None
-        copies.append(("personnes_structure", _COLONNES_FLUX_STRUCTURE_FINESS, [
-            f"{structure[0]}\t{next(uuids)}\t{horodatage}\t{finess}\t"
-            f"{_NUL if structure[4] is None else _e1(structure[4])}\t"
-            f"{_TAB.join(valeurs[:-1])}\t{'t' if valeurs[-1] else 'f'}\t\t\t\n"
-            for finess, structure, valeurs in structures_finess
-        ]))  # fmt: skip
-        copies.append(("personnes_structure", _COLONNES_FLUX_STRUCTURE_TECHNIQUE, [
-            f"{structure[0]}\t{next(uuids)}\t{horodatage}\t{_e1(technique)}\t{_TAB.join(valeurs)}\tt\t\t\t\n"
-            for technique, structure, valeurs in structures_techniques
-        ]))  # fmt: skip
-        copies.append(("personnes_professionnel", _COLONNES_FLUX_PROFESSIONNEL, [
-            f"{ident}\t{next(uuids)}\t{horodatage}\t{idnat}\t{_TAB.join(valeurs)}\t\t\n"
-            for ident, idnat, valeurs in professionnels
-        ]))  # fmt: skip
-        copies.append(("personnes_exercice", _COLONNES_FLUX_EXERCICE, [
-            f"{ident}\t{next(uuids)}\t{horodatage}\t{pro}\t"
-            f"{_NUL if structure is None else structure}\t{code}\t\t"
-            f"{_TAB.join(valeurs)}\n"
-            for ident, pro, structure, code, valeurs in exercices
-        ]))  # fmt: skip
-        envoi.confier(copies)
-        structures_finess.clear()
-        structures_techniques.clear()
-        rapport.professionnels_crees += len(professionnels)
-        rapport.exercices_crees += len(exercices)
-        professionnels.clear()
-        exercices.clear()
-
-    envoi = _CopiesEnFond(c)
-    envoi.start()
-    try:
-        for numero_lot, lot in enumerate(lecture.lots(), start=1):
-            for _numero, drapeaux, ligne in lot.lignes:
-                v = _extraire_personnes(ligne.split("|"))  # déjà validée par le fil de lecture
-                idnat = v[0]
-                if idnat != courant:
-                    terminer_professionnel()
-                    courant, exercices_pro, valeurs_pro = idnat, {}, None
-                if valeurs_pro is None or lot_pro != numero_lot:
-                    lot_pro = numero_lot
-                    valeurs_pro = (v[1][:10], v[2][:100], v[3][:100], v[4][:4], v[5][:120], v[6][:1],
-                                   v[7][:10], v[8][:200])  # fmt: skip
-                    if "e" in drapeaux:
-                        valeurs_pro = _echapper(valeurs_pro)
-                c21, c23 = v[11], v[13]
-                if c21:
-                    structure = par_finess.get(c21)
-                    if structure is None:
-                        valeurs = (*_valeurs_structure(v), "f" not in drapeaux)
-                        structure = par_finess[c21] = [id_str, numero_lot, hash(valeurs), "", None,
-                                                       hash((drapeaux, v[10:27]))]  # fmt: skip
-                        structures_finess.append(
-                            (c21, structure, _echapper(valeurs) if "e" in drapeaux else valeurs)
-                        )
-                        id_str += 1
-                    elif structure[1] != numero_lot:
-                        structure[1] = numero_lot
-                        brut = hash((drapeaux, v[10:27]))  # même ligne brute : mêmes valeurs, rien à calculer
-                        if brut != structure[5]:
-                            structure[5] = brut
-                            valeurs = (*_valeurs_structure(v), "f" not in drapeaux)
-                            if hash(valeurs) != structure[2]:
-                                structure[2] = hash(valeurs)
-                                corrections_finess[structure[0]] = valeurs
-                    if c23 and structure[3] == "":
-                        if c23 in techniques:
-                            raise _FluxImpossible("identifiant technique revendiqué après coup")
-                        if c23 in revendiques:
-                            structure[3] = None
-                        else:
-                            structure[3] = c23
-                            revendiques[c23] = structure[0]
-                    structure_id = structure[0]
-                elif c23:
-                    structure_id = revendiques.get(c23)
-                    if structure_id is None:
-                        structure = techniques.get(c23)
-                        if structure is None:
-                            valeurs = _valeurs_structure(v)
-                            structure = techniques[c23] = [id_str, numero_lot, hash(valeurs), hash(v[10:27])]
-                            structures_techniques.append(
-                                (c23, structure, _echapper(valeurs) if "e" in drapeaux else valeurs)
-                            )
-                            id_str += 1
-                        elif structure[1] != numero_lot:
-                            structure[1] = numero_lot
-                            brut = hash(v[10:27])
-                            if brut != structure[3]:
-                                structure[3] = brut
-                                valeurs = _valeurs_structure(v)
-                                if hash(valeurs) != structure[2]:
-                                    structure[2] = hash(valeurs)
-                                    corrections_techniques[structure[0]] = valeurs
-                        structure_id = structure[0]
-                else:
-                    structure_id = None
-                cle = (structure_id, v[4][:4])
-                exercice = exercices_pro.get(cle)
-                if exercice is None or exercice[0] != numero_lot:
-                    mode = v[9] if v[9] in ("L", "S", "B") else ""
-                    valeurs = (v[5][:120], mode, v[27][:6])
-                    exercices_pro[cle] = (numero_lot, _echapper(valeurs) if "e" in drapeaux else valeurs)
-            ecrire()
-            rapport.lignes_importees += lot.nb_lignes
-            rapport.lots = numero_lot
-        lecture.terminer()
-        terminer_professionnel()
-        ecrire()
-    finally:
-        envoi.terminer()
+    defauts = _poser_defauts_flux(curseur)
+    signalements = Signalements(rapport, signaler)
+    for message in preparation.messages(tuple(suivants[table] for table in TABLES_CIBLES)):
+        if message[0] == "erreur":
+            raise message[1]
+        genre, rapport.lignes_lues, signales = message[:3]
+        for rejet, numero, motif in signales:
+            (signalements.rejeter if rejet else signalements.alerter)(numero, motif)
+        if genre == "lot":
+            nb_lignes, textes, professionnels, exercices = message[3:]
+            for (table, colonnes), texte in zip(_COPIES_FLUX, textes, strict=True):
+                if texte:
+                    with c.copy(f"COPY {table} {colonnes} FROM STDIN") as copie:
+                        copie.write(_avec_uuids(texte))
+            rapport.lignes_importees += nb_lignes
+            rapport.lots += 1
+            rapport.professionnels_crees += professionnels
+            rapport.exercices_crees += exercices
+        elif genre == "impossible":
+            raise _FluxImpossible
+    id_pro, id_str, id_ex = message[3]
+    corrections_finess, corrections_techniques, identifiants_techniques = message[4]
     # Structures reprises dans un lot ultérieur avec d'autres valeurs (« le dernier lot l'emporte »),
     # identifiant technique connu après l'écriture de la structure : rares, mis à jour ici.
     c.executemany(
@@ -1293,15 +1503,16 @@ def _charger_en_flux(curseur, lecture: _Lecture, rapport: RapportImport) -> None
         [(*valeurs, ident) for ident, valeurs in corrections_techniques.items()],
     )
     c.executemany(
-        "UPDATE personnes_structure SET identifiant_technique = %s WHERE id = %s",
-        [(s[3], s[0]) for s in par_finess.values() if s[3] and s[3] != s[4]],
+        "UPDATE personnes_structure SET identifiant_technique = %s WHERE id = %s", identifiants_techniques
     )
-    rapport.structures_creees = len(par_finess) + len(techniques)
+    rapport.structures_creees = id_str - suivants["personnes_structure"]
     for table, dernier in zip(TABLES_CIBLES, (id_pro, id_str, id_ex), strict=True):
         if dernier > suivants[table]:
             curseur.execute("SELECT setval(%s, %s, true)", [sequences[table], dernier - 1])
         else:
             curseur.execute("SELECT setval(%s, %s, false)", [sequences[table], suivants[table]])
+    for ordre in defauts:
+        curseur.execute(ordre)
 
 
 def _charger_par_table_temporaire(curseur, lecture: _Lecture, rapport: RapportImport, uuid_sql: str) -> None:
@@ -1330,35 +1541,55 @@ def _remettre_a_zero(rapport: RapportImport) -> None:
         setattr(rapport, champ.name, getattr(neuf, champ.name))
 
 
-def _charger_initialement(lecture: _Lecture, rapport: RapportImport) -> None:
-    """Chemin du chargement initial (voir plus haut) ; lève ErreurImport si une table n'est pas vide.
-    `lecture` doit avoir été créée avec `valeurs=True` (chargement en flux)."""
-    with transaction.atomic(), connection.cursor() as curseur:
-        curseur.execute(SQL_REGLAGES_INITIAL)
-        curseur.execute(f"LOCK TABLE {', '.join(TABLES_CIBLES)} IN ACCESS EXCLUSIVE MODE")
-        curseur.execute(f"SELECT {SQL_TABLES_VIDES}")  # noqa: S608 - noms de tables constants
-        if not curseur.fetchone()[0]:
-            raise ErreurImport(MESSAGE_TABLES_NON_VIDES)
-        uuid_sql = fonction_uuid(curseur)
-        a_recreer = _retirer_index_et_contraintes(curseur)
-        try:
-            with transaction.atomic():  # point de sauvegarde : le repli repart des tables vides
-                rapport.chargement = "flux"
-                _charger_en_flux(curseur, lecture, rapport)
-                # L'index unique de l'idNat_PS, recréé ici, prouve que chaque professionnel n'a été
-                # écrit qu'une fois, donc que ses lignes se suivaient (fichier trié par idNat_PS).
+def _charger_initialement(
+    chemin: Path,
+    rapport: RapportImport,
+    *,
+    encodage: str,
+    taille_lot: int,
+    signaler: Callable[[str], None] | None,
+) -> None:
+    """Chemin du chargement initial (voir plus haut) ; lève ErreurImport si une table n'est pas vide."""
+    preparation = _Preparation(chemin, encodage, taille_lot)
+    try:
+        with transaction.atomic(), connection.cursor() as curseur:
+            curseur.execute(SQL_REGLAGES_INITIAL)
+            curseur.execute(f"LOCK TABLE {', '.join(TABLES_CIBLES)} IN ACCESS EXCLUSIVE MODE")
+            curseur.execute(f"SELECT {SQL_TABLES_VIDES}")  # noqa: S608 - noms de tables constants
+            if not curseur.fetchone()[0]:
+                raise ErreurImport(MESSAGE_TABLES_NON_VIDES)
+            uuid_sql = fonction_uuid(curseur)
+            a_recreer = _retirer_index_et_contraintes(curseur)
+            try:
+                with transaction.atomic():  # point de sauvegarde : le repli repart des tables vides
+                    rapport.chargement = "flux"
+                    _charger_en_flux(curseur, preparation, rapport, signaler)
+                    preparation.arreter()
+                    # L'index unique de l'idNat_PS, recréé ici, prouve que chaque professionnel n'a été
+                    # écrit qu'une fois, donc que ses lignes se suivaient (fichier trié par idNat_PS).
+                    for creation in a_recreer:
+                        curseur.execute(creation)
+            except (_FluxImpossible, IntegrityError):
+                # Fichier non trié (un idNat_PS repris plus loin : doublon refusé par l'index unique) ou
+                # identifiant technique revendiqué après coup : on relit le fichier par la table
+                # temporaire, sans signaler de nouveau les lignes déjà lues.
+                preparation.arreter()
+                deja_signalees = rapport.lignes_lues + 1
+                rapport.chargement = "table_temporaire"
+                _remettre_a_zero(rapport)
+                lecture = _Lecture(
+                    chemin, rapport, encodage=encodage, taille_lot=taille_lot, signaler=signaler,
+                    deja_signalees=deja_signalees,
+                )  # fmt: skip
+                try:
+                    _charger_par_table_temporaire(curseur, lecture, rapport, uuid_sql)
+                finally:
+                    lecture.arreter()
                 for creation in a_recreer:
                     curseur.execute(creation)
-        except (_FluxImpossible, IntegrityError):
-            # Fichier non trié (un idNat_PS repris plus loin : doublon refusé par l'index unique) ou
-            # identifiant technique revendiqué après coup : on relit le fichier par la table temporaire.
-            lecture.recommencer(valeurs=False)
-            rapport.chargement = "table_temporaire"
-            _remettre_a_zero(rapport)
-            _charger_par_table_temporaire(curseur, lecture, rapport, uuid_sql)
-            for creation in a_recreer:
-                curseur.execute(creation)
-        curseur.execute(f"ANALYZE {', '.join(TABLES_CIBLES)}")
+            curseur.execute(f"ANALYZE {', '.join(TABLES_CIBLES)}")
+    finally:
+        preparation.arreter()
 
 
 def _importer_par_lots(lecture: _Lecture, rapport: RapportImport, parallele: bool) -> None:
@@ -1425,17 +1656,21 @@ def importer_annuaire(
         parallele = not connection.in_atomic_block
     rapport = RapportImport(fichier=chemin.name, mode="chargement_initial" if initial else "")
     debut = time.monotonic()
-    lecture = _Lecture(
-        chemin, rapport, encodage=encodage, taille_lot=taille_lot, signaler=signaler,
-        texte_exercices=parallele and not initial, valeurs=initial,
-    )  # fmt: skip
+    lecture = None
     try:
         if initial:
-            _charger_initialement(lecture, rapport)
+            _charger_initialement(
+                chemin, rapport, encodage=encodage, taille_lot=taille_lot, signaler=signaler
+            )
         else:
+            lecture = _Lecture(
+                chemin, rapport, encodage=encodage, taille_lot=taille_lot, signaler=signaler,
+                texte_exercices=parallele,
+            )  # fmt: skip
             _importer_par_lots(lecture, rapport, parallele)
     except BaseException as exc:
-        lecture.arreter()
+        if lecture is not None:
+            lecture.arreter()
         rapport.duree_s = time.monotonic() - debut
         # ErreurImport : fichier inutilisable ou tables non vides, l'import n'a pas commencé.
         if not isinstance(exc, ErreurImport | KeyboardInterrupt):

@@ -189,12 +189,16 @@ class ModeExercice(models.TextChoices):
 class Exercice(ModeleDeBase):
     """Situation d'exercice : un professionnel dans une structure, pour une profession, datée."""
 
+    # Pas d'index propre à chaque clé étrangère : (professionnel, structure, profession_code), unique, et
+    # exercice_structure_idx (structure, professionnel) commencent par elles et servent les mêmes
+    # recherches ; deux index de moins à tenir et à reconstruire au chargement de l'annuaire.
     professionnel = models.ForeignKey(
-        Professionnel, verbose_name="professionnel", on_delete=models.CASCADE, related_name="exercices"
-    )
+        Professionnel, verbose_name="professionnel", on_delete=models.CASCADE, related_name="exercices",
+        db_index=False,
+    )  # fmt: skip
     structure = models.ForeignKey(
         Structure, verbose_name="structure", on_delete=models.PROTECT, null=True, blank=True,
-        related_name="exercices",
+        related_name="exercices", db_index=False,
     )  # fmt: skip
     profession_code = models.CharField("profession (code TRE_G15)", max_length=4, blank=True)
     profession_libelle = models.CharField("profession", max_length=120, blank=True)
