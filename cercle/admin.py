@@ -20,7 +20,9 @@ from cercle.models import (
 from coordination.personnes.admin import AdminJournalise
 
 
-class LectureSeule(admin.ModelAdmin):
+class SansModification:
+    """Ni ajout, ni modification, ni suppression depuis l'administration."""
+
     def has_add_permission(self, request, obj=None):
         return False
 
@@ -31,21 +33,16 @@ class LectureSeule(admin.ModelAdmin):
         return False
 
 
-class MembreEnLigne(admin.TabularInline):
+class LectureSeule(SansModification, admin.ModelAdmin):
+    pass
+
+
+class MembreEnLigne(SansModification, admin.TabularInline):
     model = Membre
     fields = ("type", "role", "statut", "date_entree", "date_sortie", "motif_sortie", "origine")
     readonly_fields = fields
     extra = 0
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Cercle)
