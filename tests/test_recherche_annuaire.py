@@ -4,7 +4,7 @@ filtres profession et commune, rattrapage des fautes de frappe, index trigramme 
 import pytest
 from django.db import connection
 
-from coordination.personnes.models import Professionnel, cle_de_recherche
+from coordination.personnes.models import NomAnnuaire, Professionnel, cle_de_recherche, variantes_de_nom
 from coordination.personnes.selectors import rechercher_professionnels
 from tests.factories import ExerciceFactory, ProfessionnelFactory, StructureFactory, rpps_valide
 
@@ -42,6 +42,57 @@ def test_recherche_approchee_si_rien_d_exact():
     assert _noms(resultat) == ["DUPONTEL"]
     rien = rechercher_professionnels("zzzzqqq")
     assert rien.professionnels == [] and "vérifiez l'orthographe" in rien.message
+
+
+def test_une_faute_de_frappe_dans_le_nom_ou_le_prenom_est_rattrapee():
+    dutin = ProfessionnelFactory(nom_exercice="DUTIN", prenom_exercice="Christophe")
+    durin = ProfessionnelFactory(nom_exercice="DURIN", prenom_exercice="Christophe")
+    martin = ProfessionnelFactory(nom_exercice="MARTIN", prenom_exercice="Inès")
+    ProfessionnelFactory(nom_exercice="MARTIN", prenom_exercice="Paul")
+    # Lettres voisines inversées : DTUIN est à une faute de DUTIN, à deux de DURIN.
+    assert rechercher_professionnels("dtuin christophe").professionnels[:2] == [dutin, durin]
+    assert rechercher_professionnels("dtuin").professionnels[:2] == [dutin, durin]
+    assert rechercher_professionnels("mratin ines").professionnels == [martin]  # le prénom départage
+    assert rechercher_professionnels("martin ienz").professionnels[0] == martin  # faute dans le prénom
+    assert rechercher_professionnels("marin ines").professionnels == [martin]  # lettre oubliée
+    assert rechercher_professionnels("marttin ines").professionnels == [martin]  # lettre en trop
+    assert rechercher_professionnels("ines mratin").professionnels == [martin]  # prénom d'abord
+
+
+def test_les_noms_de_l_annuaire_suivent_les_professionnels():
+    pro = ProfessionnelFactory(nom_exercice="Lefèvre-D'Ornano", prenom_exercice="Hélène")
+    # Même calcul en SQL (déclencheur) et en Python (saisie).
+    assert sorted(NomAnnuaire.objects.get(nom="LEFEVRE").variantes) == sorted(variantes_de_nom("LEFEVRE"))
+    assert sorted(variantes_de_nom("LEFEVRE")) == sorted(
+        ["LEFEVRE", "EFEVRE", "LFEVRE", "LEEVRE", "LEFVRE", "LEFERE", "LEFEVE", "LEFEVR"]
+    )
+    assert variantes_de_nom("DIA") == ["DIA"]  # trop court pour des variantes
+    Professionnel.objects.filter(pk=pro.pk).update(nom_exercice="Lefebvre")  # UPDATE ensembliste
+    assert NomAnnuaire.objects.filter(nom="LEFEBVRE").exists()
+    Professionnel.objects.bulk_create(  # un INSERT de plusieurs lignes : un passage du déclencheur
+        Professionnel(nom_exercice=nom, idnat_ps="8" + rpps_valide(94_000_000 + i))
+        for i, nom in enumerate(["Pruvost", "PRUVOST", "Ba"])
+    )
+    assert list(
+        NomAnnuaire.objects.filter(nom__in=["PRUVOST", "BA"]).order_by("nom").values_list("nom", flat=True)
+    ) == ["BA", "PRUVOST"]
+    assert rechercher_professionnels("lefebrve").professionnels == [pro]
+
+
+def test_plusieurs_fautes_rattrapees_par_les_trigrammes_des_noms():
+    pro = ProfessionnelFactory(nom_exercice="BOURGUIGNON", prenom_exercice="Anne")
+    # Deux fautes : aucune variante commune, mais le nom reste proche en trigrammes.
+    assert rechercher_professionnels("bourgignnon").professionnels == [pro]
+
+
+def test_recherche_approchee_en_requetes_bornees():
+    from django.test.utils import CaptureQueriesContext
+
+    ProfessionnelFactory(nom_exercice="DUTIN", prenom_exercice="Christophe")
+    with CaptureQueriesContext(connection) as requetes:
+        assert len(rechercher_professionnels("dtuin christophe").professionnels) == 1
+    # début de nom, contenu, noms voisins, plage étroite « DUTIN CHRISTOPHE… »
+    assert len(requetes) == 4
 
 
 def test_saisie_trop_courte_donne_une_consigne():

@@ -1587,7 +1587,9 @@ def _charger_initialement(
                     lecture.arreter()
                 for creation in a_recreer:
                     curseur.execute(creation)
-            curseur.execute(f"ANALYZE {', '.join(TABLES_CIBLES)}")
+            # Avec la table des noms (remplie par déclencheur) : son index GIN ne sert qu'avec des
+            # statistiques à jour.
+            curseur.execute(f"ANALYZE {', '.join(TABLES_CIBLES)}, personnes_nomannuaire")
     finally:
         preparation.arreter()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import unicodedata
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -178,6 +179,38 @@ class Professionnel(ModeleDeBase):
     @property
     def nom_complet(self) -> str:
         return str(self)
+
+
+class NomAnnuaire(models.Model):
+    """Premiers mots distincts des clés de recherche de l'annuaire (« MARTIN », « SAINT »…) et leurs
+    variantes à une lettre retirée, tenus par deux déclencheurs par instruction de
+    `personnes_professionnel` (migration 0006), COPY de l'import compris. Sert la recherche approchée :
+    un mot saisi et un nom à une faute de frappe près (lettre en trop, en moins, remplacée, ou deux
+    lettres voisines inversées) ont une variante commune ; la recherche ne lit donc que quelques
+    lignes d'un index GIN au lieu de comparer 2 millions de clés. Un nom qui n'a plus de
+    professionnel reste : il ne ramène personne."""
+
+    nom = models.TextField("premier mot de la clé de recherche", primary_key=True)
+    variantes = ArrayField(models.TextField(), verbose_name="le nom et ses variantes à une lettre retirée")
+
+    class Meta:
+        verbose_name = "nom de l'annuaire"
+        verbose_name_plural = "noms de l'annuaire"
+        indexes = [
+            GinIndex(fields=["variantes"], name="nom_annuaire_variantes"),
+            GinIndex(fields=["nom"], opclasses=["gin_trgm_ops"], name="nom_annuaire_trgm"),
+        ]
+
+    def __str__(self) -> str:
+        return self.nom
+
+
+def variantes_de_nom(mot: str) -> list[str]:
+    """Le mot et, à partir de 4 lettres, chaque forme à une lettre retirée (même calcul que le
+    déclencheur SQL de la migration 0006)."""
+    if len(mot) < 4:
+        return [mot]
+    return [mot, *dict.fromkeys(mot[:i] + mot[i + 1 :] for i in range(len(mot)))]
 
 
 class ModeExercice(models.TextChoices):

@@ -9,12 +9,15 @@ prénom normalisé) pour les inversions nom/prénom.
 from __future__ import annotations
 
 import datetime
+import operator
 import re
 from dataclasses import dataclass
+from functools import reduce
 from typing import TYPE_CHECKING
 
 from django.contrib.postgres.search import TrigramSimilarity
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Q, QuerySet, Value, When
+from django.db.models.functions import Greatest
 
 from coordination.journal.services import journaliser_plusieurs, preparer_evenement
 from coordination.personnes.identifiants import compacter
@@ -181,9 +184,10 @@ class Recherche:
     message: str = ""  # consigne quand la saisie ne permet pas de chercher
 
 
-# Seuil de la recherche approchée (pg_trgm) : au défaut de 0,3, le rattrapage d'une faute de frappe
-# examine des centaines de milliers de lignes sur 2 millions ; à 0,6 il reste sous la centaine de ms.
-SEUIL_APPROCHE = 0.6
+# Recherche approchée : au plus NOMS_CANDIDATS noms distincts, ceux à une faute de frappe d'un mot saisi
+# d'abord, sinon ceux dont la similarité trigramme avec un mot atteint SEUIL_NOM (plusieurs fautes).
+NOMS_CANDIDATS = 10
+SEUIL_NOM = 0.3
 
 
 def rechercher_professionnels(
@@ -196,8 +200,11 @@ def rechercher_professionnels(
        arrêt à la limite), les autres mots n'importe où ;
     2. noms qui contiennent chaque mot n'importe où (« andre » trouve « SAINT ANDRE » ; index GIN
        trigramme) ;
-    3. sans aucun résultat, recherche approchée (similarité trigramme) pour les fautes de frappe."""
-    from django.db import connection, transaction
+    3. sans aucun résultat, recherche approchée pour les fautes de frappe : les noms distincts à une
+       faute d'un des mots (`NomAnnuaire.variantes`, index GIN), à défaut les noms proches en
+       trigrammes, puis les professionnels de ces noms (une plage de l'index B-tree par nom), les noms
+       du plus proche au moins proche, chacun classé par similarité de toute la saisie (le prénom
+       départage)."""
     from django.db.models import Exists, OuterRef
     from django.db.models.functions import Collate
 
@@ -235,12 +242,61 @@ def rechercher_professionnels(
         trouves += list(ailleurs.order_by("cle_c", "id")[: limite - len(trouves)])
     if trouves:
         return Recherche(trouves)
-    requete = " ".join(mots)
-    with transaction.atomic(), connection.cursor() as curseur:
-        curseur.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(SEUIL_APPROCHE)])
+    noms = _noms_approches(mots)
+    if not noms:
+        return Recherche([], "Aucun professionnel trouvé : vérifiez l'orthographe.")
+    # Clés faites de A-Z, 0-9 et d'espaces ; en collation « C », « ! » suit l'espace : [NOM, NOM!) est
+    # la clé « NOM » seule ou suivie d'une espace (prénom, autres mots du nom).
+    plages = [Q(cle_c__gte=nom, cle_c__lt=nom + "!") for nom, _ in noms]
+    rang = Case(*(When(plage, then=Value(i)) for i, plage in enumerate(plages)))
+    proches = base.annotate(cle_c=cle_c).annotate(rang=rang)
+    if len(mots) > 1:
+        # D'abord le nom rattrapé suivi des autres mots tels que tapés (« MRATIN MARIE » → les clés
+        # « MARTIN MARIE… ») : une plage étroite de l'index, sans lire tous les MARTIN.
+        suites = [Q(cle_c__startswith=" ".join([nom, *_sans(mots, mot)])) for nom, mot in noms]
         approches = list(
-            base.filter(cle_recherche__trigram_similar=requete)
-            .annotate(proximite=TrigramSimilarity("cle_recherche", requete))
-            .order_by("-proximite", "id")[:limite]
+            proches.filter(reduce(operator.or_, suites)).order_by("rang", "cle_c", "id")[:limite]
         )
+        if approches:
+            return Recherche(approches)
+    approches = list(
+        proches.filter(reduce(operator.or_, plages))
+        .annotate(proximite=TrigramSimilarity("cle_recherche", " ".join(mots)))
+        .order_by("rang", "-proximite", "id")[:limite]
+    )
     return Recherche(approches, "" if approches else "Aucun professionnel trouvé : vérifiez l'orthographe.")
+
+
+def _sans(mots: list[str], mot: str) -> list[str]:
+    reste = list(mots)
+    reste.remove(mot)
+    return reste
+
+
+def _noms_approches(mots: list[str]) -> list[tuple[str, str]]:
+    """Les noms distincts de l'annuaire à une faute de frappe d'un des mots (le mot lui-même compris),
+    sinon proches en trigrammes, chacun avec le mot qu'il rattrape ; du plus proche (distance de
+    frappe OSA : lettre ajoutée, retirée, remplacée, ou deux voisines inversées) au moins proche.
+    Deux requêtes au plus."""
+    from django.db import connection, transaction
+    from rapidfuzz.distance import OSA
+
+    from coordination.personnes.models import NomAnnuaire, variantes_de_nom
+
+    variantes = [v for mot in mots for v in variantes_de_nom(mot)]
+    noms = list(NomAnnuaire.objects.filter(variantes__overlap=variantes).values_list("nom", flat=True))
+    if not noms:
+        with transaction.atomic(), connection.cursor() as curseur:
+            curseur.execute("SELECT set_config('pg_trgm.similarity_threshold', %s, true)", [str(SEUIL_NOM)])
+            similaires = reduce(operator.or_, (Q(nom__trigram_similar=mot) for mot in mots))
+            proximite = Greatest(*(TrigramSimilarity("nom", mot) for mot in mots), Value(0.0))
+            noms = list(
+                NomAnnuaire.objects.filter(similaires)
+                .annotate(proximite=proximite)
+                .order_by("-proximite", "nom")
+                .values_list("nom", flat=True)[:NOMS_CANDIDATS]
+            )
+    rattrape = {nom: min((OSA.distance(nom, mot), mot) for mot in mots) for nom in noms}
+    return [(nom, rattrape[nom][1]) for nom in sorted(noms, key=lambda nom: (rattrape[nom], nom))][
+        :NOMS_CANDIDATS
+    ]
