@@ -11,7 +11,8 @@ from stdnum import luhn
 
 from coordination.journal.models import Evenement
 from coordination.personnes import annuaire
-from coordination.personnes.models import Exercice, ModeExercice, Professionnel, Structure
+from coordination.personnes.models import Exercice, ModeExercice, NomAnnuaire, Professionnel, Structure
+from coordination.personnes.selectors import rechercher_professionnels
 
 pytestmark = pytest.mark.django_db
 
@@ -322,13 +323,14 @@ def test_uuid_des_lignes_creees():
 
 
 def _schema() -> dict:
-    """Définitions des index et contraintes des trois tables, telles que le catalogue les rend."""
+    """Définitions des index et contraintes des trois tables (et des index de la table des noms),
+    telles que le catalogue les rend."""
     from django.db import connection
 
     with connection.cursor() as curseur:
         curseur.execute(
             "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%s) ORDER BY 1, 2",
-            [list(annuaire.TABLES_CIBLES)],
+            [[*annuaire.TABLES_CIBLES, "personnes_nomannuaire"]],
         )
         index = curseur.fetchall()
         curseur.execute(
@@ -462,6 +464,12 @@ def test_chargement_initial_schema_identique_puis_reimport_incremental():
     assert (Professionnel.objects.count(), Structure.objects.count(), Exercice.objects.count()) == (
         22, 13, 22,
     )  # fmt: skip
+    # Les déclencheurs ont tenu la table des noms pendant les COPY : une faute de frappe est rattrapée.
+    premiers_mots = {p.cle_recherche.split()[0] for p in Professionnel.objects.all()}
+    assert set(NomAnnuaire.objects.values_list("nom", flat=True)) == premiers_mots
+    un = Professionnel.objects.filter(nom_exercice__regex=r"^[A-Z]{5,}$").order_by("pk").first()
+    faute = un.nom_exercice[0] + un.nom_exercice[2] + un.nom_exercice[1] + un.nom_exercice[3:]
+    assert un in rechercher_professionnels(f"{faute} {un.prenom_exercice}").professionnels
     etat = _etat()
 
     # Le second import du même fichier passe par le chemin incrémental et ne change rien.

@@ -1062,13 +1062,17 @@ def tables_vides() -> bool:
 
 
 def _retirer_index_et_contraintes(curseur) -> list[str]:
-    """Retire index secondaires, contraintes d'unicité et clés étrangères des trois tables ;
+    """Retire index secondaires, contraintes d'unicité et clés étrangères des trois tables (et les
+    index secondaires de la table des noms) ;
     renvoie les ordres qui les recréent à l'identique (index et unicités d'abord, clés étrangères
     ensuite). Définitions lues dans le catalogue avant tout retrait."""
     parametres = {"tables": list(TABLES_CIBLES)}
     curseur.execute(SQL_CONTRAINTES_A_RETIRER, parametres)
     contraintes = curseur.fetchall()
-    curseur.execute(SQL_INDEX_A_RETIRER, parametres)
+    # Plus les index GIN de la table des noms, que les déclencheurs remplissent pendant le chargement
+    # (ADR 0012) : les construire d'un bloc à la fin coûte bien moins que des centaines de milliers
+    # d'insertions d'entrées. Sa clé primaire reste (ON CONFLICT du déclencheur).
+    curseur.execute(SQL_INDEX_A_RETIRER, {"tables": [*TABLES_CIBLES, "personnes_nomannuaire"]})
     index = curseur.fetchall()
     for retrait, _ in [*reversed(contraintes), *index]:  # clés étrangères d'abord
         curseur.execute(retrait)
