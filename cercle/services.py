@@ -412,7 +412,7 @@ class MembreVoulu:
         return (self.type, self.membre.nom, self.membre.prenoms, self.membre.telephone)
 
 
-def _cle(membre: Membre) -> tuple:
+def cle_membre(membre: Membre) -> tuple:
     if membre.type == TypeMembre.PROFESSIONNEL:
         return (membre.type, membre.professionnel_id)
     if membre.type == TypeMembre.STRUCTURE:
@@ -435,7 +435,7 @@ class RapportMiseAJour:
         return bool(self.ajoutes or self.sortis or self.confirmes or self.structure_changee)
 
 
-_PAS_DE_CHANGEMENT = object()
+PAS_DE_CHANGEMENT = object()
 
 
 def _ajouter_voulu(acteur: Acteur, usager: Usager, voulu: MembreVoulu) -> Membre:
@@ -464,8 +464,9 @@ def mettre_a_jour_cercle(
     acteur: Acteur,
     usager: Usager,
     voulus: list[MembreVoulu],
-    structure_responsable=_PAS_DE_CHANGEMENT,
+    structure_responsable=PAS_DE_CHANGEMENT,
     motif_sortie: str = MotifSortie.FIN_ACCOMPAGNEMENT,
+    retirer_absents: bool = True,
 ) -> RapportMiseAJour:
     """Rend le cercle conforme à la liste des présences voulues (CareTeam reçue), par les services
     unitaires (journal de chaque ajout et sortie, droits présumés), en une seule nouvelle version.
@@ -475,7 +476,8 @@ def mettre_a_jour_cercle(
     - présence voulue close : termine à sa date la présence ouverte entrée le même jour ; déjà
       connue, rien ; sinon, si la personne n'est pas présente, la période est enregistrée (entrée
       puis sortie datées) ; une période passée d'une personne encore présente est ignorée (rapport) ;
-    - présence ouverte que la liste ne nomme pas : sortie du jour, avec `motif_sortie`.
+    - présence ouverte que la liste ne nomme pas : sortie du jour, avec `motif_sortie` (sauf si
+      `retirer_absents` est faux : déclaration de participants, POST d'une CareTeam).
     Les rôles des présences existantes ne changent pas ; les propositions non nommées restent."""
     _exiger_gestion(acteur, usager)
     cercle = _cercle_ouvert(usager)
@@ -489,9 +491,9 @@ def mettre_a_jour_cercle(
                 )
             ouverts_voulus[voulu.cle] = voulu
     existants = list(Membre.objects.filter(cercle=cercle).order_by("date_entree", "id"))
-    ouverts = {_cle(m): m for m in existants if m.ouvert and m.statut != StatutMembre.PROPOSE}
-    proposes = {_cle(m): m for m in existants if m.statut == StatutMembre.PROPOSE}
-    fermes = {(_cle(m), m.date_entree) for m in existants if not m.ouvert}
+    ouverts = {cle_membre(m): m for m in existants if m.ouvert and m.statut != StatutMembre.PROPOSE}
+    proposes = {cle_membre(m): m for m in existants if m.statut == StatutMembre.PROPOSE}
+    fermes = {(cle_membre(m), m.date_entree) for m in existants if not m.ouvert}
     rapport = RapportMiseAJour()
     jeton = _LOT_EN_COURS.set(True)
     try:
@@ -522,11 +524,11 @@ def mettre_a_jour_cercle(
             else:
                 rapport.ajoutes.append(_ajouter_voulu(acteur, usager, voulu))
         for cle, membre in ouverts.items():
-            if cle not in ouverts_voulus:
+            if retirer_absents and cle not in ouverts_voulus:
                 rapport.sortis.append(retirer_membre(acteur=acteur, membre=membre, motif=motif_sortie))
     finally:
         _LOT_EN_COURS.reset(jeton)
-    if structure_responsable is not _PAS_DE_CHANGEMENT:
+    if structure_responsable is not PAS_DE_CHANGEMENT:
         nouvelle = structure_responsable.pk if structure_responsable is not None else None
         if nouvelle != cercle.structure_responsable_id:
             Cercle.objects.filter(pk=cercle.pk).update(structure_responsable_id=nouvelle)

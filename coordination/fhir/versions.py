@@ -126,10 +126,18 @@ def lire_version(type_ressource: str, id_logique: str, version: str) -> VersionR
 
 
 def historique(
-    type_ressource: str, id_logique: str | None, *, nombre: int, depuis: datetime | None = None
+    type_ressource: str,
+    id_logique: str | None,
+    *,
+    nombre: int,
+    depuis: datetime | None = None,
+    parmi=None,
 ) -> list[VersionRessource]:
-    """Les versions (plus récentes d'abord) d'une instance, ou de tout le type."""
+    """Les versions (plus récentes d'abord) d'une instance, ou de tout le type. `parmi` : requête
+    des ids logiques permis (l'_history d'un type filtré par les habilitations)."""
     versions = VersionRessource.objects.filter(type_ressource=type_ressource)
+    if parmi is not None:
+        versions = versions.filter(id_logique__in=parmi)
     if id_logique is not None:
         identifiant = _uuid(id_logique)
         if identifiant is None:
