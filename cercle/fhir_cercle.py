@@ -554,6 +554,12 @@ class RessourceCareTeam(RessourceModele, RessourceVersionnee):
         """Le participant résolu en base : une présence voulue, ou 422 situé si le membre est inconnu."""
         element = participant.membre
         chemin = f"{participant.chemin}.member"
+        if participant.debut > timezone.localdate():
+            raise erreurs.non_traitable(
+                f"{participant.chemin}.period.start : une entrée dans le futur n'est pas prise en charge "
+                "(le portail enregistre les entrées passées ou du jour).",
+                expression=[f"{participant.chemin}.period.start"],
+            )
         reference = element.get("reference") or ""
         type_ressource = reference.partition("/")[0] if reference else element.get("type", "")
         voulu = None

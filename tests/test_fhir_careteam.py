@@ -4,7 +4,6 @@ nombre de requêtes constant, entrées mal formées (4xx OperationOutcome, jamai
 
 from __future__ import annotations
 
-import copy
 import datetime
 import json
 from pathlib import Path
@@ -229,3 +228,263 @@ def test_chaque_changement_du_cercle_une_version(thobois):
     derniere = VersionRessource.objects.get(id_logique=cercle.uuid, version=6)
     assert derniere.contenu["participant"][0]["period"]["end"] == timezone.localdate().isoformat()
     valider(derniere.contenu, type_attendu="CareTeam")
+
+
+# --- Recherche et inclusions ------------------------------------------------------------------------
+
+
+def _cercle_suivi_par(structure, *, pros: int = 2):
+    """Un usager dont le cercle compte `structure` (avec lecture de l'identité), des
+    professionnels, un proche."""
+    usager = UsagerFactory()
+    services.creer_cercle(usager=usager)
+    moi = acteur_usager(usager)
+    membre = services.ajouter_membre(
+        acteur=moi, usager=usager, type=TypeMembre.STRUCTURE, structure=structure
+    )
+    services.accorder(acteur=moi, membre=membre, domaine="identite", niveau=1)
+    for _ in range(pros):
+        services.ajouter_membre(
+            acteur=moi, usager=usager, type=TypeMembre.PROFESSIONNEL, exercice=ExerciceFactory()
+        )
+    proche = Proche.objects.create(
+        usager=usager, lien="aidant", nom="AIDANTE", prenoms="Rose", date_debut=datetime.date(2024, 1, 1)
+    )
+    services.ajouter_membre(acteur=moi, usager=usager, type=TypeMembre.PROCHE, proche=proche)
+    return usager
+
+
+def test_recherche_par_ins_chaine_avec_include_iterate(client, thobois):
+    structure, jeton = _dui_gestionnaire(client, thobois)
+    moi = acteur_usager(thobois)
+    exercice = ExerciceFactory()
+    services.ajouter_membre(acteur=moi, usager=thobois, type=TypeMembre.PROFESSIONNEL, exercice=exercice)
+    _cercle_suivi_par(structure)  # un autre cercle que l'INS ne désigne pas
+    reponse = appel(
+        client,
+        "GET",
+        f"/fhir/CareTeam?_include:iterate=*&patient.identifier={SYSTEME_NIR}|{INS_EXEMPLE}",
+        jeton,
+    )
+    assert reponse.status_code == 200, reponse.content[:500]
+    bundle = reponse.json()
+    valider(bundle, type_attendu="Bundle")
+    assert bundle["total"] == 1
+    modes = {}
+    for entree in bundle["entry"]:
+        modes.setdefault(entree["search"]["mode"], set()).add(
+            f"{entree['resource']['resourceType']}/{entree['resource']['id']}"
+        )
+    cercle = Cercle.objects.get(usager=thobois)
+    assert modes["match"] == {f"CareTeam/{cercle.uuid}"}
+    assert {
+        f"Patient/{thobois.uuid}",
+        f"PractitionerRole/{exercice.uuid}",
+        f"Organization/{structure.uuid}",
+        f"Practitioner/{exercice.professionnel.uuid}",  # itération : PractitionerRole:practitioner
+        f"Organization/{exercice.structure.uuid}",  # itération : PractitionerRole:organization
+    } <= modes["include"]
+    # Un autre système d'identifiant ne trouve rien ; l'identifiant du portail trouve le même cercle.
+    vide = appel(
+        client, "GET", f"/fhir/CareTeam?patient.identifier=urn:oid:1.2.250.1.213.1.4.10|{INS_EXEMPLE}", jeton
+    )
+    assert vide.json()["total"] == 0
+    portail = appel(
+        client, "GET", f"/fhir/CareTeam?patient.identifier=urn:ietf:rfc:3986|urn:uuid:{thobois.uuid}", jeton
+    )
+    assert portail.json()["total"] == 1
+    # Les lectures sont journalisées (CareTeam et Patient inclus).
+    assert Evenement.objects.filter(action="fhir.careteam.lecture", usager_uuid=thobois.uuid).exists()
+    assert Evenement.objects.filter(action="fhir.patient.lecture", usager_uuid=thobois.uuid).exists()
+
+
+def test_recherche_par_participant_statut_identifiant_et_date(client, thobois):
+    structure, jeton = _dui_gestionnaire(client, thobois)
+    autre = _cercle_suivi_par(structure)
+    cercle = Cercle.objects.get(usager=thobois)
+    proche = Proche.objects.get(usager=autre)
+
+    def total(requete):
+        reponse = appel(client, "GET", f"/fhir/CareTeam?{requete}", jeton)
+        assert reponse.status_code == 200, reponse.content[:400]
+        return {e["resource"]["subject"]["reference"] for e in reponse.json().get("entry", [])}
+
+    assert total(f"participant=Organization/{structure.uuid}") == {
+        f"Patient/{thobois.uuid}",
+        f"Patient/{autre.uuid}",
+    }
+    assert total(f"participant=RelatedPerson/{proche.uuid}") == {f"Patient/{autre.uuid}"}
+    assert total(f"identifier=urn:ietf:rfc:3986|urn:uuid:{cercle.uuid}") == {f"Patient/{thobois.uuid}"}
+    assert total(f"subject=Patient/{autre.uuid}&status=active") == {f"Patient/{autre.uuid}"}
+    assert total("status=inactive") == set()
+    assert len(total("_lastUpdated=ge2020-01-01")) == 2
+
+
+@pytest.mark.parametrize("nombre", [2, 6])
+def test_recherche_avec_inclusions_a_nombre_de_requetes_constant(
+    client, nombre, django_assert_max_num_queries
+):
+    structure = StructureFactory()
+    _, jeton = logiciel(client, structure=structure)
+    for _ in range(nombre):
+        _cercle_suivi_par(structure, pros=3)
+    chemin = (
+        "/fhir/CareTeam?_include=CareTeam:participant&_include=CareTeam:patient"
+        "&_include:iterate=PractitionerRole:organization"
+    )
+    # Authentification (jeton, client, portées), total, page, participants (préchargés), une requête
+    # par type inclus (Patient, PractitionerRole, Organization, RelatedPerson) et par tour, journal
+    # des lectures (un lot) : le même nombre pour 2 ou 6 cercles.
+    with django_assert_max_num_queries(22):
+        reponse = appel(client, "GET", chemin, jeton)
+    bundle = reponse.json()
+    assert bundle["total"] == nombre
+    incluses = [e for e in bundle["entry"] if e["search"]["mode"] == "include"]
+    types = {e["resource"]["resourceType"] for e in incluses}
+    assert types == {"Patient", "PractitionerRole", "Organization", "RelatedPerson"}
+    assert sum(e["resource"]["resourceType"] == "PractitionerRole" for e in incluses) == 3 * nombre
+
+
+def test_history_du_type_filtre_par_les_habilitations(client, thobois):
+    structure, jeton = _dui_gestionnaire(client, thobois)
+    invisible = UsagerFactory()
+    services.creer_cercle(usager=invisible)
+    reponse = appel(client, "GET", "/fhir/CareTeam/_history", jeton)
+    assert reponse.status_code == 200
+    sujets = {e["resource"]["subject"]["reference"] for e in reponse.json()["entry"]}
+    assert sujets == {f"Patient/{thobois.uuid}"}
+
+
+# --- Entrées mal formées : 4xx OperationOutcome, jamais 500, rien d'écrit ---------------------------
+
+
+def _careteam(usager, *participants, **autres) -> dict:
+    ressource = {
+        "resourceType": "CareTeam",
+        "status": "active",
+        "subject": {"reference": f"Patient/{usager.uuid}"},
+        "participant": list(participants),
+    }
+    ressource.update(autres)
+    return ressource
+
+
+def _participant(reference: str | None = None, debut="2024-01-01", fin=None, role=None, **membre) -> dict:
+    element = {"member": {"reference": reference} if reference else membre}
+    if role is not None:
+        element["role"] = role
+    periode = {}
+    if debut is not None:
+        periode["start"] = debut
+    if fin is not None:
+        periode["end"] = fin
+    if periode:
+        element["period"] = periode
+    return element
+
+
+def _cas_mal_formes(usager, structure) -> list[tuple[str, str, object, int, str]]:
+    """(méthode, chemin relatif, corps, statut attendu, morceau d'expression ou de diagnostic)."""
+    org = f"Organization/{structure.uuid}"
+    ct, p = _careteam, _participant
+    portail = "https://coordination.example.org/fhir/CodeSystem/role-cercle"
+    rpps_inconnu = {"system": "https://rpps.esante.gouv.fr", "value": "99999999999"}
+    finess_inconnu = {"system": "https://finess.esante.gouv.fr", "value": "999999999"}
+    inconnus = [p(f"PractitionerRole/{i:08d}-0000-0000-0000-000000000000") for i in range(300)]
+    demain = (timezone.localdate() + datetime.timedelta(days=1)).isoformat()
+    autre = UsagerFactory()
+    return [
+        ("POST", "CareTeam", {"resourceType": "Patient"}, 400, "resourceType"),
+        ("POST", "CareTeam", '{"resourceType": "CareTeam", ', 400, "JSON"),
+        ("POST", "CareTeam", "[]", 400, "objet"),
+        ("POST", "CareTeam", ct(usager, subject=None), 422, "CareTeam.subject"),
+        ("POST", "CareTeam", ct(usager, subject={"display": "sans référence"}), 422, "CareTeam.subject"),
+        ("POST", "CareTeam", ct(autre), 422, "CareTeam.subject"),
+        ("POST", "CareTeam", ct(usager, subject={"reference": "Patient/pas-un-uuid"}), 422, "subject"),
+        ("POST", "CareTeam", ct(usager, inconnus[0]), 422, "CareTeam.participant[0].member"),
+        ("POST", "CareTeam", ct(usager, p(org), p(identifier=rpps_inconnu, type="PractitionerRole")), 422,
+         "CareTeam.participant[1].member"),
+        ("POST", "CareTeam", ct(usager, p(identifier=finess_inconnu, type="Organization")), 422,
+         "CareTeam.participant[0].member"),
+        ("POST", "CareTeam", ct(usager, p("Device/123")), 422, "member"),
+        ("POST", "CareTeam", ct(usager, p(org, debut=None)), 422, "period.start"),
+        ("POST", "CareTeam", ct(usager, p(org, debut="2013")), 422, "period.start"),
+        ("POST", "CareTeam", ct(usager, p(org, debut="2013-02-30")), 400, "period.start"),
+        ("POST", "CareTeam", ct(usager, p(org, debut="hier")), 400, "period.start"),
+        ("POST", "CareTeam", ct(usager, p(org, debut="2024-05-01", fin="2024-01-01")), 422, "period.end"),
+        ("POST", "CareTeam", ct(usager, p(org, debut=demain)), 422, "futur"),
+        ("POST", "CareTeam", ct(usager, p(org), p(org, debut="2025-01-01")), 422, "présence"),
+        ("POST", "CareTeam", ct(usager, status="inactive"), 422, "CareTeam.status"),
+        ("POST", "CareTeam", ct(usager, status=12), 400, "status"),
+        ("POST", "CareTeam", ct(usager, participant={"member": org}), 400, "participant"),
+        ("POST", "CareTeam", ct(usager, managingOrganization=[{"reference": "Organization/inconnue"}]), 422,
+         "managingOrganization"),
+        ("POST", "CareTeam", ct(usager, p(org, role=[{"coding": [{"system": portail, "code": "GUARD"}]}])),
+         422, "role"),
+        ("POST", "CareTeam", ct(usager, name="x" * 200_000), 413, "volumineux"),
+        ("POST", "CareTeam", ct(usager, *inconnus), 422, "participant[0]"),
+        ("POST", "CareTeam", ct(usager, identifier=[{"value": "\u0000"}]), 400, "NUL"),
+        ("PUT", "CareTeam/pas-un-uuid", {**ct(usager), "id": "pas-un-uuid"}, 404, "introuvable"),
+    ]  # fmt: skip
+
+
+def test_careteam_mal_formee_4xx_jamais_500(client, thobois, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000
+    structure, jeton = _dui_gestionnaire(client, thobois)
+    cercle = Cercle.objects.get(usager=thobois)
+    avant = (cercle.version, Membre.objects.filter(cercle=cercle).count(), VersionRessource.objects.count())
+    cas = _cas_mal_formes(thobois, structure)
+    for methode, chemin, corps, statut, indice in cas:
+        reponse = appel(client, methode, f"/fhir/{chemin}", jeton, corps)
+        assert reponse.status_code == statut, (indice, reponse.status_code, reponse.content[:300])
+        contenu = oo(reponse, statut)
+        texte = json.dumps(contenu, ensure_ascii=False)
+        assert indice in texte, (chemin, corps if isinstance(corps, str) else str(corps)[:200], texte[:400])
+    cercle.refresh_from_db()
+    assert (
+        cercle.version,
+        Membre.objects.filter(cercle=cercle).count(),
+        VersionRessource.objects.count(),
+    ) == avant
+    assert len(cas) == 27
+
+
+def test_put_mal_forme_et_bundles_refuses(client, thobois):
+    structure, jeton = _dui_gestionnaire(client, thobois)
+    cercle = Cercle.objects.get(usager=thobois)
+    courante = appel(client, "GET", f"/fhir/CareTeam/{cercle.uuid}", jeton).json()
+    autre = UsagerFactory()
+    services.creer_cercle(usager=autre)
+    chemin = f"/fhir/CareTeam/{cercle.uuid}"
+    cas = [
+        ({**courante, "id": "autre"}, 400, "CareTeam.id"),
+        ({**courante, "subject": {"reference": f"Patient/{autre.uuid}"}}, 422, "CareTeam.subject"),
+        ({**courante, "participant": [{"period": {"start": "2020-01-01"}}]}, 422, "member"),
+    ]
+    for corps, statut, indice in cas:
+        assert indice in json.dumps(
+            oo(appel(client, "PUT", chemin, jeton, corps), statut), ensure_ascii=False
+        )
+    oo(appel(client, "PUT", f"/fhir/CareTeam/{cercle.uuid}", jeton, courante, HTTP_IF_MATCH='W/"999"'), 412)
+    for methode in ("DELETE", "GET", "PATCH"):
+        bundle = {
+            "resourceType": "Bundle",
+            "type": "transaction",
+            "entry": [
+                {"resource": courante, "request": {"method": methode, "url": f"CareTeam/{cercle.uuid}"}}
+            ],
+        }
+        reponse = oo(appel(client, "POST", "/fhir/", jeton, bundle), 400)
+        assert reponse["issue"][0]["expression"] == ["Bundle.entry[0].request.method"]
+    # Un Bundle dont une entrée échoue n'écrit rien (tout ou rien), même la création d'une structure.
+    bundle = exemple("Bundle-cds-bundle-transaction-creation-example.json")
+    bundle["entry"][2]["resource"]["identifier"][0]["value"] = "279035121518989"  # INS inconnu
+    contenu = oo(appel(client, "POST", "/fhir/", jeton, bundle), 422)
+    assert contenu["issue"][0]["expression"] == ["Bundle.entry[2].Patient.identifier"]
+    assert not Structure.objects.filter(raison_sociale="Cabinet médical CC CC").exists()
+    # Traits différents de ceux de l'usager qui porte l'INS : vigilance d'identité.
+    bundle = exemple("Bundle-cds-bundle-transaction-creation-example.json")
+    bundle["entry"][2]["resource"]["birthDate"] = "1984-10-03"
+    contenu = oo(appel(client, "POST", "/fhir/", jeton, bundle), 422)
+    assert "Patient.birthDate" in contenu["issue"][0]["expression"][0]
+    assert cercle.version == Cercle.objects.get(pk=cercle.pk).version
