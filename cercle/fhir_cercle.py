@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -497,14 +498,17 @@ class RessourceCareTeam(RessourceModele, RessourceVersionnee):
                 "Seuls l'usager, son représentant légal ou le gestionnaire du cercle peuvent modifier "
                 "ce cercle."
             )
-        if version_attendue is not None and version_attendue != str(cercle.version):
-            raise erreurs.version_perimee(version_attendue, str(cercle.version))
         recue = fhir.lire_careteam(ressource)
         if usager_designe(recue.sujet) != cercle.usager:
             raise erreurs.non_traitable(
                 "CareTeam.subject : le patient d'un cercle ne change pas.", expression=["CareTeam.subject"]
             )
-        self._appliquer(contexte, cercle, recue, retirer_absents=True)
+        with transaction.atomic():
+            # If-Match relu sous le verrou de la ligne : deux PUT de la même version, un seul passe.
+            version = Cercle.objects.select_for_update().values_list("version", flat=True).get(pk=cercle.pk)
+            if version_attendue is not None and version_attendue != str(version):
+                raise erreurs.version_perimee(version_attendue, str(version))
+            self._appliquer(contexte, cercle, recue, retirer_absents=True)
         return self._relire(cercle), False
 
     def _relire(self, cercle: Cercle) -> Representation:
