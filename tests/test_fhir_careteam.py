@@ -491,3 +491,118 @@ def test_put_mal_forme_et_bundles_refuses(client, thobois):
     contenu = oo(appel(client, "POST", "/fhir/", jeton, bundle), 422)
     assert "Patient.birthDate" in contenu["issue"][0]["expression"][0]
     assert cercle.version == Cercle.objects.get(pk=cercle.pk).version
+
+
+# --- Tous les canaux produisent une version ; Patient et RelatedPerson ; correspondance ---------------
+
+
+def _connecter_comme(client, acteur):
+    from coordination.comptes.acteur import SESSION_ACTEUR
+    from tests.factories import connecter
+
+    connecter(client, acteur.compte)
+    session = client.session
+    session[SESSION_ACTEUR] = acteur.cle
+    session.save()
+
+
+def test_page_et_api_rest_produisent_une_version_de_la_careteam(client):
+    from django.urls import reverse
+
+    from tests.monde_cercle import construire_monde
+
+    monde = construire_monde()
+    cercle = Cercle.objects.get(usager=monde.usager)
+    depart = cercle.version
+    _connecter_comme(client, monde.acteurs["usager"])
+    page = reverse("cercle:membre_retirer", args=[monde.usager.uuid, monde.membres["kine"].uuid])
+    assert client.post(page, {"motif": "fin_accompagnement"}).status_code == 302
+    api = f"/api/v1/cercle/membres/{monde.membres['ide'].uuid}/suspension/"
+    assert client.post(api, {}, content_type="application/json").status_code == 200
+    cercle.refresh_from_db()
+    assert cercle.version == depart + 2
+    versions = {
+        v.version: v.contenu
+        for v in VersionRessource.objects.filter(type_ressource="CareTeam", id_logique=cercle.uuid)
+    }
+    kine = f"PractitionerRole/{monde.membres['kine'].exercice.uuid}"
+
+    def fin_du_kine(contenu):
+        return next(
+            p["period"].get("end") for p in contenu["participant"] if p["member"].get("reference") == kine
+        )
+
+    assert fin_du_kine(versions[depart]) is None
+    assert fin_du_kine(versions[depart + 1]) == timezone.localdate().isoformat()
+    # La CareTeam servie par read (tables) est celle de la dernière version gardée.
+    lue = appel(client, "GET", f"/fhir/CareTeam/{cercle.uuid}")
+    assert lue.status_code == 200 and lue.json() == versions[depart + 2]
+
+
+@pytest.mark.parametrize(
+    "nom, attendu_patient, attendu_proche",
+    [
+        ("usager", 200, 200),
+        ("ide", 200, 200),  # présomption : identité et cercle en lecture
+        ("aidant_avec_droits", 403, 403),  # proche : connaît l'usager, sans droit sur ces domaines
+        ("pro_sans_droit", 403, 403),
+        ("pro_hors_cercle", 404, 404),
+        ("autre_usager", 404, 404),
+    ],
+)
+def test_patient_et_relatedperson_lus_selon_les_habilitations(client, nom, attendu_patient, attendu_proche):
+    from tests.monde_cercle import construire_monde
+
+    monde = construire_monde()
+    _connecter_comme(client, monde.acteurs[nom])
+    fille = monde.membres["aidant"].proche
+    patient = appel(client, "GET", f"/fhir/Patient/{monde.usager.uuid}")
+    proche = appel(client, "GET", f"/fhir/RelatedPerson/{fille.uuid}")
+    for reponse, attendu, action in (
+        (patient, attendu_patient, "fhir.patient.lecture"),
+        (proche, attendu_proche, "fhir.relatedperson.lecture"),
+    ):
+        if attendu == 200:
+            assert reponse.status_code == 200
+            valider(reponse.json())
+            assert Evenement.objects.filter(action=action, usager_uuid=monde.usager.uuid).exists()
+        else:
+            oo(reponse, attendu)
+            assert not Evenement.objects.filter(action=action).exists()
+    recherche = appel(client, "GET", f"/fhir/RelatedPerson?patient=Patient/{monde.usager.uuid}").json()
+    assert (recherche["total"] > 0) is (attendu_proche == 200)
+
+
+def test_roles_et_membres_de_la_careteam(thobois):
+    from cercle.fhir import PARTICIPANTS, cercle_vers_careteam
+    from cercle.roles import Role
+
+    moi = acteur_usager(thobois)
+    medecin = ExerciceFactory(structure=None, professionnel__profession_code="10")
+    services.ajouter_membre(
+        acteur=moi,
+        usager=thobois,
+        type=TypeMembre.PROFESSIONNEL,
+        exercice=medecin,
+        role=Role.MEDECIN_TRAITANT,
+    )
+    confiance = Proche.objects.create(
+        usager=thobois, lien="personne_confiance", nom="CONFIANCE", prenoms="Anne",
+        date_debut=datetime.date(2024, 1, 1),
+    )  # fmt: skip
+    services.ajouter_membre(acteur=moi, usager=thobois, type=TypeMembre.PROCHE, proche=confiance)
+    services.ajouter_membre(acteur=moi, usager=thobois, type=TypeMembre.AUTRE, nom="VOISINE", prenoms="Lise")
+    cercle = Cercle.objects.prefetch_related(PARTICIPANTS).get(usager=thobois)
+    careteam = cercle_vers_careteam(cercle, cercle.participants)
+    valider(careteam, type_attendu="CareTeam")
+    codes = {
+        p["member"].get("reference", "autre"): (p["role"][0]["coding"][0]["system"].rsplit("/", 1)[1],
+                                                p["role"][0]["coding"][0]["code"])
+        for p in careteam["participant"]
+    }  # fmt: skip
+    assert codes[f"PractitionerRole/{medecin.uuid}"] == ("TRE-R259-HL7ParticipationFunction", "PCP")
+    assert codes[f"RelatedPerson/{confiance.uuid}"] == ("TRE-R260-HL7RoleClass", "NOK")
+    assert codes["autre"] == ("TRE-R260-HL7RoleClass", "CON")
+    voisine = next(p for p in careteam["participant"] if "reference" not in p["member"])
+    assert voisine["member"]["type"] == "RelatedPerson" and voisine["member"]["display"] == "Lise VOISINE"
+    assert careteam["name"] == "Cercle de soins de Jacques THOBOIS"
