@@ -175,7 +175,7 @@ def _ordre(operations: list[Operation]) -> list[Operation]:
     return sorted(operations, key=lambda o: (o.methode != "POST", o.gestionnaire.rang_transaction, o.rang))
 
 
-def _suivre(table: dict[str, str], entrees: list[dict], operation: Operation, representation) -> None:
+def _suivre(table: dict[str, str], operation: Operation, representation) -> None:
     """Une création qui a désigné une ressource existante (autre id que celui attribué) : les
     références des entrées suivantes visent cette ressource."""
     if operation.methode != "POST" or representation.id == operation.id_logique:
@@ -220,7 +220,7 @@ def traiter(contexte: Contexte, corps, *, avec_ressources: bool = False) -> dict
                 code, representation = _executer(contexte, operation)
             except ErreurFHIR as erreur:
                 raise erreur.avec_prefixe(operation.chemin) from None
-            _suivre(table, entrees, operation, representation)
+            _suivre(table, operation, representation)
             resultats[operation.rang] = _reponse(code, representation, avec_ressources)
     return {
         "resourceType": "Bundle",
@@ -243,7 +243,7 @@ def _batch(contexte: Contexte, entrees: list[dict], avec_ressources: bool) -> di
         try:
             with transaction.atomic():
                 code, representation = _executer(contexte, operation)
-            _suivre(table, entrees, operation, representation)
+            _suivre(table, operation, representation)
             reponses[operation.rang] = _reponse(code, representation, avec_ressources)
         except ErreurFHIR as erreur:
             reponses[operation.rang] = _echec(erreur.avec_prefixe(operation.chemin))
