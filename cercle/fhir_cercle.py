@@ -76,7 +76,10 @@ def _exiger_acces(contexte: Contexte, usager: Usager | None, domaine: str, quoi:
     if usager is None or selectors.usager_connu(contexte.acteur, usager.uuid) is None:
         raise erreurs.introuvable(*quoi)
     if not habilitations.peut(contexte.acteur, usager, "lire", domaine):
-        raise erreurs.interdit(f"Vous n'avez pas le droit de lire {quoi[0]}/{quoi[1][:64]} ({domaine}).")
+        raise erreurs.interdit(
+            f"Vous n'avez pas le droit de consulter {quoi[0]}/{quoi[1][:64]} : il faut la lecture du "
+            f"domaine « {Domaine(domaine).label} » du dossier de cette personne."
+        )
     return usager
 
 
