@@ -6,3 +6,6 @@ class CercleConfig(AppConfig):
 
     name = "cercle"
     verbose_name = "cercle de santé et d'accompagnement"
+
+    def ready(self) -> None:
+        from cercle import fhir_cercle  # noqa: F401 (enregistre CareTeam, Patient, RelatedPerson)

@@ -81,9 +81,11 @@ FICHES: dict[str, FicheRole] = {
     Role.STRUCTURE_ACCOMPAGNANTE: FicheRole(frozenset({"structure"}), "PROV"),
     Role.AIDANT: FicheRole(frozenset({"proche"}), "CAREGIVER"),
     Role.REPRESENTANT_LEGAL: FicheRole(frozenset({"proche"}), "GUARD"),
-    Role.PERSONNE_CONFIANCE: FicheRole(frozenset({"proche"}), "QUAL"),
+    # Personne de confiance : NOK (QUAL est obsolète dans TRE_R260) ; famille : CON, comme les
+    # proches (personnes/fhir.py, ROLES_PROCHE). Les valeurs en base (« QUAL », « NOK ») restent.
+    Role.PERSONNE_CONFIANCE: FicheRole(frozenset({"proche"}), "NOK"),
     Role.PERSONNE_A_PREVENIR: FicheRole(frozenset({"proche"}), "ECON"),
-    Role.FAMILLE: FicheRole(frozenset({"proche", "autre"}), "NOK"),
+    Role.FAMILLE: FicheRole(frozenset({"proche", "autre"}), "CON"),
     Role.VOISIN_BENEVOLE: FicheRole(frozenset({"autre"}), "CON"),
 }
 

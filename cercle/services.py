@@ -6,6 +6,7 @@ agit pour lui). Les consentements sont des preuves immuables (`Consentement`).""
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,7 @@ from cercle.models import (
 )
 from cercle.roles import FICHES, role_propose
 from coordination.comptes.acteur import TypeActeur
-from coordination.journal.services import journaliser
+from coordination.journal.services import journaliser, journaliser_plusieurs, preparer_evenement
 from coordination.personnes.models import Exercice, Proche, Professionnel, Structure, Usager
 
 if TYPE_CHECKING:
@@ -52,16 +53,57 @@ def _exiger(acteur: Acteur, usager: Usager, action: str, domaine: str, message: 
         raise AccesRefuse(message)
 
 
-def _journaliser(acteur: Acteur, action: str, *, usager: Usager, objet=None, details: dict | None = None):
+# Écritures groupées (mise à jour FHIR d'une CareTeam) : les services appelés à l'intérieur
+# journalisent chacun leur action, mais une seule version du cercle est produite, à la fin du lot.
+_LOT_EN_COURS: ContextVar[bool] = ContextVar("cercle_lot_en_cours", default=False)
+
+
+def _journaliser(
+    acteur: Acteur,
+    action: str,
+    *,
+    usager: Usager,
+    objet=None,
+    details: dict | None = None,
+    cercle: Cercle | None = None,
+):
+    """Journalise l'action. `cercle` : l'action a changé le cercle, d'où une nouvelle version de la
+    CareTeam (sauf dans un lot, qui en produit une seule à sa fin), reliée à cet événement."""
     au_nom_de = str(usager) if habilitations.agit_pour_l_usager(acteur, usager) else ""
-    return journaliser(
+    evenement = preparer_evenement(
         acteur=acteur, action=action, objet=objet, usager=usager, au_nom_de=au_nom_de, details=details or {}
+    )
+    if cercle is not None and not _LOT_EN_COURS.get():
+        _toucher(cercle, evenement)
+    return journaliser_plusieurs([evenement])[0]
+
+
+def _versionner(cercle_id: int, evenement=None) -> None:
+    """Ajoute au magasin de versions FHIR la CareTeam du cercle telle qu'elle est maintenant, sous
+    le numéro `Cercle.version` (meta.versionId) et à l'instant `Cercle.modifie_le`."""
+    from cercle.fhir import PARTICIPANTS, cercle_vers_careteam
+    from coordination.fhir.versions import ajouter_version
+
+    cercle = (
+        Cercle.objects.select_related("usager", "structure_responsable")
+        .prefetch_related(PARTICIPANTS)
+        .get(pk=cercle_id)
+    )
+    ajouter_version(
+        type_ressource="CareTeam",
+        id_logique=cercle.uuid,
+        ressource=cercle_vers_careteam(cercle, cercle.participants),
+        evenement=evenement,
+        numero=cercle.version,
+        moment=cercle.modifie_le,
     )
 
 
-def _toucher(cercle: Cercle) -> None:
-    """Nouvelle version du cercle (meta.versionId de la CareTeam)."""
+def _toucher(cercle: Cercle, evenement=None) -> None:
+    """Nouvelle version du cercle (meta.versionId de la CareTeam), gardée dans le magasin de
+    versions pour vread et _history."""
     Cercle.objects.filter(pk=cercle.pk).update(version=F("version") + 1, modifie_le=timezone.now())
+    _versionner(cercle.pk, evenement)
 
 
 def _consentement(
@@ -96,7 +138,9 @@ def _consentement(
 
 def creer_cercle(*, usager: Usager) -> Cercle:
     """Le cercle de l'usager (créé avec lui, par `personnes.services.creer_usager`). Idempotent."""
-    cercle, _ = Cercle.objects.get_or_create(usager=usager)
+    cercle, cree = Cercle.objects.get_or_create(usager=usager)
+    if cree:
+        _versionner(cercle.pk)  # version 1 de la CareTeam
     return cercle
 
 
@@ -165,11 +209,16 @@ def ajouter_membre(
     telephone: str = "",
     origine: str = OrigineMembre.AJOUT,
     note_origine: str = "",
+    date_entree: dt.date | None = None,
 ) -> Membre:
     """Ajoute une personne au cercle (écriture sur le cercle requise). Aucun droit n'est donné, sauf
-    la présomption de l'équipe de soins pour les professionnels des structures qui accompagnent."""
+    la présomption de l'équipe de soins pour les professionnels des structures qui accompagnent.
+    `date_entree` : aujourd'hui par défaut ; une date passée (entrée déclarée par un logiciel),
+    jamais future."""
     _exiger(acteur, usager, "ecrire", Domaine.CERCLE, "Vous ne pouvez pas ajouter de membre à ce cercle.")
     cercle = _cercle_ouvert(usager)
+    if date_entree is not None and date_entree > timezone.localdate():
+        raise ValidationError({"date_entree": "Date d'entrée : elle ne peut pas être dans le futur."})
     if exercice is not None and professionnel is None:
         professionnel = exercice.professionnel
     if not role:
@@ -195,15 +244,16 @@ def ajouter_membre(
             telephone=telephone.strip(),
             origine=origine,
             note_origine=note_origine,
+            date_entree=date_entree or timezone.localdate(),
         ),
         usager,
     )
-    _toucher(cercle)
     _journaliser(
         acteur,
         "cercle.membre.ajout",
         usager=usager,
         objet=membre,
+        cercle=cercle,
         details={"type": type, "role": role, "origine": origine},
     )
     return membre
@@ -231,16 +281,15 @@ def confirmer_proposition(*, acteur: Acteur, membre: Membre) -> Membre:
     membre.date_entree = timezone.localdate()
     membre.save(update_fields=["statut", "date_entree", "modifie_le"])
     _ecrire_defauts(membre)
-    _toucher(membre.cercle)
-    _journaliser(acteur, "cercle.membre.confirmation", usager=usager, objet=membre)
+    _journaliser(acteur, "cercle.membre.confirmation", usager=usager, objet=membre, cercle=membre.cercle)
     return membre
 
 
-def _sortir(membre: Membre, motif: str) -> None:
+def _sortir(membre: Membre, motif: str, date_sortie: dt.date | None = None) -> None:
     """Fin de présence : statut sorti, date de sortie, tous les droits et délégations finis à l'instant."""
     maintenant = timezone.now()
     membre.statut = StatutMembre.INACTIF
-    membre.date_sortie = max(timezone.localdate(), membre.date_entree)
+    membre.date_sortie = max(date_sortie or timezone.localdate(), membre.date_entree)
     membre.motif_sortie = motif
     membre.save(update_fields=["statut", "date_sortie", "motif_sortie", "modifie_le"])
     membre.habilitations.filter(revoquee_le__isnull=True).update(
@@ -259,8 +308,7 @@ def ecarter_proposition(*, acteur: Acteur, membre: Membre) -> Membre:
     if membre.statut != StatutMembre.PROPOSE:
         raise ValidationError("Cette proposition a déjà été traitée.")
     _sortir(membre, MotifSortie.PROPOSITION_ECARTEE)
-    _toucher(membre.cercle)
-    _journaliser(acteur, "cercle.membre.ecarte", usager=usager, objet=membre)
+    _journaliser(acteur, "cercle.membre.ecarte", usager=usager, objet=membre, cercle=membre.cercle)
     return membre
 
 
@@ -276,9 +324,17 @@ def _est_le_membre(acteur: Acteur, membre: Membre) -> bool:
 
 
 @transaction.atomic
-def retirer_membre(*, acteur: Acteur, membre: Membre, motif: str = MotifSortie.DEMANDE_USAGER) -> Membre:
+def retirer_membre(
+    *,
+    acteur: Acteur,
+    membre: Membre,
+    motif: str = MotifSortie.DEMANDE_USAGER,
+    date_sortie: dt.date | None = None,
+) -> Membre:
     """Sortie du cercle, décidée par l'usager, son représentant ou le gestionnaire, ou par le membre
-    lui-même (départ). Tous ses droits et les délégations qu'il a données prennent fin à l'instant."""
+    lui-même (départ). Tous ses droits et les délégations qu'il a données prennent fin à l'instant.
+    `date_sortie` : aujourd'hui par défaut ; une date passée (sortie déclarée par un logiciel), ni
+    future ni antérieure à l'entrée."""
     usager = membre.cercle.usager
     if _est_le_membre(acteur, membre):
         motif = MotifSortie.DEPART_MEMBRE
@@ -289,10 +345,18 @@ def retirer_membre(*, acteur: Acteur, membre: Membre, motif: str = MotifSortie.D
     membre = Membre.objects.select_for_update().get(pk=membre.pk)
     if not membre.ouvert:
         raise ValidationError(f"{membre.nom_affiche} a déjà quitté le cercle.")
-    _sortir(membre, motif)
-    _toucher(membre.cercle)
+    if date_sortie is not None and date_sortie > timezone.localdate():
+        raise ValidationError({"date_sortie": "Date de sortie : elle ne peut pas être dans le futur."})
+    if date_sortie is not None and date_sortie < membre.date_entree:
+        raise ValidationError(
+            {"date_sortie": f"Date de sortie : elle précède l'entrée de {membre.nom_affiche} dans le cercle."}
+        )
+    _sortir(membre, motif, date_sortie)
     habilitations.oublier(acteur)
-    _journaliser(acteur, "cercle.membre.sortie", usager=usager, objet=membre, details={"motif": motif})
+    _journaliser(
+        acteur, "cercle.membre.sortie", usager=usager, objet=membre, details={"motif": motif},
+        cercle=membre.cercle,
+    )  # fmt: skip
     return membre
 
 
@@ -308,15 +372,175 @@ def suspendre_membre(*, acteur: Acteur, membre: Membre, suspendre: bool = True) 
         raise ValidationError("Ce membre n'est pas dans un état qui permet cette action.")
     membre.statut = StatutMembre.SUSPENDU if suspendre else StatutMembre.ACTIF
     membre.save(update_fields=["statut", "modifie_le"])
-    _toucher(membre.cercle)
     habilitations.oublier(acteur)
     _journaliser(
         acteur,
         "cercle.membre.suspension" if suspendre else "cercle.membre.reprise",
         usager=usager,
         objet=membre,
+        cercle=membre.cercle,
     )
     return membre
+
+
+# --- Mise à jour d'ensemble (CareTeam reçue d'un logiciel) ------------------------------------------
+
+
+@dataclass
+class MembreVoulu:
+    """Une présence demandée (un `participant` de CareTeam), déjà résolue en base. `membre` : pour
+    une autre personne (sans fiche), sa présence existante. `date_sortie` : passée ou du jour."""
+
+    type: str
+    role: str
+    date_entree: dt.date
+    date_sortie: dt.date | None = None
+    professionnel: Professionnel | None = None
+    exercice: Exercice | None = None
+    structure: Structure | None = None
+    proche: Proche | None = None
+    membre: Membre | None = None
+
+    @property
+    def cle(self) -> tuple:
+        if self.type == TypeMembre.PROFESSIONNEL:
+            return (self.type, self.professionnel.pk)
+        if self.type == TypeMembre.STRUCTURE:
+            return (self.type, self.structure.pk)
+        if self.type == TypeMembre.PROCHE:
+            return (self.type, self.proche.pk)
+        return (self.type, self.membre.nom, self.membre.prenoms, self.membre.telephone)
+
+
+def cle_membre(membre: Membre) -> tuple:
+    if membre.type == TypeMembre.PROFESSIONNEL:
+        return (membre.type, membre.professionnel_id)
+    if membre.type == TypeMembre.STRUCTURE:
+        return (membre.type, membre.structure_id)
+    if membre.type == TypeMembre.PROCHE:
+        return (membre.type, membre.proche_id)
+    return (membre.type, membre.nom, membre.prenoms, membre.telephone)
+
+
+@dataclass
+class RapportMiseAJour:
+    ajoutes: list[Membre] = field(default_factory=list)
+    sortis: list[Membre] = field(default_factory=list)
+    confirmes: list[Membre] = field(default_factory=list)
+    ignores: list[MembreVoulu] = field(default_factory=list)  # périodes passées non reprises
+    structure_changee: bool = False
+
+    @property
+    def change(self) -> bool:
+        return bool(self.ajoutes or self.sortis or self.confirmes or self.structure_changee)
+
+
+PAS_DE_CHANGEMENT = object()
+
+
+def _ajouter_voulu(acteur: Acteur, usager: Usager, voulu: MembreVoulu) -> Membre:
+    autre = voulu.membre
+    return ajouter_membre(
+        acteur=acteur,
+        usager=usager,
+        type=voulu.type,
+        role=voulu.role,
+        professionnel=voulu.professionnel,
+        exercice=voulu.exercice,
+        structure=voulu.structure,
+        proche=voulu.proche,
+        nom=autre.nom if autre else "",
+        prenoms=autre.prenoms if autre else "",
+        precision=autre.precision if autre else "",
+        telephone=autre.telephone if autre else "",
+        origine=OrigineMembre.LOGICIEL if acteur.type == TypeActeur.LOGICIEL else OrigineMembre.AJOUT,
+        date_entree=voulu.date_entree,
+    )
+
+
+@transaction.atomic
+def mettre_a_jour_cercle(
+    *,
+    acteur: Acteur,
+    usager: Usager,
+    voulus: list[MembreVoulu],
+    structure_responsable=PAS_DE_CHANGEMENT,
+    motif_sortie: str = MotifSortie.FIN_ACCOMPAGNEMENT,
+    retirer_absents: bool = True,
+) -> RapportMiseAJour:
+    """Rend le cercle conforme à la liste des présences voulues (CareTeam reçue), par les services
+    unitaires (journal de chaque ajout et sortie, droits présumés), en une seule nouvelle version.
+    Gestion du cercle requise. Règles (docs/decisions/0011-careteam-cds.md) :
+    - présence voulue ouverte : gardée si la personne est présente, confirmée si elle était
+      proposée, sinon ajoutée à sa date d'entrée (passée ou du jour) ;
+    - présence voulue close : termine à sa date la présence ouverte entrée le même jour ; déjà
+      connue, rien ; sinon, si la personne n'est pas présente, la période est enregistrée (entrée
+      puis sortie datées) ; une période passée d'une personne encore présente est ignorée (rapport) ;
+    - présence ouverte que la liste ne nomme pas : sortie du jour, avec `motif_sortie` (sauf si
+      `retirer_absents` est faux : déclaration de participants, POST d'une CareTeam).
+    Les rôles des présences existantes ne changent pas ; les propositions non nommées restent."""
+    _exiger_gestion(acteur, usager)
+    cercle = _cercle_ouvert(usager)
+    cercle = Cercle.objects.select_for_update().get(pk=cercle.pk)  # une mise à jour à la fois
+    ouverts_voulus: dict[tuple, MembreVoulu] = {}
+    for voulu in voulus:
+        if voulu.date_sortie is None:
+            if voulu.cle in ouverts_voulus:
+                raise ValidationError(
+                    "Une même personne ne peut avoir qu'une présence en cours dans le cercle."
+                )
+            ouverts_voulus[voulu.cle] = voulu
+    existants = list(Membre.objects.filter(cercle=cercle).order_by("date_entree", "id"))
+    ouverts = {cle_membre(m): m for m in existants if m.ouvert and m.statut != StatutMembre.PROPOSE}
+    proposes = {cle_membre(m): m for m in existants if m.statut == StatutMembre.PROPOSE}
+    fermes = {(cle_membre(m), m.date_entree) for m in existants if not m.ouvert}
+    rapport = RapportMiseAJour()
+    jeton = _LOT_EN_COURS.set(True)
+    try:
+        for voulu in sorted(voulus, key=lambda v: (v.date_sortie is None, v.date_entree)):
+            cle = voulu.cle
+            if voulu.date_sortie is not None:
+                present = ouverts.get(cle)
+                if present is not None and present.date_entree == voulu.date_entree:
+                    rapport.sortis.append(
+                        retirer_membre(acteur=acteur, membre=present, motif=motif_sortie,
+                                       date_sortie=voulu.date_sortie)
+                    )  # fmt: skip
+                    del ouverts[cle]
+                elif (cle, voulu.date_entree) in fermes:
+                    continue
+                elif present is None and cle not in proposes:
+                    membre = _ajouter_voulu(acteur, usager, voulu)
+                    rapport.sortis.append(
+                        retirer_membre(acteur=acteur, membre=membre, motif=motif_sortie,
+                                       date_sortie=voulu.date_sortie)
+                    )  # fmt: skip
+                else:
+                    rapport.ignores.append(voulu)
+            elif cle in ouverts:
+                continue
+            elif cle in proposes:
+                rapport.confirmes.append(confirmer_proposition(acteur=acteur, membre=proposes[cle]))
+            else:
+                rapport.ajoutes.append(_ajouter_voulu(acteur, usager, voulu))
+        for cle, membre in ouverts.items():
+            if retirer_absents and cle not in ouverts_voulus:
+                rapport.sortis.append(retirer_membre(acteur=acteur, membre=membre, motif=motif_sortie))
+    finally:
+        _LOT_EN_COURS.reset(jeton)
+    if structure_responsable is not PAS_DE_CHANGEMENT:
+        nouvelle = structure_responsable.pk if structure_responsable is not None else None
+        if nouvelle != cercle.structure_responsable_id:
+            Cercle.objects.filter(pk=cercle.pk).update(structure_responsable_id=nouvelle)
+            rapport.structure_changee = True
+    if rapport.change:
+        _journaliser(
+            acteur, "cercle.mise_a_jour", usager=usager, objet=cercle, cercle=cercle,
+            details={"ajoutes": len(rapport.ajoutes), "sortis": len(rapport.sortis),
+                     "confirmes": len(rapport.confirmes), "ignores": len(rapport.ignores),
+                     "structure_responsable": rapport.structure_changee},
+        )  # fmt: skip
+    return rapport
 
 
 # --- Droits -------------------------------------------------------------------------------------
@@ -399,13 +623,13 @@ def accorder(
         date_fin=date_fin,
         consentement=consentement,
     )
-    _toucher(membre.cercle)
     habilitations.oublier(acteur)
     _journaliser(
         acteur,
         "cercle.droit.octroi",
         usager=usager,
         objet=droit,
+        cercle=membre.cercle,
         details={
             "membre": str(membre.uuid),
             "domaine": domaine,
@@ -447,13 +671,13 @@ def revoquer(*, acteur: Acteur, droit: Habilitation, texte_vu: str | None = None
     droit.revoquee_le = timezone.now()
     droit.revocation = consentement
     droit.save(update_fields=["revoquee_le", "revocation", "modifie_le"])
-    _toucher(membre.cercle)
     habilitations.oublier(acteur)
     _journaliser(
         acteur,
         "cercle.droit.retrait",
         usager=usager,
         objet=droit,
+        cercle=membre.cercle,
         details={
             "membre": str(membre.uuid),
             "domaine": droit.domaine,
@@ -704,7 +928,6 @@ def decider_adhesion(
             ),
             usager,
         )
-        _toucher(demande.cercle)
     demande.statut = StatutDemande.ACCEPTEE if accepter else StatutDemande.REFUSEE
     demande.decidee_le = timezone.now()
     demande.decidee_par = acteur.nom
@@ -715,6 +938,7 @@ def decider_adhesion(
         "cercle.adhesion.acceptee" if accepter else "cercle.adhesion.refusee",
         usager=usager,
         objet=demande,
+        cercle=demande.cercle if accepter else None,
     )
     return demande
 
@@ -813,10 +1037,9 @@ def importer_historique(
                 usager,
             )  # fmt: skip
             rapport.proposes.append(membre)
-    if rapport.proposes:
-        _toucher(cercle)
     _journaliser(
         acteur, "cercle.historique.import", usager=usager, objet=cercle,
+        cercle=cercle if rapport.proposes else None,
         details={"fichier": nom_fichier[:200], "lignes": rapport.lignes, "proposes": len(rapport.proposes),
                  "inconnus": len(rapport.inconnus), "erreurs": len(rapport.erreurs)},
     )  # fmt: skip

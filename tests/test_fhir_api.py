@@ -78,7 +78,21 @@ def test_metadata_publique_et_generee_depuis_le_registre(client):
     }
     ressources = {r["type"]: r for r in rest["resource"]}
     assert {"Organization", "Practitioner", "PractitionerRole"} <= set(ressources)
-    assert "Patient" not in ressources  # données d'usager : servies par le cercle, pas par l'annuaire
+    # Données d'usager : servies par le cercle (cercle/fhir_cercle.py), avec ses habilitations.
+    assert [i["code"] for i in ressources["Patient"]["interaction"]] == ["read", "search-type"]
+    careteam = ressources["CareTeam"]
+    assert [i["code"] for i in careteam["interaction"]] == [
+        "read", "vread", "update", "history-instance", "history-type", "create", "search-type"
+    ]  # fmt: skip
+    assert careteam["versioning"] == "versioned" and careteam["readHistory"] is True
+    assert (
+        careteam["profile"]
+        == "https://interop.esante.gouv.fr/ig/fhir/cds/StructureDefinition/cds-ihe-careteam"
+    )
+    assert {"CareTeam:patient", "CareTeam:subject", "CareTeam:participant"} == set(careteam["searchInclude"])
+    assert {"identifier", "patient", "subject", "status", "participant", "_lastUpdated"} <= {
+        p["name"] for p in careteam["searchParam"]
+    }
     role = ressources["PractitionerRole"]
     assert [i["code"] for i in role["interaction"]] == ["read", "search-type"]
     assert (
@@ -202,7 +216,7 @@ def test_introuvable_404(client, jeton):
 
 
 def test_type_inconnu_404_et_route_inconnue_404(client, jeton):
-    assert oo(appel(client, "GET", "/fhir/Patient", jeton), 404)["issue"][0]["code"] == "not-supported"
+    assert oo(appel(client, "GET", "/fhir/Observation", jeton), 404)["issue"][0]["code"] == "not-supported"
     assert oo(appel(client, "GET", "/fhir/Licorne/1", jeton), 404)["issue"][0]["code"] == "not-supported"
     assert (
         oo(appel(client, "GET", "/fhir/Organization/1/2/3/4/5", jeton), 404)["issue"][0]["code"]

@@ -274,6 +274,9 @@ def test_transaction_qui_echoue_a_mi_chemin_n_ecrit_rien(client, jeton):
     assert Evenement.objects.count() == evenements
 
 
+ID_ORGANIZATION = "0b6c2a7e-3f4d-4b61-9c1e-2a5d6f7e8a90"
+
+
 @pytest.mark.parametrize(
     "entree, statut, morceau",
     [
@@ -294,8 +297,26 @@ def test_transaction_qui_echoue_a_mi_chemin_n_ecrit_rien(client, jeton):
         (_entree(basique(), "POST", "Basic?code=x"), 400, "conditionnelles"),
         (_entree(basique(), "PUT", "Basic"), 400, "Type/id"),
         (_entree(basique(id="a"), "PUT", "Basic/b"), 400, "diffère"),
-        (_entree({"resourceType": "Patient"}, "POST", "Patient"), 404, "Patient"),
-        (_entree({"resourceType": "Organization", "name": "x"}, "POST", "Organization"), 405, "create"),
+        (
+            _entree(
+                {"resourceType": "Observation", "status": "final", "code": {"text": "x"}},
+                "POST",
+                "Observation",
+            ),
+            404,
+            "Observation",
+        ),
+        # Patient : désigné par son INS ou l'identifiant du portail, jamais créé (cercle/fhir_cercle.py).
+        (_entree({"resourceType": "Patient"}, "POST", "Patient"), 422, "Patient"),
+        (
+            _entree(
+                {"resourceType": "Organization", "id": ID_ORGANIZATION, "name": "x"},
+                "PUT",
+                f"Organization/{ID_ORGANIZATION}",
+            ),
+            405,
+            "update",
+        ),
     ],
 )
 def test_transaction_entree_refusee(client, jeton, entree, statut, morceau):

@@ -242,3 +242,102 @@ def test_corps_trop_volumineux_413(client, jeton, settings):
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     corps = json.dumps({"resourceType": "Basic", "code": {"text": "x" * 2000}})
     oo(appel(client, "POST", "/fhir/Basic", jeton, corps), 413)
+
+
+# --- CareTeam du cercle : même exigence, jusqu'au fond de la correspondance et des services --------
+
+
+def _careteam_de(usager, **autres):
+    return {
+        "resourceType": "CareTeam",
+        "status": "active",
+        "subject": {"reference": f"Patient/{usager.uuid}"},
+        **autres,
+    }
+
+
+def _membre(reference=None, debut="2020-01-01", **autres):
+    element = {"member": {"reference": reference} if reference else autres}
+    element["period"] = {"start": debut} if debut else {}
+    return element
+
+
+def _careteams_hostiles(usager) -> list:
+    inconnu = str(uuid.uuid4())
+    nir = "urn:oid:1.2.250.1.213.1.4.8"
+    return [
+        {"resourceType": "CareTeam"},
+        _careteam_de(usager, subject={"reference": "Patient/"}),
+        _careteam_de(usager, subject={"reference": "Patient/../../etc/passwd"}),
+        _careteam_de(usager, subject={"identifier": {"system": nir, "value": "x" * 500}}),
+        _careteam_de(usager, subject={"reference": f"Organization/{inconnu}"}),
+        _careteam_de(usager, participant=[_membre("PractitionerRole/" + "9" * 5000)]),
+        _careteam_de(usager, participant=[_membre(f"RelatedPerson/{inconnu}")]),
+        _careteam_de(usager, participant=[_membre(f"Practitioner/{inconnu}")]),
+        _careteam_de(usager, participant=[_membre("Organization")]),
+        _careteam_de(usager, participant=[_membre("urn:uuid:" + inconnu)]),
+        _careteam_de(usager, participant=[_membre(type="PractitionerRole", identifier={
+            "system": "https://rpps.esante.gouv.fr", "value": "1" * 300})]),
+        _careteam_de(usager, participant=[_membre(type="RelatedPerson", identifier={"value": "é" * 100})]),
+        _careteam_de(usager, participant=[_membre(f"Organization/{inconnu}", debut="0001-01-01")]),
+        _careteam_de(usager, participant=[_membre(f"Organization/{inconnu}", debut="2020-01-01T25:00:00Z")]),
+        _careteam_de(usager, participant=[{"member": {"reference": f"Organization/{inconnu}"},
+                                           "period": {"start": "2020-01-02", "end": "2020-01-01"}}]),
+        _careteam_de(usager, participant=[{"member": {"reference": f"Organization/{inconnu}"}}]),
+        _careteam_de(usager, participant=[{"role": [{"coding": [{"code": "PCP"}]}]}]),
+        _careteam_de(usager, managingOrganization=[{"identifier": {"system": "https://finess.esante.gouv.fr",
+                                                                   "value": "%00"}}]),
+        _careteam_de(usager, managingOrganization=[{"display": "sans référence"}, {"display": "deux"}]),
+        _careteam_de(usager, period={"start": "9999-12-31"}, status="entered-in-error"),
+        _careteam_de(usager, participant=[_membre(f"Organization/{inconnu}")] * 500),
+    ]  # fmt: skip
+
+
+@pytest.fixture
+def cercle_gere(client):
+    from cercle import services
+    from cercle.models import TypeMembre
+    from tests.factories import UsagerFactory
+    from tests.monde_cercle import acteur_usager
+
+    usager = UsagerFactory()
+    cercle = services.creer_cercle(usager=usager)
+    structure = StructureFactory()
+    moi = acteur_usager(usager)
+    membre = services.ajouter_membre(
+        acteur=moi, usager=usager, type=TypeMembre.STRUCTURE, structure=structure
+    )
+    services.accorder(acteur=moi, membre=membre, domaine="cercle", niveau=3)
+    return usager, cercle, logiciel(client, structure=structure)[1]
+
+
+def test_careteams_hostiles_4xx_et_rien_d_ecrit(client, cercle_gere):
+    from cercle.models import Cercle
+
+    usager, cercle, jeton_dui = cercle_gere
+    version = Cercle.objects.get(pk=cercle.pk).version
+    for rang, careteam in enumerate(_careteams_hostiles(usager)):
+        reponse = appel(client, "POST", "/fhir/CareTeam", jeton_dui, careteam)
+        assert 400 <= reponse.status_code < 500, (rang, reponse.status_code, reponse.content[:300])
+        oo(reponse, reponse.status_code)
+        remplacement = {**careteam, "id": str(cercle.uuid)}
+        _acceptable(appel(client, "PUT", f"/fhir/CareTeam/{cercle.uuid}", jeton_dui, remplacement), rang)
+        bundle = _transaction(_entree("PUT", f"CareTeam/{cercle.uuid}", remplacement))
+        _acceptable(appel(client, "POST", "/fhir/", jeton_dui, bundle), rang)
+    assert Cercle.objects.get(pk=cercle.pk).version == version
+
+
+@pytest.mark.parametrize("requete", PARAMETRES, ids=range(len(PARAMETRES)))
+def test_parametres_mal_formes_sur_les_ressources_du_cercle(client, cercle_gere, requete):
+    _, _, jeton_dui = cercle_gere
+    for chemin in ("/fhir/CareTeam", "/fhir/Patient", "/fhir/RelatedPerson"):
+        _acceptable(appel(client, "GET", f"{chemin}?{requete}", jeton_dui), f"{chemin}?{requete}")
+    for requete_cercle in (
+        "patient.identifier=|",
+        "patient.name=x",
+        "participant=Licorne/1",
+        "participant:=x",
+        "subject.identifier=urn:oid:1.2.250.1.213.1.4.8|%00",
+        "_include:iterate=*&_include=*",
+    ):
+        _acceptable(appel(client, "GET", f"/fhir/CareTeam?{requete_cercle}", jeton_dui), requete_cercle)

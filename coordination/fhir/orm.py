@@ -112,6 +112,13 @@ class RessourceModele(Ressource):
 
     # -- _include ----------------------------------------------------------------------------
 
+    def cibles_inclusion(self, inclusion: Inclusion, sources: list) -> dict[str, set]:
+        """Type cible → clés primaires désignées par `inclusion` depuis `sources` (par défaut : la
+        clé étrangère de `liens_inclusion`). Une sous-classe la redéfinit pour un paramètre qui
+        vise plusieurs types (CareTeam:participant)."""
+        type_cible, attribut = self.liens_inclusion[inclusion.cle]
+        return {type_cible: {getattr(o, attribut) for o in sources}}
+
     def inclure(self, contexte: Contexte, inclusions: list[Inclusion], objets: list) -> list[Representation]:
         """Ressources désignées par les inclusions : un tour sur la page, puis (`:iterate`) sur ce
         qui vient d'être inclus, au plus TOURS_D_INCLUSION_MAX tours."""
@@ -129,19 +136,18 @@ class RessourceModele(Ressource):
                 if not sources:
                     continue
                 source = registre.obtenir(inclusion.source)
-                type_cible, attribut = source.liens_inclusion[inclusion.cle]
-                if inclusion.cible and inclusion.cible != type_cible:
-                    continue
-                contexte.exiger(type_cible, ecriture=False)
-                cible = registre.obtenir(type_cible)
-                pks = {getattr(o, attribut) for o in sources} - {None}
-                for objet in cible.objets(contexte, pks):
-                    cle = (type_cible, str(objet.uuid))
-                    if cle in deja:
+                for type_cible, pks in source.cibles_inclusion(inclusion, sources).items():
+                    if inclusion.cible and inclusion.cible != type_cible:
                         continue
-                    deja.add(cle)
-                    incluses.append(cible.representation(objet))
-                    suivants.setdefault(type_cible, []).append(objet)
+                    contexte.exiger(type_cible, ecriture=False)
+                    cible = registre.obtenir(type_cible)
+                    for objet in cible.objets(contexte, pks - {None}):
+                        cle = (type_cible, str(objet.uuid))
+                        if cle in deja:
+                            continue
+                        deja.add(cle)
+                        incluses.append(cible.representation(objet))
+                        suivants.setdefault(type_cible, []).append(objet)
             if not suivants:
                 break
             a_traiter = suivants

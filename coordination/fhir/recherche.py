@@ -376,10 +376,22 @@ def _tri(ressource: Ressource, valeur: str) -> list[tuple[str, bool]]:
     return tri
 
 
+def _toutes_les_inclusions(ressource: Ressource, iterer: bool) -> list[Inclusion]:
+    """`_include=*` : toutes les inclusions du type cherché ; `_include:iterate=*` : aussi celles
+    de chaque type du registre, appliquées à ce qui vient d'être inclus."""
+    sources = [ressource] + ([r for r in registre.ressources() if r.type != ressource.type] if iterer else [])
+    inclusions = [
+        Inclusion(source.type, cle.split(":", 1)[1], None, iterer)
+        for source in sources
+        for cle in source.inclusions
+    ]
+    if not ressource.inclusions:
+        raise requete_invalide(f"« _include=* » : aucune inclusion n'est possible depuis {ressource.type}.")
+    return inclusions
+
+
 def _inclusion(ressource: Ressource, valeur: str, iterer: bool) -> Inclusion:
     morceaux = valeur.split(":")
-    if valeur == "*":
-        raise requete_invalide("« _include=* » n'est pas pris en charge : nommez chaque inclusion.")
     if len(morceaux) not in (2, 3) or not all(morceaux):
         raise requete_invalide(
             f"« _include={valeur[:80]} » : la forme attendue est Type:paramètre[:TypeCible]."
@@ -413,6 +425,8 @@ def analyser(paires: list[tuple[str, str]], ressource: Ressource, *, tolerant: b
             recherche.compter_seulement = nombre == 0
         elif nom == "_sort":
             recherche.tri = _tri(ressource, valeur)
+        elif nom in ("_include", "_include:iterate") and valeur == "*":
+            recherche.inclusions.extend(_toutes_les_inclusions(ressource, nom.endswith(":iterate")))
         elif nom in ("_include", "_include:iterate"):
             recherche.inclusions.append(_inclusion(ressource, valeur, nom.endswith(":iterate")))
         elif nom == "_total":

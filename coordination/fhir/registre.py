@@ -80,6 +80,9 @@ class Representation:
     derniere_maj: datetime
     version: str | None = None
     supprimee: bool = False
+    # Création qui désigne une ressource déjà connue (Patient reconnu par son INS, structure par
+    # son FINESS…) : 200 au lieu de 201, et les références du Bundle suivent l'id existant.
+    existante: bool = False
 
     @property
     def type(self) -> str:
@@ -124,6 +127,11 @@ class Ressource:
     inclusions: ClassVar[tuple[str, ...]] = ()
     # Méthodes acceptées dans un Bundle transaction/batch (invariant req-met des volets CI-SIS).
     methodes_transaction: ClassVar[frozenset[str]] = frozenset({"POST", "PUT"})
+    # Création acceptée seulement comme entrée d'un Bundle transaction (ressource citée par une
+    # autre : le Patient, l'Organization d'une CareTeam) même si `create` n'est pas déclarée.
+    creation_en_transaction: ClassVar[bool] = False
+    # Ordre d'exécution des créations d'un Bundle : les ressources citées d'abord (rang plus petit).
+    rang_transaction: ClassVar[int] = 0
     versionnee: ClassVar[bool] = False
 
     # -- déclarations ------------------------------------------------------------------------

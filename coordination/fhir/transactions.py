@@ -10,7 +10,10 @@ Avant d'exécuter, le serveur attribue un UUID à chaque création et réécrit 
 au Bundle : `fullUrl` en `urn:uuid:…` et, par tolérance pour les exemples des volets CI-SIS,
 « Type/id » quand `id` est celui d'une ressource créée dans le même Bundle. Les méthodes permises
 sont celles du gestionnaire (`methodes_transaction`, POST et PUT par défaut : invariant req-met).
-Ordre d'exécution (règle FHIR) : créations, puis mises à jour ; réponses dans l'ordre des entrées.
+Ordre d'exécution (règle FHIR) : créations, puis mises à jour ; parmi les créations, les ressources
+citées d'abord (`rang_transaction` : Patient et Organization, puis RelatedPerson, puis CareTeam) ;
+réponses dans l'ordre des entrées. Une création qui désigne une ressource déjà connue (Patient
+reconnu par son INS…) répond 200, et les références des entrées suivantes visent cette ressource.
 """
 
 from __future__ import annotations
@@ -108,7 +111,8 @@ def _operation(contexte: Contexte, rang: int, entree: dict) -> Operation:
                 f"request.url ({id_logique}).",
                 expression=[f"{chemin}.resource.id"],
             )
-    if not gestionnaire.prend_en_charge(interaction):
+    en_transaction = interaction == Interaction.CREATE and gestionnaire.creation_en_transaction
+    if not (gestionnaire.prend_en_charge(interaction) or en_transaction):
         raise erreurs.interaction_non_prise_en_charge(type_ressource, interaction)
     contexte.exiger(type_ressource, ecriture=True)
     if_match = requete.get("ifMatch")
@@ -148,7 +152,7 @@ def _executer(contexte: Contexte, operation: Operation) -> tuple[int, Representa
         representation = operation.gestionnaire.creer(
             contexte, ressource, id_logique=uuid.UUID(operation.id_logique)
         )
-        return 201, representation
+        return (200 if representation.existante else 201), representation
     representation, cree = operation.gestionnaire.modifier(
         contexte, operation.id_logique, ressource, version_attendue=operation.version_attendue
     )
@@ -168,7 +172,20 @@ def _reponse(code: int, representation: Representation, avec_ressource: bool) ->
 
 
 def _ordre(operations: list[Operation]) -> list[Operation]:
-    return sorted(operations, key=lambda o: (o.methode != "POST", o.rang))
+    return sorted(operations, key=lambda o: (o.methode != "POST", o.gestionnaire.rang_transaction, o.rang))
+
+
+def _suivre(table: dict[str, str], operation: Operation, representation) -> None:
+    """Une création qui a désigné une ressource existante (autre id que celui attribué) : les
+    références des entrées suivantes visent cette ressource."""
+    if operation.methode != "POST" or representation.id == operation.id_logique:
+        return
+    attribuee = f"{operation.gestionnaire.type}/{operation.id_logique}"
+    existante = f"{representation.type}/{representation.id}"
+    for cle, valeur in list(table.items()):
+        if valeur == attribuee:
+            table[cle] = existante
+    table[attribuee] = existante
 
 
 def traiter(contexte: Contexte, corps, *, avec_ressources: bool = False) -> dict:
@@ -203,6 +220,7 @@ def traiter(contexte: Contexte, corps, *, avec_ressources: bool = False) -> dict
                 code, representation = _executer(contexte, operation)
             except ErreurFHIR as erreur:
                 raise erreur.avec_prefixe(operation.chemin) from None
+            _suivre(table, operation, representation)
             resultats[operation.rang] = _reponse(code, representation, avec_ressources)
     return {
         "resourceType": "Bundle",
@@ -225,6 +243,7 @@ def _batch(contexte: Contexte, entrees: list[dict], avec_ressources: bool) -> di
         try:
             with transaction.atomic():
                 code, representation = _executer(contexte, operation)
+            _suivre(table, operation, representation)
             reponses[operation.rang] = _reponse(code, representation, avec_ressources)
         except ErreurFHIR as erreur:
             reponses[operation.rang] = _echec(erreur.avec_prefixe(operation.chemin))

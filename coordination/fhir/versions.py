@@ -56,9 +56,15 @@ def ajouter_version(
     ressource: dict | None,
     evenement=None,
     supprimee: bool = False,
+    numero: int | None = None,
+    moment: datetime | None = None,
 ) -> VersionRessource:
     """Ajoute la version suivante ; pose `id`, `meta.versionId` et `meta.lastUpdated` dans le JSON
-    gardé (une copie : l'argument n'est pas modifié). `evenement` : l'événement du journal."""
+    gardé (une copie : l'argument n'est pas modifié). `evenement` : l'événement du journal.
+
+    `numero` et `moment` : pour une ressource dont la table métier tient déjà le numéro de version
+    et l'instant du changement (CareTeam : `Cercle.version`, `Cercle.modifie_le`) ; le numéro doit
+    dépasser la dernière version gardée (des numéros peuvent manquer : versions non gardées)."""
     _verrouiller(type_ressource, id_logique)
     derniere = (
         VersionRessource.objects.filter(type_ressource=type_ressource, id_logique=id_logique)
@@ -66,8 +72,14 @@ def ajouter_version(
         .values_list("version", flat=True)
         .first()
     )
-    numero = (derniere or 0) + 1
-    maintenant = timezone.now()
+    if numero is None:
+        numero = (derniere or 0) + 1
+    elif numero <= (derniere or 0):
+        raise ValueError(
+            f"Magasin de versions FHIR : {type_ressource}/{id_logique} a déjà une version {derniere}, "
+            f"la version {numero} ne peut pas la suivre."
+        )
+    maintenant = moment or timezone.now()
     contenu = None
     if ressource is not None:
         contenu = copy.deepcopy(ressource)
@@ -114,10 +126,18 @@ def lire_version(type_ressource: str, id_logique: str, version: str) -> VersionR
 
 
 def historique(
-    type_ressource: str, id_logique: str | None, *, nombre: int, depuis: datetime | None = None
+    type_ressource: str,
+    id_logique: str | None,
+    *,
+    nombre: int,
+    depuis: datetime | None = None,
+    parmi=None,
 ) -> list[VersionRessource]:
-    """Les versions (plus récentes d'abord) d'une instance, ou de tout le type."""
+    """Les versions (plus récentes d'abord) d'une instance, ou de tout le type. `parmi` : requête
+    des ids logiques permis (l'_history d'un type filtré par les habilitations)."""
     versions = VersionRessource.objects.filter(type_ressource=type_ressource)
+    if parmi is not None:
+        versions = versions.filter(id_logique__in=parmi)
     if id_logique is not None:
         identifiant = _uuid(id_logique)
         if identifiant is None:

@@ -240,6 +240,8 @@ def sur_type(request, contexte, type_ressource: str):
     ressource.pop("id", None)  # en création, l'id est attribué par le serveur
     representation = gestionnaire.creer(contexte, ressource, id_logique=uuid.uuid4())
     en_tetes = _en_tetes(contexte, representation, location=True)
+    if representation.existante:
+        return _selon_prefer(contexte, representation, 200, en_tetes, f"{type_ressource} déjà à jour.")
     return _selon_prefer(contexte, representation, 201, en_tetes, f"{type_ressource} créée.")
 
 

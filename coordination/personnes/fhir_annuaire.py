@@ -1,15 +1,22 @@
 """Ressources FHIR de l'annuaire du portail : Organization, Practitioner, PractitionerRole.
 
-Lecture et recherche seulement, sur les tables Structure, Professionnel et Exercice. Ce sont des
+Lecture et recherche, sur les tables Structure, Professionnel et Exercice. Dans un Bundle
+transaction (cercle de soins), un POST de ces types désigne une ressource connue (FINESS, SIRET,
+RPPS, référence du portail) ; seule une Organization inconnue est créée (structure sans FINESS
+d'un exemple CDS) ; un professionnel ou une situation d'exercice inconnus donnent une erreur 422. Ce sont des
 données d'annuaire (pas des données d'usager) : tout client authentifié qui a la portée de lecture
 les voit, et leur lecture n'est pas journalisée. Enregistrées par PersonnesConfig.ready().
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
+from coordination.fhir import erreurs
 from coordination.fhir.filtres import (
     Cle,
     FiltreBooleen,
@@ -20,7 +27,13 @@ from coordination.fhir.filtres import (
     uuid_ou_rien,
 )
 from coordination.fhir.orm import RessourceModele
-from coordination.fhir.registre import Interaction, ParametreRecherche, TypeParametre, enregistrer
+from coordination.fhir.registre import (
+    Interaction,
+    ParametreRecherche,
+    Representation,
+    TypeParametre,
+    enregistrer,
+)
 from coordination.personnes import fhir
 from coordination.personnes.identifiants import SYSTEME_FINESS, SYSTEME_IDNAT_PS, SYSTEME_RPPS
 from coordination.personnes.models import CleRecherche, Exercice, Professionnel, Structure, cle_de_recherche
@@ -97,9 +110,26 @@ class RessourceOrganization(RessourceModele):
         ACTIF_TOUJOURS,
     )  # fmt: skip
     champs_tri = {"name": ("raison_sociale",), "_lastUpdated": ("modifie_le",)}
+    creation_en_transaction = True
 
     def vers_fhir(self, objet: Structure) -> dict:
         return fhir.structure_vers_organization(objet)
+
+    def creer(self, contexte, ressource: dict, *, id_logique) -> Representation:
+        """Dans un Bundle : la structure désignée (FINESS, SIRET, référence du portail), sinon une
+        structure créée par le service (journalisée)."""
+        from coordination.personnes.services import creer_structure
+
+        structure = structure_designee(ressource)
+        if structure is not None:
+            return replace(self.representation(structure), existante=True)
+        try:
+            structure = creer_structure(acteur=contexte.acteur, donnees=fhir.donnees_structure(ressource))
+        except ValidationError as erreur:
+            raise erreurs.non_traitable(
+                "Organization : " + " ".join(erreur.messages), expression=["Organization"]
+            ) from None
+        return self.representation(structure)
 
 
 @enregistrer
@@ -119,8 +149,21 @@ class RessourcePractitioner(RessourceModele):
     )  # fmt: skip
     champs_tri = {"family": ("nom_exercice",), "given": ("prenom_exercice",), "_lastUpdated": ("modifie_le",)}
 
+    creation_en_transaction = True
+
     def vers_fhir(self, objet: Professionnel) -> dict:
         return fhir.professionnel_vers_practitioner(objet)
+
+    def creer(self, contexte, ressource: dict, *, id_logique) -> Representation:
+        """Dans un Bundle : le professionnel désigné par son idNat_PS, son RPPS ou son UUID."""
+        professionnel = professionnel_designe(ressource)
+        if professionnel is None:
+            raise erreurs.non_traitable(
+                "Practitioner : aucun professionnel connu du portail ne porte ces identifiants "
+                "(idNat_PS, RPPS ou identifiant du portail).",
+                expression=["Practitioner.identifier"],
+            )
+        return replace(self.representation(professionnel), existante=True)
 
 
 @enregistrer
@@ -149,8 +192,23 @@ class RessourcePractitionerRole(RessourceModele):
     def queryset(self, contexte):
         return Exercice.objects.select_related("professionnel", "structure")
 
+    creation_en_transaction = True
+
     def vers_fhir(self, objet: Exercice) -> dict:
         return fhir.exercice_vers_practitionerrole(objet, jour=timezone.localdate())
+
+    def creer(self, contexte, ressource: dict, *, id_logique) -> Representation:
+        """Dans un Bundle : la situation d'exercice désignée (UUID, ou professionnel par RPPS /
+        idNat_PS + structure par FINESS / SIRET + profession)."""
+        exercice = exercice_designe(ressource)
+        if exercice is None:
+            raise erreurs.non_traitable(
+                "PractitionerRole : aucune situation d'exercice connue du portail ne correspond "
+                "(professionnel par RPPS ou idNat_PS, structure par FINESS ou SIRET) ; ou plusieurs "
+                "correspondent : précisez la structure.",
+                expression=["PractitionerRole.practitioner"],
+            )
+        return replace(self.representation(exercice), existante=True)
 
 
 # --- Résolution : quelle structure, quelle situation d'exercice désigne une ressource reçue ---------
@@ -197,6 +255,30 @@ def structure_designee(element: dict) -> Structure | None:
         return structure_par_identifiants(
             fhir.identifiants_organization({"identifier": [element["identifier"]]})
         )
+    return None
+
+
+def professionnel_designe(element: dict) -> Professionnel | None:
+    """Professionnel d'une référence « Practitioner/uuid », d'une référence logique par identifiant
+    ou d'une ressource Practitioner : idNat_PS, RPPS (« 8 » + RPPS) ou UUID du portail."""
+    identifiant = _uuid_de_reference(element.get("reference"), "Practitioner")
+    if identifiant is not None:
+        return Professionnel.objects.filter(uuid=identifiant).first()
+    identifiants = element.get("identifier") or []
+    if isinstance(identifiants, dict):
+        identifiants = [identifiants]
+    for trouve in identifiants:
+        systeme, valeur = trouve.get("system"), trouve.get("value") or ""
+        if systeme == SYSTEME_IDNAT_PS and valeur:
+            critere = {"idnat_ps": valeur}
+        elif systeme == SYSTEME_RPPS and valeur:
+            critere = {"idnat_ps": "8" + valeur}
+        elif systeme == fhir.SYSTEME_URN and (code := uuid_ou_rien(valeur.removeprefix("urn:uuid:"))):
+            critere = {"uuid": code}
+        else:
+            continue
+        if professionnel := Professionnel.objects.filter(**critere).first():
+            return professionnel
     return None
 
 
