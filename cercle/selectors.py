@@ -90,6 +90,70 @@ def avec_niveaux(acteur: Acteur, usagers) -> list[LigneUsager]:
     return [LigneUsager(usager, niveaux[usager.pk]) for usager in usagers]
 
 
+def _presences_propres(acteur: Acteur) -> QuerySet[Membre]:
+    """Les présences ouvertes (hors propositions) de l'acteur en personne : un professionnel membre
+    lui-même, ou un proche membre. Ce sont celles qu'il peut quitter seul (`services.retirer_membre`) ;
+    une présence par sa structure ou par une délégation n'en est pas une."""
+    if acteur is not None and acteur.type == TypeActeur.PROFESSIONNEL:
+        filtre = Q(type=TypeMembre.PROFESSIONNEL, professionnel_id=acteur.exercice.professionnel_id)
+    elif acteur is not None and acteur.type == TypeActeur.PROCHE:
+        filtre = Q(type=TypeMembre.PROCHE, proche_id=acteur.proche.pk)
+    else:
+        return Membre.objects.none()
+    return Membre.objects.filter(filtre, date_sortie__isnull=True).exclude(statut=StatutMembre.PROPOSE)
+
+
+def presence_propre(acteur: Acteur, usager: Usager) -> Membre | None:
+    """La présence de l'acteur en personne dans le cercle de `usager`, ou None (usager, assistant,
+    professionnel présent seulement par sa structure)."""
+    return (
+        _presences_propres(acteur)
+        .filter(cercle__usager=usager)
+        .select_related("cercle", "professionnel", "exercice__structure", "proche")
+        .first()
+    )
+
+
+def usagers_quittables(acteur: Acteur, usagers) -> set[int]:
+    """Parmi `usagers` (une page de « Mes usagers »), ceux dont l'acteur peut quitter le cercle
+    lui-même : une requête pour toute la page."""
+    return set(
+        _presences_propres(acteur)
+        .filter(cercle__usager__in=usagers)
+        .values_list("cercle__usager_id", flat=True)
+    )
+
+
+def mes_delegations(acteur: Acteur) -> tuple[list[Delegation], list[Delegation]]:
+    """Les délégations en cours d'un professionnel : (données, reçues). Données : en attente ou
+    actives, par une présence ouverte ; reçues : actives seulement (une délégation en attente ne fait
+    pas encore connaître l'usager à l'assistant). Une requête."""
+    if acteur is None or acteur.type != TypeActeur.PROFESSIONNEL:
+        return [], []
+    jour = timezone.localdate()
+    professionnel_id = acteur.exercice.professionnel_id
+    donnees = Q(
+        delegant__type=TypeMembre.PROFESSIONNEL,
+        delegant__professionnel_id=professionnel_id,
+        statut__in=[StatutDelegation.EN_ATTENTE, StatutDelegation.ACTIVE],
+    )
+    recues = Q(
+        delegataire__professionnel_id=professionnel_id, statut=StatutDelegation.ACTIVE, date_debut__lte=jour
+    )
+    delegations = list(
+        Delegation.objects.filter(donnees | recues, date_fin__gte=jour, delegant__date_sortie__isnull=True)
+        .select_related(
+            "delegant__cercle__usager", "delegant__professionnel", "delegataire__professionnel",
+            "delegataire__structure",
+        )
+        .order_by("date_fin", "id")
+    )  # fmt: skip
+    return (
+        [d for d in delegations if d.delegant.professionnel_id == professionnel_id],
+        [d for d in delegations if d.delegataire.professionnel_id == professionnel_id],
+    )
+
+
 # --- Le cercle d'un usager ---------------------------------------------------------------------
 
 
