@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from cercle import habilitations
@@ -45,7 +45,8 @@ def mes_usagers(acteur: Acteur, *, recherche: str = "") -> QuerySet[Usager]:
     """Les usagers dont l'acteur est membre actif d'un cercle ouvert : un professionnel en personne,
     par la structure où il agit, ou comme assistant par une délégation active ; le logiciel d'une
     structure, par sa structure. Une requête, triée par nom, à paginer ; les droits de la page se
-    lisent ensuite avec `avec_niveaux`."""
+    lisent ensuite avec `avec_niveaux`. Chaque usager porte `quittable` : l'acteur est membre de son
+    cercle en personne et peut le quitter lui-même (sous-requête de la même requête)."""
     if acteur is None or acteur.type not in (TypeActeur.PROFESSIONNEL, TypeActeur.LOGICIEL):
         return Usager.objects.none()
     jour = timezone.localdate()
@@ -70,7 +71,10 @@ def mes_usagers(acteur: Acteur, *, recherche: str = "") -> QuerySet[Usager]:
         usagers = usagers.filter(
             Q(nom_naissance_normalise__startswith=terme) | Q(nom_utilise__istartswith=recherche.strip())
         )
-    return usagers.order_by("nom_naissance_normalise", "premier_prenom_normalise", "id")
+    quittable = Exists(_presences_propres(acteur).filter(cercle__usager_id=OuterRef("pk")))
+    return usagers.annotate(quittable=quittable).order_by(
+        "nom_naissance_normalise", "premier_prenom_normalise", "id"
+    )
 
 
 @dataclass
@@ -111,16 +115,6 @@ def presence_propre(acteur: Acteur, usager: Usager) -> Membre | None:
         .filter(cercle__usager=usager)
         .select_related("cercle", "professionnel", "exercice__structure", "proche")
         .first()
-    )
-
-
-def usagers_quittables(acteur: Acteur, usagers) -> set[int]:
-    """Parmi `usagers` (une page de « Mes usagers »), ceux dont l'acteur peut quitter le cercle
-    lui-même : une requête pour toute la page."""
-    return set(
-        _presences_propres(acteur)
-        .filter(cercle__usager__in=usagers)
-        .values_list("cercle__usager_id", flat=True)
     )
 
 

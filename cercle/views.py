@@ -193,7 +193,6 @@ def mes_usagers(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     lignes = []
-    quittables = selectors.usagers_quittables(acteur, page.object_list)
     for ligne in selectors.avec_niveaux(acteur, page.object_list):
         lignes.append(
             {
@@ -204,7 +203,7 @@ def mes_usagers(request: HttpRequest) -> HttpResponse:
                     if n >= Niveau.LECTURE
                 ],
                 "lire_cercle": habilitations.peut(acteur, ligne.usager, "lire", Domaine.CERCLE),
-                "quitter": ligne.usager.pk in quittables,
+                "quitter": ligne.usager.quittable,
             }
         )
     parametres = urlencode({"q": texte}) if texte else ""
@@ -873,10 +872,11 @@ def historique(request: HttpRequest, usager_uuid) -> HttpResponse:
     montre chaque ligne ignorée et sa raison, les lignes valables sont gardées."""
     usager = _usager(request, usager_uuid)
     _exiger(request, usager, "gerer", Domaine.CERCLE, MESSAGE_GESTION)
-    form = forms.HistoriqueForm(request.POST or None, request.FILES or None)
+    envoye = request.method == "POST"
+    form = forms.HistoriqueForm(request.POST if envoye else None, request.FILES if envoye else None)
     rapport = None
     statut = 200
-    if request.method == "POST":
+    if envoye:
         if form.is_valid():
             fichier = form.cleaned_data["fichier"]
             try:
