@@ -124,6 +124,16 @@ def _membre(usager: Usager, membre_uuid) -> Membre:
     )
 
 
+def _delegation(usager: Usager, delegation_uuid) -> Delegation:
+    return get_object_or_404(
+        Delegation.objects.select_related(
+            "delegant__cercle", "delegant__professionnel", "delegataire__professionnel"
+        ),
+        uuid=delegation_uuid,
+        delegant__cercle__usager=usager,
+    )
+
+
 def _url_cercle(usager: Usager) -> str:
     return reverse("cercle:cercle", args=[usager.uuid])
 
@@ -597,13 +607,7 @@ def demande_decider(request: HttpRequest, usager_uuid, demande_uuid) -> HttpResp
 @_refus_journalise
 def delegation_consentir(request: HttpRequest, usager_uuid, delegation_uuid) -> HttpResponse:
     usager = _usager(request, usager_uuid)
-    delegation = get_object_or_404(
-        Delegation.objects.select_related(
-            "delegant__cercle", "delegant__professionnel", "delegataire__professionnel"
-        ),
-        uuid=delegation_uuid,
-        delegant__cercle__usager=usager,
-    )
+    delegation = _delegation(usager, delegation_uuid)
     decision = request.POST.get("decision")
     if decision not in ("accepter", "refuser"):
         messages.error(request, "Choisissez « J'accepte » ou « Je refuse ».")
@@ -823,13 +827,7 @@ def quitter(request: HttpRequest, usager_uuid) -> HttpResponse:
 def delegation_terminer(request: HttpRequest, usager_uuid, delegation_uuid) -> HttpResponse:
     acteur = request.acteur
     usager = _usager(request, usager_uuid)
-    delegation = get_object_or_404(
-        Delegation.objects.select_related(
-            "delegant__cercle", "delegant__professionnel", "delegataire__professionnel"
-        ),
-        uuid=delegation_uuid,
-        delegant__cercle__usager=usager,
-    )
+    delegation = _delegation(usager, delegation_uuid)
     services.exiger_fin_delegation(acteur, delegation)
     en_cours = delegation.statut in (StatutDelegation.EN_ATTENTE, StatutDelegation.ACTIVE)
     if habilitations.peut(acteur, usager, "lire", Domaine.CERCLE):
