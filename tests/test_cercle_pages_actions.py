@@ -366,3 +366,25 @@ def test_les_refus_apparaissent_dans_qui_a_consulte(client, scene):
     assert "Camille INFIRMIERE a tenté une action sur votre cercle sans en avoir le droit (refusée)" in page
     assert contenu(reponse).count("badge--alerte") == 2
     assert "DEHORS" not in page
+
+
+@pytest.mark.parametrize("nombre", [0, 10])
+def test_page_quitter_requetes_constantes(client, scene, nombre, django_assert_max_num_queries):
+    from cercle import services
+
+    medecin = scene.monde["medecin"]
+    for _ in range(nombre):
+        services.proposer_delegation(
+            acteur=medecin,
+            usager=scene.usager,
+            assistant=ExerciceFactory(structure=None),
+            domaine="agenda",
+            niveau=1,
+            date_fin=scene.delegation.date_fin,
+        )
+    connecter(client, medecin.compte)
+    adresse = reverse("cercle:quitter", args=[scene.usager.uuid])
+    client.get(adresse)
+    with django_assert_max_num_queries(10):
+        reponse = client.get(adresse)
+    assert texte(reponse).count("ne pourra plus vous assister") == nombre + 2
