@@ -194,8 +194,8 @@ def test_le_delegant_voit_et_finit_ses_delegations(client, scene):
     assert reverse("cercle:delegation_terminer", args=[jeanne.uuid, scene.delegation_active.uuid]) not in page
 
 
-@pytest.mark.parametrize("nombre", [0, 12])
-def test_mes_delegations_requetes_constantes(client, scene, nombre, django_assert_max_num_queries):
+def _medecin_qui_delegue(scene: Scene, nombre: int):
+    """Le médecin traitant de la scène, avec `nombre` délégations de plus (en attente)."""
     from cercle import services
 
     medecin = scene.monde["medecin"]
@@ -208,6 +208,12 @@ def test_mes_delegations_requetes_constantes(client, scene, nombre, django_asser
             niveau=1,
             date_fin=scene.delegation.date_fin,
         )
+    return medecin
+
+
+@pytest.mark.parametrize("nombre", [0, 12])
+def test_mes_delegations_requetes_constantes(client, scene, nombre, django_assert_max_num_queries):
+    medecin = _medecin_qui_delegue(scene, nombre)
     connecter(client, medecin.compte)
     adresse = reverse("cercle:mes_delegations")
     client.get(adresse)
@@ -370,18 +376,7 @@ def test_les_refus_apparaissent_dans_qui_a_consulte(client, scene):
 
 @pytest.mark.parametrize("nombre", [0, 10])
 def test_page_quitter_requetes_constantes(client, scene, nombre, django_assert_max_num_queries):
-    from cercle import services
-
-    medecin = scene.monde["medecin"]
-    for _ in range(nombre):
-        services.proposer_delegation(
-            acteur=medecin,
-            usager=scene.usager,
-            assistant=ExerciceFactory(structure=None),
-            domaine="agenda",
-            niveau=1,
-            date_fin=scene.delegation.date_fin,
-        )
+    medecin = _medecin_qui_delegue(scene, nombre)
     connecter(client, medecin.compte)
     adresse = reverse("cercle:quitter", args=[scene.usager.uuid])
     client.get(adresse)
