@@ -151,3 +151,15 @@ class FiltreAccesForm(forms.Form):
             ("modification", "Seulement les modifications"),
         ],
     )
+
+
+class HistoriqueForm(forms.Form):
+    fichier = forms.FileField(
+        label="Fichier de l'historique de remboursement (CSV ou FHIR)",
+        help_text="Fichier .csv (colonnes « rpps » et « date ») ou .json (Bundle FHIR), 2 Mo au plus.",
+        error_messages={
+            "required": "Choisissez le fichier de l'historique de remboursement.",
+            "empty": "Le fichier est vide.",
+        },
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.json,text/csv,application/json"}),
+    )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import F, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from cercle import habilitations
@@ -45,7 +45,8 @@ def mes_usagers(acteur: Acteur, *, recherche: str = "") -> QuerySet[Usager]:
     """Les usagers dont l'acteur est membre actif d'un cercle ouvert : un professionnel en personne,
     par la structure où il agit, ou comme assistant par une délégation active ; le logiciel d'une
     structure, par sa structure. Une requête, triée par nom, à paginer ; les droits de la page se
-    lisent ensuite avec `avec_niveaux`."""
+    lisent ensuite avec `avec_niveaux`. Chaque usager porte `quittable` : l'acteur est membre de son
+    cercle en personne et peut le quitter lui-même (sous-requête de la même requête)."""
     if acteur is None or acteur.type not in (TypeActeur.PROFESSIONNEL, TypeActeur.LOGICIEL):
         return Usager.objects.none()
     jour = timezone.localdate()
@@ -70,7 +71,10 @@ def mes_usagers(acteur: Acteur, *, recherche: str = "") -> QuerySet[Usager]:
         usagers = usagers.filter(
             Q(nom_naissance_normalise__startswith=terme) | Q(nom_utilise__istartswith=recherche.strip())
         )
-    return usagers.order_by("nom_naissance_normalise", "premier_prenom_normalise", "id")
+    quittable = Exists(_presences_propres(acteur).filter(cercle__usager_id=OuterRef("pk")))
+    return usagers.annotate(quittable=quittable).order_by(
+        "nom_naissance_normalise", "premier_prenom_normalise", "id"
+    )
 
 
 @dataclass
@@ -88,6 +92,60 @@ def avec_niveaux(acteur: Acteur, usagers) -> list[LigneUsager]:
     usagers = list(usagers)
     niveaux = habilitations.niveaux_de_plusieurs(acteur, usagers)
     return [LigneUsager(usager, niveaux[usager.pk]) for usager in usagers]
+
+
+def _presences_propres(acteur: Acteur) -> QuerySet[Membre]:
+    """Les présences ouvertes (hors propositions) de l'acteur en personne : un professionnel membre
+    lui-même, ou un proche membre. Ce sont celles qu'il peut quitter seul (`services.retirer_membre`) ;
+    une présence par sa structure ou par une délégation n'en est pas une."""
+    if acteur is not None and acteur.type == TypeActeur.PROFESSIONNEL:
+        filtre = Q(type=TypeMembre.PROFESSIONNEL, professionnel_id=acteur.exercice.professionnel_id)
+    elif acteur is not None and acteur.type == TypeActeur.PROCHE:
+        filtre = Q(type=TypeMembre.PROCHE, proche_id=acteur.proche.pk)
+    else:
+        return Membre.objects.none()
+    return Membre.objects.filter(filtre, date_sortie__isnull=True).exclude(statut=StatutMembre.PROPOSE)
+
+
+def presence_propre(acteur: Acteur, usager: Usager) -> Membre | None:
+    """La présence de l'acteur en personne dans le cercle de `usager`, ou None (usager, assistant,
+    professionnel présent seulement par sa structure)."""
+    return (
+        _presences_propres(acteur)
+        .filter(cercle__usager=usager)
+        .select_related("cercle", "professionnel", "exercice__structure", "proche")
+        .first()
+    )
+
+
+def mes_delegations(acteur: Acteur) -> tuple[list[Delegation], list[Delegation]]:
+    """Les délégations en cours d'un professionnel : (données, reçues). Données : en attente ou
+    actives, par une présence ouverte ; reçues : actives seulement (une délégation en attente ne fait
+    pas encore connaître l'usager à l'assistant). Une requête."""
+    if acteur is None or acteur.type != TypeActeur.PROFESSIONNEL:
+        return [], []
+    jour = timezone.localdate()
+    professionnel_id = acteur.exercice.professionnel_id
+    donnees = Q(
+        delegant__type=TypeMembre.PROFESSIONNEL,
+        delegant__professionnel_id=professionnel_id,
+        statut__in=[StatutDelegation.EN_ATTENTE, StatutDelegation.ACTIVE],
+    )
+    recues = Q(
+        delegataire__professionnel_id=professionnel_id, statut=StatutDelegation.ACTIVE, date_debut__lte=jour
+    )
+    delegations = list(
+        Delegation.objects.filter(donnees | recues, date_fin__gte=jour, delegant__date_sortie__isnull=True)
+        .select_related(
+            "delegant__cercle__usager", "delegant__professionnel", "delegataire__professionnel",
+            "delegataire__structure",
+        )
+        .order_by("date_fin", "id")
+    )  # fmt: skip
+    return (
+        [d for d in delegations if d.delegant.professionnel_id == professionnel_id],
+        [d for d in delegations if d.delegataire.professionnel_id == professionnel_id],
+    )
 
 
 # --- Le cercle d'un usager ---------------------------------------------------------------------

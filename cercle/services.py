@@ -37,6 +37,7 @@ from cercle.models import (
 )
 from cercle.roles import FICHES, role_propose
 from coordination.comptes.acteur import TypeActeur
+from coordination.journal.models import Resultat
 from coordination.journal.services import journaliser, journaliser_plusieurs, preparer_evenement
 from coordination.personnes.models import Exercice, Proche, Professionnel, Structure, Usager
 
@@ -130,6 +131,19 @@ def _consentement(
         texte=texte,
         texte_version=textes.VERSIONS[objet],
         details=details,
+    )
+
+
+def noter_refus(*, acteur: Acteur, usager: Usager, route: str, methode: str, motif: str) -> None:
+    """Journalise une tentative refusée (403) d'un acteur connecté sur le dossier d'un usager qu'il
+    connaît (`cercle.acces_refuse`, résultat « refusé ») : l'usager la voit dans « Qui a consulté mon
+    dossier », les audits la retrouvent. Écrit hors de la transaction de l'action refusée."""
+    journaliser(
+        acteur=acteur,
+        action="cercle.acces_refuse",
+        usager=usager,
+        resultat=Resultat.REFUSE,
+        details={"route": route, "methode": methode, "motif": motif[:300]},
     )
 
 
@@ -790,16 +804,34 @@ def consentir_delegation(
     return delegation
 
 
+def _partie_a_la_delegation(acteur: Acteur, delegation: Delegation) -> bool:
+    """Le délégant, ou l'assistant (qui peut renoncer à l'aide qu'il apporte)."""
+    if _est_le_membre(acteur, delegation.delegant):
+        return True
+    return (
+        acteur.type == TypeActeur.PROFESSIONNEL
+        and delegation.delegataire.professionnel_id == acteur.exercice.professionnel_id
+    )
+
+
+def exiger_fin_delegation(acteur: Acteur, delegation: Delegation) -> None:
+    """Qui peut mettre fin à une délégation : le délégant, l'assistant, sinon qui gère le cercle
+    (l'usager, son représentant, le gestionnaire). Lève `AccesRefuse` sinon."""
+    if not _partie_a_la_delegation(acteur, delegation):
+        _exiger_gestion(acteur, delegation.delegant.cercle.usager)
+
+
 @transaction.atomic
 def terminer_delegation(*, acteur: Acteur, delegation: Delegation) -> Delegation:
-    """Fin d'une délégation par le délégant, l'usager, son représentant ou le gestionnaire du cercle."""
+    """Fin d'une délégation avant sa date, par le délégant, l'assistant, l'usager, son représentant
+    ou le gestionnaire du cercle. Le consentement n'est écrit que pour ces trois derniers : le
+    délégant et l'assistant ne décident que de leur propre engagement."""
     usager = delegation.delegant.cercle.usager
-    if not _est_le_membre(acteur, delegation.delegant):
-        _exiger_gestion(acteur, usager)
+    exiger_fin_delegation(acteur, delegation)
     delegation = Delegation.objects.select_for_update().get(pk=delegation.pk)
     if delegation.statut not in (StatutDelegation.EN_ATTENTE, StatutDelegation.ACTIVE):
         raise ValidationError("Cette délégation est déjà terminée.")
-    if delegation.statut == StatutDelegation.ACTIVE and not _est_le_membre(acteur, delegation.delegant):
+    if delegation.statut == StatutDelegation.ACTIVE and not _partie_a_la_delegation(acteur, delegation):
         _consentement(
             acteur,
             usager,
@@ -815,6 +847,7 @@ def terminer_delegation(*, acteur: Acteur, delegation: Delegation) -> Delegation
     delegation.statut = StatutDelegation.TERMINEE
     delegation.terminee_le = timezone.now()
     delegation.save(update_fields=["statut", "terminee_le", "modifie_le"])
+    habilitations.oublier(acteur)
     _journaliser(acteur, "cercle.delegation.fin", usager=usager, objet=delegation)
     return delegation
 

@@ -11,11 +11,12 @@ action non permise donne 403 (`AccesRefuse`)."""
 from __future__ import annotations
 
 import datetime as dt
+from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,6 +25,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cercle import forms, habilitations, preuves, recherche, selectors, services
+from cercle.historique import TAILLE_MAX, HistoriqueIllisible
 from cercle.models import (
     Consentement,
     Delegation,
@@ -64,11 +66,47 @@ MESSAGE_GESTION = (
 # --- Outils communs -------------------------------------------------------------------------------
 
 
+# Attribut de la requête qui porte l'usager de l'adresse, une fois reconnu (pour `_refus_journalise`).
+USAGER_RECONNU = "_cercle_usager_reconnu"
+
+
 def _usager(request: HttpRequest, usager_uuid) -> Usager:
     usager = selectors.usager_connu(request.acteur, usager_uuid)
     if usager is None:
         raise Http404("Usager introuvable.")
+    setattr(request, USAGER_RECONNU, usager)
     return usager
+
+
+def _refus_journalise(vue):
+    """Journalise chaque refus (403) d'une page ou d'une action portant sur un usager que l'acteur
+    connaît (`services.noter_refus`, action `cercle.acces_refuse`, avec la route et la méthode) :
+    l'usager et les audits voient les tentatives dans « Qui a consulté mon dossier ».
+
+    Les 404 ne le sont pas, volontairement : l'usager de l'adresse n'est pas dans le monde de
+    l'acteur (ou n'existe pas), et écrire la tentative dans son journal mettrait dans « Qui a
+    consulté » des inconnus qui essaient des UUID, au gré de n'importe quel compte — du bruit qui
+    noierait les vraies consultations, sans rien apprendre à l'usager. Les refus sans usager dans
+    l'adresse (« Mes usagers » pour un non-professionnel) ne concernent aucun dossier. L'anonyme est
+    renvoyé vers la connexion avant toute décision."""
+
+    @wraps(vue)
+    def enveloppe(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        try:
+            return vue(request, *args, **kwargs)
+        except PermissionDenied as exc:
+            usager = getattr(request, USAGER_RECONNU, None)
+            if usager is not None:
+                services.noter_refus(
+                    acteur=request.acteur,
+                    usager=usager,
+                    route=request.resolver_match.view_name if request.resolver_match else request.path,
+                    methode=request.method or "",
+                    motif=str(exc),
+                )
+            raise
+
+    return enveloppe
 
 
 def _exiger(request: HttpRequest, usager: Usager, action: str, domaine: str, message: str) -> None:
@@ -83,6 +121,16 @@ def _membre(usager: Usager, membre_uuid) -> Membre:
         ),
         uuid=membre_uuid,
         cercle__usager=usager,
+    )
+
+
+def _delegation(usager: Usager, delegation_uuid) -> Delegation:
+    return get_object_or_404(
+        Delegation.objects.select_related(
+            "delegant__cercle", "delegant__professionnel", "delegataire__professionnel"
+        ),
+        uuid=delegation_uuid,
+        delegant__cercle__usager=usager,
     )
 
 
@@ -165,6 +213,7 @@ def mes_usagers(request: HttpRequest) -> HttpResponse:
                     if n >= Niveau.LECTURE
                 ],
                 "lire_cercle": habilitations.peut(acteur, ligne.usager, "lire", Domaine.CERCLE),
+                "quitter": ligne.usager.quittable,
             }
         )
     parametres = urlencode({"q": texte}) if texte else ""
@@ -188,17 +237,27 @@ def mon_cercle(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@_refus_journalise
 def cercle(request: HttpRequest, usager_uuid) -> HttpResponse:
     acteur = request.acteur
     usager = _usager(request, usager_uuid)
     membres = selectors.membres(acteur, usager, avec_anciens=True, request=request)
+    peut_gerer = habilitations.peut(acteur, usager, "gerer", Domaine.CERCLE)
+    moi = selectors.presence_propre(acteur, usager)
     groupes = {type_membre: [] for type_membre, _ in GROUPES}
     anciens = []
     for membre in membres:
         if membre.statut == StatutMembre.INACTIF:
             anciens.append(membre)
         elif membre.statut != StatutMembre.PROPOSE:
-            groupes[membre.type].append({"membre": membre, "droits": _droits_en_mots(membre)})
+            groupes[membre.type].append(
+                {
+                    "membre": membre,
+                    "droits": _droits_en_mots(membre),
+                    # Le délégant, ou qui gère le cercle, peut finir ses délégations (le service revérifie).
+                    "finir_delegations": peut_gerer or (moi is not None and moi.pk == membre.pk),
+                }
+            )
     titulaire = habilitations.est_titulaire(acteur, usager)
     delegations = [
         {"delegation": d, "texte": services.texte_delegation(d)}
@@ -214,7 +273,8 @@ def cercle(request: HttpRequest, usager_uuid) -> HttpResponse:
         "propositions": list(selectors.propositions(acteur, usager)),
         "demandes": list(selectors.demandes_en_attente(acteur, usager)),
         "delegations": delegations,
-        "peut_gerer": habilitations.peut(acteur, usager, "gerer", Domaine.CERCLE),
+        "peut_gerer": peut_gerer,
+        "moi": moi,
         "peut_ajouter": habilitations.peut(acteur, usager, "ecrire", Domaine.CERCLE),
         "titulaire": titulaire,
         "peut_voir_acces": selectors.peut_voir_les_acces(acteur, usager),
@@ -226,6 +286,7 @@ def cercle(request: HttpRequest, usager_uuid) -> HttpResponse:
 
 @login_required
 @require_GET
+@_refus_journalise
 def pourquoi(request: HttpRequest, usager_uuid, membre_uuid) -> HttpResponse:
     """Ce qu'un membre peut voir, et pourquoi : pour la personne accompagnée et ses proches."""
     acteur = request.acteur
@@ -252,6 +313,7 @@ TYPES_AJOUT = {
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@_refus_journalise
 def ajouter(request: HttpRequest, usager_uuid) -> HttpResponse:
     acteur = request.acteur
     usager = _usager(request, usager_uuid)
@@ -355,6 +417,7 @@ def _uuid_ou_none(valeur: str | None):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@_refus_journalise
 def membre_retirer(request: HttpRequest, usager_uuid, membre_uuid) -> HttpResponse:
     usager = _usager(request, usager_uuid)
     _exiger(request, usager, "gerer", Domaine.CERCLE, MESSAGE_GESTION)
@@ -385,6 +448,7 @@ def membre_retirer(request: HttpRequest, usager_uuid, membre_uuid) -> HttpRespon
 
 @login_required
 @require_POST
+@_refus_journalise
 def membre_suspendre(request: HttpRequest, usager_uuid, membre_uuid) -> HttpResponse:
     usager = _usager(request, usager_uuid)
     membre = _membre(usager, membre_uuid)
@@ -401,6 +465,7 @@ def membre_suspendre(request: HttpRequest, usager_uuid, membre_uuid) -> HttpResp
 
 @login_required
 @require_POST
+@_refus_journalise
 def proposition(request: HttpRequest, usager_uuid, membre_uuid) -> HttpResponse:
     usager = _usager(request, usager_uuid)
     membre = _membre(usager, membre_uuid)
@@ -420,6 +485,7 @@ def proposition(request: HttpRequest, usager_uuid, membre_uuid) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@_refus_journalise
 def droit_accorder(request: HttpRequest, usager_uuid, membre_uuid) -> HttpResponse:
     acteur = request.acteur
     usager = _usager(request, usager_uuid)
@@ -468,6 +534,7 @@ def droit_accorder(request: HttpRequest, usager_uuid, membre_uuid) -> HttpRespon
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@_refus_journalise
 def droit_retirer(request: HttpRequest, usager_uuid, droit_uuid) -> HttpResponse:
     usager = _usager(request, usager_uuid)
     _exiger(request, usager, "gerer", Domaine.CERCLE, MESSAGE_GESTION)
@@ -504,6 +571,7 @@ def droit_retirer(request: HttpRequest, usager_uuid, droit_uuid) -> HttpResponse
 
 @login_required
 @require_POST
+@_refus_journalise
 def demande_decider(request: HttpRequest, usager_uuid, demande_uuid) -> HttpResponse:
     usager = _usager(request, usager_uuid)
     demande = get_object_or_404(
@@ -536,15 +604,10 @@ def demande_decider(request: HttpRequest, usager_uuid, demande_uuid) -> HttpResp
 
 @login_required
 @require_POST
+@_refus_journalise
 def delegation_consentir(request: HttpRequest, usager_uuid, delegation_uuid) -> HttpResponse:
     usager = _usager(request, usager_uuid)
-    delegation = get_object_or_404(
-        Delegation.objects.select_related(
-            "delegant__cercle", "delegant__professionnel", "delegataire__professionnel"
-        ),
-        uuid=delegation_uuid,
-        delegant__cercle__usager=usager,
-    )
+    delegation = _delegation(usager, delegation_uuid)
     decision = request.POST.get("decision")
     if decision not in ("accepter", "refuser"):
         messages.error(request, "Choisissez « J'accepte » ou « Je refuse ».")
@@ -585,6 +648,7 @@ def _consentement(request: HttpRequest, usager_uuid, consentement_uuid):
 
 @login_required
 @require_GET
+@_refus_journalise
 def consentement(request: HttpRequest, usager_uuid, consentement_uuid) -> HttpResponse:
     usager, consentement, preuve = _consentement(request, usager_uuid, consentement_uuid)
     return render(
@@ -596,6 +660,7 @@ def consentement(request: HttpRequest, usager_uuid, consentement_uuid) -> HttpRe
 
 @login_required
 @require_GET
+@_refus_journalise
 def consentement_pdf(request: HttpRequest, usager_uuid, consentement_uuid) -> HttpResponse:
     usager, consentement, preuve = _consentement(request, usager_uuid, consentement_uuid)
     contenu = preuves.pdf_du_consentement(request, usager=usager, consentement=consentement, preuve=preuve)
@@ -610,6 +675,7 @@ def consentement_pdf(request: HttpRequest, usager_uuid, consentement_uuid) -> Ht
 
 @login_required
 @require_GET
+@_refus_journalise
 def acces(request: HttpRequest, usager_uuid) -> HttpResponse:
     usager = _usager(request, usager_uuid)
     form = forms.FiltreAccesForm(request.GET or None)
@@ -702,3 +768,127 @@ def demande_retirer(request: HttpRequest, demande_uuid) -> HttpResponse:
     )
     suite = reverse("cercle:mes_demandes")
     return _agir(request, suite, services.retirer_demande, "Votre demande est retirée.", demande=demande)
+
+
+# --- Quitter le cercle (le membre lui-même) -------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_refus_journalise
+def quitter(request: HttpRequest, usager_uuid) -> HttpResponse:
+    """Un professionnel ou un proche membre quitte le cercle lui-même : tous ses droits et les
+    délégations qu'il a données prennent fin à l'instant (`services.retirer_membre`, motif « départ
+    du membre »). Une structure quitte le cercle par « Retirer du cercle », avec la gestion."""
+    acteur = request.acteur
+    usager = _usager(request, usager_uuid)
+    membre = selectors.presence_propre(acteur, usager)
+    if membre is None:
+        raise AccesRefuse(
+            "Vous ne faites pas partie de ce cercle en votre nom : il n'y a rien à quitter. "
+            "Une présence par votre structure se retire par la personne qui gère le cercle."
+        )
+    if request.method == "POST":
+        try:
+            services.retirer_membre(acteur=acteur, membre=membre)
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+            return redirect(request.path)
+        professionnel = acteur.type == TypeActeur.PROFESSIONNEL
+        succes = f"Vous avez quitté le cercle de {usager}. Vos droits sur son dossier ont pris fin."
+        if professionnel and selectors.usager_connu(acteur, usager.uuid) is not None:
+            succes += " Vous gardez l'accès que votre structure a dans ce cercle."
+        messages.success(request, succes)
+        return redirect("cercle:mes_usagers" if professionnel else "accueil")
+    membre.droits_en_vigueur = list(
+        membre.habilitations.filter(revoquee_le__isnull=True).select_related("consentement")
+    )
+    contexte = {
+        "usager": usager,
+        "membre": membre,
+        "droits": _droits_en_mots(membre),
+        "delegations": list(
+            membre.delegations_donnees.filter(
+                statut__in=[StatutDelegation.EN_ATTENTE, StatutDelegation.ACTIVE],
+                date_fin__gte=timezone.localdate(),
+            ).select_related("delegataire__professionnel")
+        ),
+        "lire_cercle": habilitations.peut(acteur, usager, "lire", Domaine.CERCLE),
+    }
+    return render(request, "cercle/quitter.html", contexte)
+
+
+# --- Délégations : fin avant la date, « Mes délégations » -----------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_refus_journalise
+def delegation_terminer(request: HttpRequest, usager_uuid, delegation_uuid) -> HttpResponse:
+    acteur = request.acteur
+    usager = _usager(request, usager_uuid)
+    delegation = _delegation(usager, delegation_uuid)
+    services.exiger_fin_delegation(acteur, delegation)
+    en_cours = delegation.statut in (StatutDelegation.EN_ATTENTE, StatutDelegation.ACTIVE)
+    if habilitations.peut(acteur, usager, "lire", Domaine.CERCLE):
+        suite = _url_cercle(usager)
+    elif acteur.type == TypeActeur.PROFESSIONNEL:
+        suite = reverse("cercle:mes_delegations")
+    else:
+        suite = reverse("accueil")
+    if request.method == "POST":
+        assistant = delegation.delegataire.professionnel
+        succes = (
+            f"C'est enregistré : la délégation à {assistant} a pris fin. "
+            "Ses droits venus de cette délégation s'arrêtent tout de suite."
+        )
+        return _agir(request, suite, services.terminer_delegation, succes, delegation=delegation)
+    contexte = {"usager": usager, "delegation": delegation, "en_cours": en_cours, "suite": suite}
+    return render(request, "cercle/delegation_terminer.html", contexte)
+
+
+@login_required
+@require_GET
+def mes_delegations(request: HttpRequest) -> HttpResponse:
+    """Pour un professionnel : les délégations qu'il a données et celles qu'il reçoit, avec « Mettre
+    fin ». Ne montre que le nom des usagers, comme « Mes usagers » (non journalisé, ADR 0008)."""
+    if request.acteur is None or request.acteur.type != TypeActeur.PROFESSIONNEL:
+        raise AccesRefuse("« Mes délégations » est la page des professionnels.")
+    donnees, recues = selectors.mes_delegations(request.acteur)
+    return render(request, "cercle/mes_delegations.html", {"donnees": donnees, "recues": recues})
+
+
+# --- Historique de remboursement (voie 1) ---------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_refus_journalise
+def historique(request: HttpRequest, usager_uuid) -> HttpResponse:
+    """Dépôt d'un historique de remboursement (CSV ou Bundle FHIR, docs/historique-remboursement.md) :
+    les professionnels trouvés sont proposés au cercle, à confirmer ou écarter ; le compte rendu
+    montre chaque ligne ignorée et sa raison, les lignes valables sont gardées."""
+    usager = _usager(request, usager_uuid)
+    _exiger(request, usager, "gerer", Domaine.CERCLE, MESSAGE_GESTION)
+    envoye = request.method == "POST"
+    form = forms.HistoriqueForm(request.POST if envoye else None, request.FILES if envoye else None)
+    rapport = None
+    statut = 200
+    if envoye:
+        if form.is_valid():
+            fichier = form.cleaned_data["fichier"]
+            try:
+                rapport = services.importer_historique(
+                    acteur=request.acteur,
+                    usager=usager,
+                    contenu=fichier.read(TAILLE_MAX + 1),
+                    nom_fichier=fichier.name or "",
+                )
+            except HistoriqueIllisible as exc:
+                form.add_error("fichier", str(exc))
+            except ValidationError as exc:
+                _ajouter_erreurs(form, exc)
+        if rapport is None:
+            statut = 400
+    contexte = {"usager": usager, "form": form, "rapport": rapport, "taille_max_ko": TAILLE_MAX // 1024}
+    return render(request, "cercle/historique.html", contexte, status=statut)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from html import unescape
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,6 +24,7 @@ from cercle.models import (
     DemandeAdhesion,
     Habilitation,
     Membre,
+    MotifSortie,
     StatutDelegation,
     StatutDemande,
     StatutMembre,
@@ -65,6 +67,11 @@ INCONNUS = {"autre_usager", "pro_hors_cercle", "assistant_expire", "membre_sorti
 LECTEURS_DU_CERCLE = {"usager", "representant", "ide", "gestionnaire"}
 GESTION = {"usager", "representant", "gestionnaire"}
 TITULAIRES = {"usager", "representant"}
+# Membres du cercle en personne (professionnel ou proche) : ils peuvent le quitter eux-mêmes.
+MEMBRES_EN_PERSONNE = {"ide", "pro_sans_droit", "gestionnaire", "aidant_avec_droits", "aidant_sans_droit"}
+# Fin d'une délégation active : qui gère le cercle, ou l'assistant (le délégant, le médecin, n'est
+# pas une sorte d'acteur de la matrice ; il est vérifié à part).
+FIN_DELEGATION = GESTION | {"assistant"}
 
 
 @dataclass
@@ -78,6 +85,7 @@ class Scene:
     proposition: Membre
     consentement: Consentement
     demande_du_dehors: DemandeAdhesion
+    delegation_active: Delegation
 
     @property
     def usager(self):
@@ -114,7 +122,10 @@ def construire_scene() -> Scene:
     demande_du_dehors = services.demander_adhesion(
         acteur=monde["pro_hors_cercle"], matricule_ins="2 45 07 75 056 999 99"
     )
-    return Scene(monde, demande, delegation, proposition, consentement, demande_du_dehors)
+    delegation_active = Delegation.objects.get(
+        delegant=monde.membres["medecin"], statut=StatutDelegation.ACTIVE, date_fin__gte=timezone.localdate()
+    )
+    return Scene(monde, demande, delegation, proposition, consentement, demande_du_dehors, delegation_active)
 
 
 @pytest.fixture
@@ -150,8 +161,25 @@ def texte(reponse) -> str:
 
 
 def ecritures() -> int:
-    """Événements du journal qui ne sont pas des lectures."""
-    return Evenement.objects.exclude(action__contains="lecture").count()
+    """Événements du journal qui ne sont pas des lectures (ni des refus, vérifiés à part)."""
+    return Evenement.objects.exclude(action__contains="lecture").exclude(action=REFUS).count()
+
+
+REFUS = "cercle.acces_refuse"
+
+
+def verifier_refus_journalise(scene: Scene, acteur: str, attendu: int, designe: bool, avant: set) -> None:
+    """Un 403 sur une adresse qui désigne l'usager écrit un refus à son journal, avec la route ;
+    un 404 (usager hors du monde de l'acteur), un 403 sans usager et une réussite, aucun."""
+    refus = Evenement.objects.exclude(id__in=avant).filter(action=REFUS)
+    if attendu == 403 and designe:
+        evenement = refus.get()
+        assert evenement.resultat == "refuse"
+        assert evenement.usager_uuid == scene.usager.uuid
+        assert evenement.compte_uuid == scene.monde.acteurs[acteur].compte.uuid
+        assert evenement.details["route"].startswith("cercle:")
+    else:
+        assert not refus.exists(), (acteur, attendu)
 
 
 def etat(scene: Scene) -> tuple:
@@ -212,6 +240,14 @@ PAGES = {
         GESTION,
         True,
     ),
+    "quitter": (lambda s: reverse("cercle:quitter", args=[_u(s)]), MEMBRES_EN_PERSONNE, True),
+    "delegation_terminer": (
+        lambda s: reverse("cercle:delegation_terminer", args=[_u(s), s.delegation_active.uuid]),
+        FIN_DELEGATION,
+        True,
+    ),
+    "historique": (lambda s: reverse("cercle:historique", args=[_u(s)]), GESTION, True),
+    "mes_delegations": (lambda s: reverse("cercle:mes_delegations"), PROFESSIONNELS, False),
 }
 
 
@@ -220,8 +256,10 @@ PAGES = {
 def test_matrice_pages(client, scene, page, acteur):
     adresse, permis, designe = PAGES[page]
     attendu = statut_attendu(acteur, permis, connu_requis=designe)
+    avant = set(Evenement.objects.values_list("id", flat=True))
     reponse = client_de(client, scene, acteur).get(adresse(scene))
     assert reponse.status_code == attendu, (page, acteur, reponse.status_code)
+    verifier_refus_journalise(scene, acteur, attendu, designe, avant)
     if attendu == 302:
         assert reponse.url.startswith(reverse("account_login"))
     if attendu == 403:
@@ -318,6 +356,22 @@ def _post_retirer_demande(s):
     return reverse("cercle:demande_retirer", args=[s.demande_du_dehors.uuid]), {}
 
 
+def _post_quitter(s):
+    return reverse("cercle:quitter", args=[_u(s)]), {}
+
+
+def _post_terminer_delegation(s):
+    return reverse("cercle:delegation_terminer", args=[_u(s), s.delegation_active.uuid]), {}
+
+
+def _post_historique(s):
+    dentiste = ProfessionnelFactory(nom_exercice="DENTISTE", profession_code="40")
+    fichier = f"rpps;date\n{dentiste.rpps};2026-02-03\n123;2026-02-04\n".encode()
+    return reverse("cercle:historique", args=[_u(s)]), {
+        "fichier": SimpleUploadedFile("historique.csv", fichier, content_type="text/csv")
+    }
+
+
 def _effet_ajout(s):
     return Membre.objects.filter(cercle__usager=s.usager, nom="VOISINE", statut=StatutMembre.ACTIF).exists()
 
@@ -361,6 +415,20 @@ def _effet_retrait_demande(s):
     return DemandeAdhesion.objects.get(pk=s.demande_du_dehors.pk).statut == StatutDemande.RETIREE
 
 
+def _effet_depart(s):
+    return Membre.objects.filter(motif_sortie=MotifSortie.DEPART_MEMBRE, date_sortie__isnull=False).exists()
+
+
+def _effet_fin_delegation(s):
+    return Delegation.objects.get(pk=s.delegation_active.pk).statut == StatutDelegation.TERMINEE
+
+
+def _effet_historique(s):
+    return Membre.objects.filter(
+        cercle__usager=s.usager, professionnel__nom_exercice="DENTISTE", statut=StatutMembre.PROPOSE
+    ).exists()
+
+
 POSTS = {
     # nom: (formulaire, acteurs permis, effet, action journalisée, usager désigné dans l'adresse)
     "ajouter": (_post_ajouter, GESTION, _effet_ajout, "cercle.membre.ajout", True),
@@ -391,7 +459,25 @@ POSTS = {
         "cercle.adhesion.retrait",
         False,
     ),
+    "quitter": (_post_quitter, MEMBRES_EN_PERSONNE, _effet_depart, "cercle.membre.sortie", True),
+    "terminer_delegation": (
+        _post_terminer_delegation,
+        FIN_DELEGATION,
+        _effet_fin_delegation,
+        "cercle.delegation.fin",
+        True,
+    ),
+    "importer_historique": (
+        _post_historique,
+        GESTION,
+        _effet_historique,
+        "cercle.historique.import",
+        True,
+    ),
 }
+# Statut d'une route POST réussie, quand ce n'est pas une redirection : le compte rendu d'import
+# s'affiche directement.
+SUCCES_POST = {"importer_historique": 200}
 
 
 @pytest.mark.parametrize("acteur", ACTEURS)
@@ -399,7 +485,7 @@ POSTS = {
 def test_matrice_post(client, scene, route, acteur):
     formulaire, permis, effet, action, designe = POSTS[route]
     adresse, donnees = formulaire(scene)
-    attendu = statut_attendu(acteur, permis, succes=302, connu_requis=designe)
+    attendu = statut_attendu(acteur, permis, succes=SUCCES_POST.get(route, 302), connu_requis=designe)
     if route == "retirer_demande" and acteur in PROFESSIONNELS - permis:
         attendu = 404  # la demande d'un autre professionnel n'existe pas pour lui
     client = client_de(client, scene, acteur)
@@ -407,6 +493,7 @@ def test_matrice_post(client, scene, route, acteur):
     evenements_avant = set(Evenement.objects.values_list("id", flat=True))
     reponse = client.post(adresse, donnees)
     assert reponse.status_code == attendu, (route, acteur, reponse.status_code, contenu(reponse)[:3000])
+    verifier_refus_journalise(scene, acteur, attendu, designe, evenements_avant)
     if acteur in permis:
         assert effet(scene), (route, acteur)
         nouveaux = Evenement.objects.exclude(id__in=evenements_avant)

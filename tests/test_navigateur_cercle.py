@@ -132,3 +132,55 @@ def test_accorder_un_droit_au_clavier_seul(page, live_server, scene):
     droit = Habilitation.objects.get(membre=fils, domaine="cahier", revoquee_le__isnull=True)
     assert droit.niveau == 1 and droit.consentement.texte == texte
     assert_console_propre(page)
+
+
+def test_captures_quitter_deleguer_importer(page, live_server, scene, tmp_path):
+    """Les pages ajoutées : import d'un historique (compte rendu avec une ligne fautive), fin de
+    délégation, « Mes délégations », quitter le cercle ; chacune en 360 et 1280 px, puis un départ
+    du cercle au clavier seul."""
+    from cercle.models import Membre, MotifSortie, StatutMembre
+    from tests.factories import ProfessionnelFactory
+
+    jeanne = scene.usager
+    dentiste = ProfessionnelFactory(nom_exercice="DENTISTE", profession_code="40")
+    fichier = tmp_path / "historique.csv"
+    fichier.write_text(f"rpps;date\n{dentiste.rpps};2026-02-03\n123;2026-02-04\n", encoding="utf-8")
+    ouvrir_session(page, live_server, scene.monde.acteurs["usager"].compte)
+    page.goto(live_server.url + reverse("cercle:cercle", args=[jeanne.uuid]))
+    page.get_by_role("link", name="Importer un historique de remboursement").click()
+    capturer(page, "historique")
+    page.get_by_label("Fichier de l'historique de remboursement").set_input_files(str(fichier))
+    page.get_by_role("button", name="Importer le fichier").click()
+    page.get_by_role("heading", name="Compte rendu de l'import").wait_for()
+    assert "Ligne 3" in page.locator(".rapport__erreurs").inner_text()
+    capturer(page, "historique-rapport")
+    page.goto(
+        live_server.url
+        + reverse("cercle:delegation_terminer", args=[jeanne.uuid, scene.delegation_active.uuid])
+    )
+    capturer(page, "delegation-terminer")
+    assert_console_propre(page)
+
+    page.context.clear_cookies()
+    ouvrir_session(page, live_server, scene.monde.acteurs["medecin"].compte)
+    page.goto(live_server.url + reverse("cercle:mes_delegations"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Mes délégations"
+    capturer(page, "mes-delegations")
+
+    page.context.clear_cookies()
+    ouvrir_session(page, live_server, scene.monde.acteurs["pro_sans_droit"].compte)
+    page.goto(live_server.url + "/")
+    page.get_by_role("link", name="Quitter le cercle de Jeanne FICTIVE").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*/quitter/$"))
+    capturer(page, "quitter")
+    bouton = page.get_by_role("button", name="Oui, quitter le cercle")
+    bouton.focus()
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    page.keyboard.press("Enter")
+    page.wait_for_url(live_server.url + reverse("cercle:mes_usagers"))
+    assert "Vous avez quitté le cercle" in page.get_by_role("status").first.inner_text()
+    kine = Membre.objects.get(pk=scene.monde.membres["kine"].pk)
+    assert (kine.statut, kine.motif_sortie) == (StatutMembre.INACTIF, MotifSortie.DEPART_MEMBRE)
+    capturer(page, "apres-depart")
+    assert_console_propre(page)

@@ -656,7 +656,8 @@ def test_ressources_locales_presentes():
         # Professionnel : l'accueil est « Mes usagers » (nombre total et page ; voir test_cercle_pages).
         ("compte_pro", 8),
         ("compte_pro_deux", 8),
-        ("compte_aidant", 5),
+        # Proche : + sa présence dans le cercle (lien « Quitter le cercle » s'il en est membre).
+        ("compte_aidant", 6),
         ("compte_usager", 5),
         # Sans personne reliée, rien n'est gardé en session : les 3 requêtes de
         # acteurs_possibles() sont refaites à chaque page (voir coordination/comptes/acteur.py).

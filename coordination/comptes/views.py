@@ -37,7 +37,12 @@ def accueil(request: HttpRequest) -> HttpResponse:
         from cercle.views import mes_usagers  # « Mes usagers » est l'accueil des professionnels
 
         return mes_usagers(request)
-    return render(request, GABARITS_ACCUEIL[acteur.type], {"acteur": acteur})
+    contexte = {"acteur": acteur}
+    if acteur.type == TypeActeur.PROCHE:
+        from cercle.selectors import presence_propre  # un proche membre peut quitter le cercle
+
+        contexte["presence_propre"] = presence_propre(acteur, acteur.usager)
+    return render(request, GABARITS_ACCUEIL[acteur.type], contexte)
 
 
 def _suivant_sur(request: HttpRequest) -> str:

@@ -21,6 +21,7 @@ LIBELLES_ACTIONS: dict[str, str] = {
     "cercle.membre.suspension": "a suspendu une personne de votre cercle",
     "cercle.membre.reprise": "a levé la suspension d'une personne de votre cercle",
     "cercle.historique.import": "a importé votre historique de remboursement",
+    "cercle.acces_refuse": "a tenté une action sur votre cercle sans en avoir le droit (refusée)",
     # Droits
     "cercle.droit.octroi": "a donné un droit à une personne de votre cercle",
     "cercle.droit.retrait": "a retiré un droit à une personne de votre cercle",
