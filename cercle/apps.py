@@ -8,4 +8,4 @@ class CercleConfig(AppConfig):
     verbose_name = "cercle de santé et d'accompagnement"
 
     def ready(self) -> None:
-        from cercle import fhir_cercle  # noqa: F401 (enregistre CareTeam, Patient, RelatedPerson)
+        from cercle import fhir_cercle, fhir_usagers  # noqa: F401 (enregistre CareTeam, Patient, RelatedPerson)
