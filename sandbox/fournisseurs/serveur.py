@@ -1,0 +1,82 @@
+"""Serveur HTTP d'un fournisseur du bac à sable : `wsgiref` de la bibliothèque standard, une
+requête par fil. Dans un fil pour les tests (`demarrer`), ou comme processus pour `make run` :
+
+    python -m sandbox.fournisseurs.serveur psc --hote 127.0.0.1 --port 8071
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from sandbox.fournisseurs.oidc import FournisseurOIDC
+
+
+class _Serveur(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _Gestionnaire(WSGIRequestHandler):
+    journaliser = False
+
+    def log_message(self, format, *args):  # noqa: A002 - signature de http.server
+        if self.journaliser:
+            super().log_message(format, *args)
+
+
+class ServeurFournisseur:
+    def __init__(self, fournisseur: FournisseurOIDC, hote: str = "127.0.0.1", port: int = 0) -> None:
+        self.fournisseur = fournisseur
+        self.serveur = make_server(
+            hote, port, fournisseur, server_class=_Serveur, handler_class=_Gestionnaire
+        )
+        self.port = self.serveur.server_address[1]
+        fournisseur.base = f"http://{hote}:{self.port}"
+        self._fil: threading.Thread | None = None
+
+    def demarrer(self) -> ServeurFournisseur:
+        self._fil = threading.Thread(target=self.serveur.serve_forever, name="fournisseur", daemon=True)
+        self._fil.start()
+        return self
+
+    def arreter(self) -> None:
+        self.serveur.shutdown()
+        self.serveur.server_close()
+
+
+def demarrer(fournisseur: FournisseurOIDC, hote: str = "127.0.0.1", port: int = 0) -> ServeurFournisseur:
+    """Démarre le fournisseur dans un fil (port 0 : un port libre)."""
+    return ServeurFournisseur(fournisseur, hote, port).demarrer()
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description="Fournisseur d'identité du bac à sable.")
+    parser.add_argument("fournisseur", choices=["psc"])
+    parser.add_argument("--hote", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PSC_BAC_A_SABLE_PORT", "8071")))
+    args = parser.parse_args(argv)
+    from sandbox.fournisseurs.psc import CLIENT_ID_DEFAUT, SECRET_DEFAUT, fournisseur_psc
+
+    fournisseur = fournisseur_psc(
+        client_id=os.environ.get("PSC_CLIENT_ID", CLIENT_ID_DEFAUT),
+        secret=os.environ.get("PSC_CLIENT_SECRET", SECRET_DEFAUT),
+    )
+    serveur = ServeurFournisseur(fournisseur, args.hote, args.port)
+    _Gestionnaire.journaliser = True
+    print(f"Pro Santé Connect (bac à sable) : {fournisseur.adresse_decouverte}", flush=True)
+    try:
+        serveur.serveur.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        serveur.serveur.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
