@@ -339,3 +339,25 @@ LOGGING = {
 
 # Référence produit déclarée dans Convergence (en-tête X-MSS-NIL des courriels MSSanté).
 PORTAIL_REFERENCE_CONVERGENCE = env.str("PORTAIL_REFERENCE_CONVERGENCE", default="")
+
+# === Pro Santé Connect (connexion des professionnels) — début ===================================
+# Par défaut (développement) : le fournisseur du bac à sable lancé par `make run`
+# (sandbox/fournisseurs/, port PSC_BAC_A_SABLE_PORT). En production, rien par défaut : sans
+# PSC_EMETTEUR, PSC_CLIENT_ID et PSC_CLIENT_SECRET le bouton n'apparaît pas. Voir README,
+# « Brancher les vrais services : Pro Santé Connect ».
+PSC_BAC_A_SABLE_PORT = env.int("PSC_BAC_A_SABLE_PORT", default=8071)
+_PSC_BAC_A_SABLE = f"http://127.0.0.1:{PSC_BAC_A_SABLE_PORT}/auth/realms/esante-wallet"
+PSC_EMETTEUR = env.str("PSC_EMETTEUR", default="" if PRODUCTION else _PSC_BAC_A_SABLE)
+# Vide : l'adresse de la découverte ; pour le vrai PSC, l'hôte wallet (https://wallet…/auth).
+PSC_ADRESSE_AUTORISATION = env.str("PSC_ADRESSE_AUTORISATION", default="")
+PSC_CLIENT_ID = env.str("PSC_CLIENT_ID", default="" if PRODUCTION else "portail-coordination-bac-a-sable")
+PSC_CLIENT_SECRET = env.str(
+    "PSC_CLIENT_SECRET", default="" if PRODUCTION else "secret-de-developpement-bac-a-sable-psc-non-secret"
+)
+# Certificat client (mTLS à l'adresse de jeton), chemins de fichiers PEM ; facultatif.
+PSC_CERTIFICAT_CLIENT = env.str("PSC_CERTIFICAT_CLIENT", default="")
+PSC_CLE_CLIENT = env.str("PSC_CLE_CLIENT", default="")
+PSC_ALGORITHMES_SIGNATURE = env.list("PSC_ALGORITHMES_SIGNATURE", default=["HS256", "RS256", "ES256"])
+PSC_DELAI_HTTP = env.float("PSC_DELAI_HTTP", default=10.0)
+AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "coordination.comptes.psc.DorsalPSC"]
+# === Pro Santé Connect — fin ====================================================================

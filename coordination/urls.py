@@ -21,6 +21,7 @@ urlpatterns = [
     path("sante/", comptes_views.sante, name="sante"),
     # Avant allauth : même adresse et même nom, voir ActivationTOTP.
     path("comptes/2fa/totp/activate/", comptes_views.activation_totp, name="mfa_activate_totp"),
+    path("comptes/psc/", include("coordination.comptes.urls_psc")),
     path("comptes/", include("allauth.urls")),
     path("admin/", admin.site.urls),
     # API : FHIR R4, jetons OAuth2 des logiciels (client credentials), schéma OpenAPI.

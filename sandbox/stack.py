@@ -5,6 +5,7 @@ se sert que de leurs binaires et lance chaque serveur comme processus enfant, au
 plan, pour pouvoir l'arrêter à coup sûr (Ctrl-C, SIGTERM, ou mort du parent).
 
     python -m sandbox.stack run     # `make run` : pile + migrate + démo + web + worker + beat
+                                    # + fournisseur Pro Santé Connect du bac à sable
     python -m sandbox.stack env     # démarre la pile et affiche les URL (débogage)
 
 Jamais importé par le code de production.
@@ -293,8 +294,16 @@ class Supervisor:
             celery = [sys.executable, "-m", "celery", "-A", "coordination"]
             self._spawn("worker", [*celery, "worker", "--loglevel=INFO", "--concurrency=2"], env)
             self._spawn("beat", [*celery, "beat", "--loglevel=INFO"], env)
+            port_psc = env.get("PSC_BAC_A_SABLE_PORT", "8071")
+            self._spawn(
+                "psc-bac-a-sable",
+                [sys.executable, "-m", "sandbox.fournisseurs.serveur", "psc", "--port", port_psc],
+                env,
+            )
             self._manage("demo", "--logins", env=env)
-            print(f"\n  Portail : http://{self.host}:{self.port}/   (Ctrl-C pour tout arrêter)\n", flush=True)
+            print(f"\n  Portail : http://{self.host}:{self.port}/   (Ctrl-C pour tout arrêter)", flush=True)
+            decouverte_psc = f"http://127.0.0.1:{port_psc}/auth/realms/esante-wallet/.well-known/wallet-openid-configuration"
+            print(f"  Pro Santé Connect (bac à sable) : {decouverte_psc}\n", flush=True)
             while True:
                 for child in self.apps:
                     if child.process.poll() is not None:

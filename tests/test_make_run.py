@@ -40,9 +40,10 @@ def _processus_de(dossier: Path) -> list[psutil.Process]:
     return trouves
 
 
-def _demarrer(dossier: Path, port: int) -> tuple[subprocess.Popen, list[str]]:
+def _demarrer(dossier: Path, port: int, port_psc: int = 0) -> tuple[subprocess.Popen, list[str]]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(COORDINATION_RUN_DIR=str(dossier), PORT=str(port), PYTHONUNBUFFERED="1")
+    env["PSC_BAC_A_SABLE_PORT"] = str(port_psc or _port_libre())
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox.stack", "run"],
         cwd=RACINE,
@@ -85,13 +86,20 @@ def _get(url: str) -> tuple[int, str]:
 def test_make_run_sert_le_portail_puis_s_arrete_proprement(tmp_path):
     dossier = tmp_path / "run"
     port = _port_libre()
+    port_psc = _port_libre()
 
-    process, lignes = _demarrer(dossier, port)
+    process, lignes = _demarrer(dossier, port, port_psc)
     try:
         sortie_demarrage = "".join(lignes)
         statut, corps = _get(f"http://127.0.0.1:{port}/comptes/login/")
         assert statut == 200
         assert "Connexion" in corps
+        # Le Pro Santé Connect du bac à sable tourne, et le portail y renvoie par défaut.
+        assert 'href="/comptes/psc/connexion/' in corps
+        emetteur = f"http://127.0.0.1:{port_psc}/auth/realms/esante-wallet"
+        statut, corps = _get(emetteur + "/.well-known/wallet-openid-configuration")
+        assert statut == 200
+        assert f'"issuer": "{emetteur}"' in corps
         statut, corps = _get(f"http://127.0.0.1:{port}/sante/")
         assert statut == 200
         assert _processus_de(dossier), "aucun processus de la pile trouvé pendant l'exécution"

@@ -38,6 +38,11 @@ LIBELLES_ACTIONS: dict[str, str] = {
     "usager.creation": "a créé votre dossier",
     "usager.identite.modification": "a modifié votre identité",
     "proche.ajout": "a enregistré un de vos proches",
+    # Connexions (journal technique ; elles ne concernent pas un dossier d'usager)
+    "connexion.psc": "s'est connecté avec Pro Santé Connect",
+    "connexion.psc.echec": "a tenté de se connecter avec Pro Santé Connect (refusé)",
+    "deconnexion.psc": "s'est déconnecté (portail et Pro Santé Connect)",
+    "professionnel.modification": "a mis à jour la fiche d'un professionnel",
 }
 
 LIBELLES_TYPES_ACTEUR: dict[str, str] = {

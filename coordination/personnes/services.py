@@ -249,6 +249,30 @@ def creer_professionnel(
     )
 
 
+def modifier_professionnel(
+    *, acteur: Acteur, professionnel: Professionnel, donnees: dict[str, Any]
+) -> Professionnel:
+    """Modifie un professionnel (ex. rattachement à son compte à la première connexion Pro Santé
+    Connect) ; journalise les champs changés, rien s'il n'y a pas de changement."""
+    _verifier_champs(Professionnel, donnees)
+    attributs = _champs_modifiables(Professionnel)
+    changes = sorted(
+        n for n, v in donnees.items() if getattr(professionnel, attributs[n]) != _valeur_brute(v)
+    )
+    if not changes:
+        return professionnel
+    for nom, valeur in donnees.items():
+        setattr(professionnel, nom, valeur)
+    professionnel.full_clean()
+    return _enregistrer(
+        professionnel, acteur=acteur, action="professionnel.modification", details={"champs": changes}
+    )
+
+
+def _valeur_brute(valeur):
+    return valeur.pk if hasattr(valeur, "_meta") else valeur
+
+
 def creer_exercice(
     *,
     acteur: Acteur,
