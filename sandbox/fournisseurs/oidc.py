@@ -55,7 +55,7 @@ class ClientOIDC:
     signature: str = "HS256"  # HS256 (secret du client) ou RS256 (clé du JWKS)
     userinfo: str = "json"  # json ou jwt
     # Adresses de retour acceptées : préfixes exacts ; vide = toute adresse http(s) locale
-    # (127.0.0.1, localhost), ce qui suffit au bac à sable dont le port change à chaque test.
+    # (127.0.0.1, localhost, testserver), ce qui suffit au bac à sable dont le port change à chaque test.
     redirect_uris: tuple[str, ...] = ()
     alterations: set[str] = field(default_factory=set)
 
@@ -63,7 +63,9 @@ class ClientOIDC:
         if self.redirect_uris:
             return any(adresse.startswith(prefixe) for prefixe in self.redirect_uris)
         morceaux = urlsplit(adresse)
-        return morceaux.scheme in {"http", "https"} and morceaux.hostname in {"127.0.0.1", "localhost"}
+        # « testserver » : hôte du client de test de Django.
+        locaux = {"127.0.0.1", "localhost", "testserver"}
+        return morceaux.scheme in {"http", "https"} and morceaux.hostname in locaux
 
 
 @dataclass
