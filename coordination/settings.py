@@ -360,4 +360,14 @@ PSC_CLE_CLIENT = env.str("PSC_CLE_CLIENT", default="")
 PSC_ALGORITHMES_SIGNATURE = env.list("PSC_ALGORITHMES_SIGNATURE", default=["HS256", "RS256", "ES256"])
 PSC_DELAI_HTTP = env.float("PSC_DELAI_HTTP", default=10.0)
 AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "coordination.comptes.psc.DorsalPSC"]
+if PSC_EMETTEUR:
+    # Le bouton « Se déconnecter » (formulaire POST) redirige vers la fin de session de PSC : la
+    # directive CSP form-action s'applique aussi à cette redirection.
+    from urllib.parse import urlsplit as _urlsplit
+
+    _psc = _urlsplit(PSC_EMETTEUR)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = [
+        *CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"],
+        f"{_psc.scheme}://{_psc.netloc}",
+    ]
 # === Pro Santé Connect — fin ====================================================================

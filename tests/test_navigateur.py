@@ -81,8 +81,8 @@ def test_connexion_complete_puis_accueil_professionnel(page, live_server, compte
     page.goto(live_server.url + "/")
     assert page.url == live_server.url + "/comptes/login/?next=/"
     assert page.locator("html").get_attribute("lang") == "fr"
-    # Les connexions fédérées sont visibles mais désactivées.
-    assert page.get_by_role("button", name="Se connecter avec Pro Santé Connect").is_disabled()
+    # Pro Santé Connect est ouvert (bac à sable par défaut) ; FranceConnect+ visible mais désactivé.
+    assert page.get_by_role("link", name="Se connecter avec Pro Santé Connect").is_visible()
     assert page.get_by_role("button", name="Se connecter avec FranceConnect+").is_disabled()
     capturer(page, "connexion")
 
@@ -93,7 +93,9 @@ def test_connexion_complete_puis_accueil_professionnel(page, live_server, compte
     assert boite is not None and boite["y"] >= 0 and boite["height"] >= 44  # visible au focus
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "contenu"
-    # Puis le formulaire, dans l'ordre, avec un contour de focus bien visible.
+    # Puis le lien Pro Santé Connect et le formulaire, dans l'ordre, avec un contour de focus bien visible.
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Se connecter avec Pro Santé Connect"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "id_login"
     page.keyboard.press("Tab")

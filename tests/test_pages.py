@@ -208,10 +208,11 @@ def test_page_de_connexion(client):
     page = verifier_cadre(reponse, navigation=False)
     html = contenu(reponse)
     assert "<h1>Connexion</h1>" in html
-    # Connexions fédérées annoncées mais désactivées.
+    # Pro Santé Connect ouvert (bac à sable par défaut) ; FranceConnect+ annoncé mais désactivé.
     for bouton in ("Se connecter avec Pro Santé Connect", "Se connecter avec FranceConnect+"):
         assert bouton in html
-    assert html.count("disabled") == 2
+    assert page.a("a", href=reverse("psc_connexion"))
+    assert html.count("disabled") == 1
     assert "Bientôt disponible" in html
     assert "professionnels" in html and "aidants" in html
     # Compte local sur invitation, sans lien d'inscription.
