@@ -326,3 +326,23 @@ def test_structure_existante_reprise_par_finess(client, psc):
     assert pro.compte is not None
     exercices = Exercice.objects.filter(professionnel=pro)
     assert list(exercices.values_list("structure", flat=True)) == [structure.pk]
+
+
+def test_seuls_psc_eidas1_et_fcplus_eidas2_valent_une_authentification_forte(client):
+    compte = compte_connectable(email="sans-mfa@exemple.test", totp=False)
+    client.force_login(compte, backend="allauth.account.auth_backends.AuthenticationBackend")
+    for methode, niveau, forte in (
+        ("psc", "eidas1", True),
+        ("fcplus", "eidas1", False),
+        ("fcplus", "eidas2", True),
+        ("psc", "", False),
+        ("", "eidas1", False),
+    ):
+        session = client.session
+        session[SESSION_METHODE], session[SESSION_NIVEAU] = methode, niveau
+        session.save()
+        reponse = client.get("/")
+        if forte:
+            assert reponse.status_code == 200, (methode, niveau)
+        else:  # renvoyé vers l'activation du second facteur
+            assert reponse.status_code == 302 and "/2fa/" in reponse["Location"], (methode, niveau)
