@@ -42,17 +42,12 @@ def session_passee_par_la_mfa(request) -> bool:
 
 
 def session_authentifiee_fortement(request) -> bool:
-    """Vrai si l'utilisateur connecté l'est par une session qui a franchi le second facteur, ou par
-    une connexion fédérée (PSC, FC+). Pour les API, qui ne redirigent pas vers l'activation."""
-    if not request.user.is_authenticated:
-        return False
-    session = request.session
-    if session.get(SESSION_CONNEXION_FEDEREE) or session.get(SESSION_MFA_OK):
-        return True
-    if session_passee_par_la_mfa(request):
-        session[SESSION_MFA_OK] = True
-        return True
-    return False
+    """Vrai si l'utilisateur connecté l'est par une session de niveau suffisant pour les données
+    d'usager : compte local passé par le second facteur, Pro Santé Connect, FranceConnect+ eIDAS 2
+    ou plus (`connexions.niveau_session`). Pour les API, qui ne redirigent pas vers l'activation."""
+    from coordination.comptes.connexions import niveau_fort
+
+    return niveau_fort(request)
 
 
 class MFAObligatoireMiddleware:

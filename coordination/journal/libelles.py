@@ -38,6 +38,17 @@ LIBELLES_ACTIONS: dict[str, str] = {
     "usager.creation": "a créé votre dossier",
     "usager.identite.modification": "a modifié votre identité",
     "proche.ajout": "a enregistré un de vos proches",
+    # Invitations et comptes (ADR 0014)
+    "invitation.emission": "a invité un de vos proches à créer son compte",
+    "invitation.utilisation": "a créé son compte avec une invitation",
+    "invitation.revocation": "a annulé une invitation",
+    "invitation.expiration": "a constaté l'expiration d'une invitation",
+    "invitation.code_refuse": "a saisi un code d'invitation refusé",
+    "connexion.reussie": "s'est connecté au portail",
+    "connexion.echec": "a échoué à se connecter (mot de passe erroné)",
+    "connexion.verrouillage": "a vu son compte verrouillé après trop d'échecs de connexion",
+    "connexion.refus_verrouille": "a tenté de se connecter à un compte verrouillé",
+    "deconnexion": "s'est déconnecté du portail",
 }
 
 LIBELLES_TYPES_ACTEUR: dict[str, str] = {
