@@ -229,7 +229,9 @@ def revoquer_invitation(*, acteur: Acteur, invitation: Invitation) -> None:
         raise InvitationRefusee("Vous ne pouvez pas annuler cette invitation.")
     with transaction.atomic():
         invitation = (
-            Invitation.objects.select_for_update().select_related("proche__usager").get(pk=invitation.pk)
+            Invitation.objects.select_for_update(of=("self",))
+            .select_related("proche__usager")
+            .get(pk=invitation.pk)
         )
         if not invitation.en_attente:
             raise ValidationError(
@@ -326,7 +328,7 @@ def expirer_invitations() -> int:
     """Tâche quotidienne : journalise l'expiration des invitations échues (une seule fois chacune)."""
     with transaction.atomic():
         echues = list(
-            Invitation.objects.select_for_update(skip_locked=True)
+            Invitation.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(
                 utilisee_le__isnull=True,
                 revoquee_le__isnull=True,
