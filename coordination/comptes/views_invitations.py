@@ -30,7 +30,7 @@ def saisir_invitation(request: HttpRequest) -> HttpResponse:
             "déconnectez-vous d'abord.",
         )
         return redirect("accueil")
-    form = CodeInvitationForm(request.POST or None)
+    form = CodeInvitationForm(request.POST if request.method == "POST" else None)
     statut = 200
     if request.method == "POST":
         if not invitations.essai_permis(request):
@@ -80,7 +80,7 @@ def personnel_invitations(request: HttpRequest) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     _exiger_gestion_personnel(request)
     structure = request.acteur.exercice.structure
-    form = InvitationPersonnelForm(request.POST or None)
+    form = InvitationPersonnelForm(request.POST if request.method == "POST" else None)
     statut = 200
     if request.method == "POST":
         if form.is_valid():
