@@ -43,7 +43,8 @@ def invitations_proches(request: HttpRequest, usager_uuid) -> HttpResponse:
     acteur = request.acteur
     usager = _usager(request, usager_uuid)
     _exiger_gestion(request, usager)
-    form = InvitationProcheForm(request.POST if request.method == "POST" else None, proches=_proches_a_inviter(usager))
+    donnees = request.POST if request.method == "POST" else None
+    form = InvitationProcheForm(donnees, proches=_proches_a_inviter(usager))
     statut = 200
     if request.method == "POST":
         if form.is_valid():

@@ -172,7 +172,14 @@ def _effet_annuler_personnel(monde):
 
 POSTS = {
     # route : (formulaire, permis, succès, effet, action journalisée, l'adresse désigne l'usager)
-    "inviter_proche": (_post_inviter_proche, GESTION, 200, _effet_inviter_proche, "invitation.emission", True),
+    "inviter_proche": (
+        _post_inviter_proche,
+        GESTION,
+        200,
+        _effet_inviter_proche,
+        "invitation.emission",
+        True,
+    ),
     "annuler_proche": (
         _post_annuler_proche,
         GESTION,
