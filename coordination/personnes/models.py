@@ -243,7 +243,7 @@ class Exercice(ModeleDeBase):
     date_debut = models.DateField("début", null=True, blank=True)
     date_fin = models.DateField("fin", null=True, blank=True)
     invite_le_personnel = models.BooleanField(
-        "invite le personnel de la structure", default=False,
+        "invite le personnel de la structure", default=False, db_default=False,
         help_text="Peut inviter des personnes de la structure sans RPPS à créer un compte (ADR 0014).",
     )  # fmt: skip
 

@@ -13,6 +13,7 @@ class Migration(migrations.Migration):
             model_name="exercice",
             name="invite_le_personnel",
             field=models.BooleanField(
+                db_default=False,
                 default=False,
                 help_text="Peut inviter des personnes de la structure sans RPPS à créer un compte (ADR 0014).",
                 verbose_name="invite le personnel de la structure",
