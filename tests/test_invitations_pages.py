@@ -298,3 +298,11 @@ def test_page_des_invitations_requetes_constantes(client, monde, nombre, django_
         reponse = client.get(adresse)
     assert reponse.status_code == 200
     assert _texte(reponse).count("Annuler l'invitation") == nombre + 1
+
+
+def test_entree_inviter_l_equipe_seulement_pour_qui_en_est_charge(client, monde):
+    connecter(client, monde.acteurs["ide"].compte)
+    assert reverse("personnel_invitations") in client.get(reverse("accueil")).content.decode()
+    client.logout()
+    connecter(client, monde.acteurs["collegue_structure"].compte)
+    assert reverse("personnel_invitations") not in client.get(reverse("accueil")).content.decode()

@@ -99,3 +99,26 @@ def test_captures_saisie_du_code(page, live_server):
     assert page.get_by_label("Code d'invitation").input_value() == "ABCD-EFGH-JKMN-PQRS"
     capturer(page, "invitation-saisie-erreur")
     assert page.journal_console.violations_csp == []
+
+
+def test_captures_inviter_l_equipe(page, live_server):
+    from coordination.personnes.models import Exercice
+
+    monde = construire_monde()
+    Exercice.objects.filter(pk=monde.acteurs["ide"].exercice.pk).update(invite_le_personnel=True)
+    ouvrir_session(page, live_server, monde.acteurs["ide"].compte)
+    page.goto(live_server.url + "/")
+    page.get_by_role("link", name="Inviter l'équipe").click()
+    page.wait_for_url(re.compile(r".*/structure/invitations/$"))
+    page.get_by_label("Prénom").fill("Léa")
+    page.get_by_label("Nom", exact=True).fill("Martin")
+    page.get_by_label("Fonction").fill("Aide médico-psychologique")
+    page.get_by_role("button", name="Créer l'invitation et afficher le code").click()
+    assert "Léa MARTIN" in page.locator(".fiche-invitation").inner_text()
+    capturer(page, "invitation-personnel-code")
+    page.get_by_role("link", name="Terminé : revenir aux invitations").click()
+    page.wait_for_url(re.compile(r".*/structure/invitations/$"))
+    capturer(page, "invitations-personnel")
+    page.get_by_role("button", name="Annuler l'invitation de Léa MARTIN").click()
+    assert "est annulée" in page.locator("body").inner_text()
+    assert page.journal_console.violations_csp == []
