@@ -60,15 +60,18 @@ def test_invitation_puis_creation_du_compte_d_une_aidante(page, live_server, nav
     nièce.get_by_label("Code d'invitation").fill(code.lower().replace("-", " "))
     nièce.get_by_role("button", name="Continuer").click()
     nièce.wait_for_url(re.compile(r".*/comptes/signup/$"))
+    capturer(nièce, "creation-compte")
     nièce.get_by_label("Courriel").fill("lucie.niece@exemple.test")
     nièce.get_by_label("Mot de passe", exact=True).fill(MOT_DE_PASSE)
     nièce.get_by_label("Mot de passe (à nouveau)").fill(MOT_DE_PASSE)
     nièce.get_by_role("button", name="Créer mon compte").click()
     nièce.wait_for_url(re.compile(r".*/comptes/confirm-email/$"))
+    capturer(nièce, "courriel-envoye")
 
     (message,) = mail.outbox
     lien = re.search(r"https?://[^\s]+/comptes/confirm-email/[^\s]+/", message.body).group(0)
     nièce.goto(lien)
+    capturer(nièce, "confirmation-courriel")
     nièce.get_by_role("button").filter(has_text=re.compile("Confirmer", re.I)).first.click()
     nièce.wait_for_url(re.compile(r".*/comptes/2fa/totp/activate/$"))
     secret = nièce.locator(".cle-secrete__valeur").inner_text().replace(" ", "")
