@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from cercle import views
+from cercle import views, views_invitations
 
 app_name = "cercle"
 
@@ -28,6 +28,12 @@ urlpatterns = [
         name="consentement_pdf",
     ),
     path(U + "acces/", views.acces, name="acces"),
+    path(U + "invitations/", views_invitations.invitations_proches, name="invitations"),
+    path(
+        U + "invitations/<uuid:invitation_uuid>/annuler/",
+        views_invitations.invitation_annuler,
+        name="invitation_annuler",
+    ),
     path(U + "quitter/", views.quitter, name="quitter"),
     path(U + "historique/", views.historique, name="historique"),
     path(

@@ -371,3 +371,17 @@ if PSC_EMETTEUR:
         f"{_psc.scheme}://{_psc.netloc}",
     ]
 # === Pro Santé Connect — fin ====================================================================
+
+# --- Invitations et comptes locaux (ADR 0014) — début ------------------------------------------
+INVITATION_DUREE_JOURS = env.int("INVITATION_DUREE_JOURS", default=14)
+INVITATION_ESSAIS_MAX = 5  # codes erronés par adresse IP et par fenêtre
+INVITATION_ESSAIS_FENETRE_SECONDES = 15 * 60
+CONNEXION_ECHECS_MAX = 5  # échecs de mot de passe sur un compte avant verrouillage
+CONNEXION_VERROUILLAGE_SECONDES = 30 * 60
+# Confirmer son courriel, dans le navigateur de l'inscription, connecte (puis TOTP obligatoire).
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+CELERY_BEAT_SCHEDULE["comptes-expirer-invitations"] = {
+    "task": "comptes.expirer_invitations",
+    "schedule": crontab(hour=3, minute=30),
+}
+# --- Invitations et comptes locaux — fin --------------------------------------------------------

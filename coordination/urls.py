@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from oauth2_provider import views as vues_oauth
 
 from coordination.comptes import views as comptes_views
+from coordination.comptes import views_invitations
 
 # django-oauth-toolkit : seulement le jeton et sa révocation (pas d'autorisation interactive :
 # les logiciels s'authentifient en « client credentials »).
@@ -22,7 +23,14 @@ urlpatterns = [
     # Avant allauth : même adresse et même nom, voir ActivationTOTP.
     path("comptes/2fa/totp/activate/", comptes_views.activation_totp, name="mfa_activate_totp"),
     path("comptes/psc/", include("coordination.comptes.urls_psc")),
+    path("comptes/invitation/", views_invitations.saisir_invitation, name="saisir_invitation"),
     path("comptes/", include("allauth.urls")),
+    path("structure/invitations/", views_invitations.personnel_invitations, name="personnel_invitations"),
+    path(
+        "structure/invitations/<uuid:invitation_uuid>/annuler/",
+        views_invitations.personnel_invitation_annuler,
+        name="personnel_invitation_annuler",
+    ),
     path("admin/", admin.site.urls),
     # API : FHIR R4, jetons OAuth2 des logiciels (client credentials), schéma OpenAPI.
     path("fhir/", include("coordination.fhir.urls")),

@@ -450,7 +450,8 @@ def test_cycle_complet_avec_les_middlewares_du_projet(client):
     assert reponse.status_code == 200
     journal = [sql for sql in _inserts(contexte) if "journal_evenement" in sql]
     assert len(journal) == 1
-    lectures = list(Evenement.objects.order_by("id"))
+    # La connexion elle-même est journalisée (ADR 0014) ; seules les lectures comptent ici.
+    lectures = list(Evenement.objects.exclude(action="connexion.reussie").order_by("id"))
     assert [e.action for e in lectures] == ["dossier.lecture", "dossier.synthese.lecture"]
     # L'acteur vient d'ActeurMiddleware : le professionnel, dans sa situation d'exercice.
     assert {e.professionnel_uuid for e in lectures} == {acteur.professionnel.uuid}

@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 
-from coordination.comptes.middleware import SESSION_METHODE, SESSION_NIVEAU
+from coordination.comptes.connexions import SESSION_NIVEAU
 from coordination.comptes.models import Compte, FournisseurIdentite, IdentiteExterne
 from coordination.journal.models import Evenement
 from coordination.personnes.demo import PROFESSIONNELS
@@ -134,7 +134,7 @@ def test_parcours_complet_cree_le_professionnel_ses_exercices_et_la_session_fort
     assert reponse.status_code == 302
     assert client.get(reponse["Location"])["Location"].startswith("/qualite/")
     session = client.session
-    assert session[SESSION_METHODE] == "psc" and session[SESSION_NIVEAU] == "eidas1"
+    assert session[SESSION_NIVEAU] == "psc"
 
     identite = IdentiteExterne.objects.get(fournisseur=FournisseurIdentite.PRO_SANTE_CONNECT)
     assert identite.sub == GIRAUD.idnat_ps  # SubjectNameID, pas le « sub » f:uuid:… du fournisseur
@@ -331,18 +331,18 @@ def test_structure_existante_reprise_par_finess(client, psc):
 def test_seuls_psc_eidas1_et_fcplus_eidas2_valent_une_authentification_forte(client):
     compte = compte_connectable(email="sans-mfa@exemple.test", totp=False)
     client.force_login(compte, backend="allauth.account.auth_backends.AuthenticationBackend")
-    for methode, niveau, forte in (
-        ("psc", "eidas1", True),
-        ("fcplus", "eidas1", False),
-        ("fcplus", "eidas2", True),
-        ("psc", "", False),
-        ("", "eidas1", False),
+    for niveau, forte in (
+        ("psc", True),
+        ("fcplus:eidas1", False),
+        ("fcplus:eidas2", True),
+        ("eidas1", False),
+        ("", False),
     ):
         session = client.session
-        session[SESSION_METHODE], session[SESSION_NIVEAU] = methode, niveau
+        session[SESSION_NIVEAU] = niveau
         session.save()
         reponse = client.get("/")
         if forte:
-            assert reponse.status_code == 200, (methode, niveau)
+            assert reponse.status_code == 200, niveau
         else:  # renvoyé vers l'activation du second facteur
-            assert reponse.status_code == 302 and "/2fa/" in reponse["Location"], (methode, niveau)
+            assert reponse.status_code == 302 and "/2fa/" in reponse["Location"], niveau

@@ -1,15 +1,59 @@
-"""Adaptateurs django-allauth : pas d'inscription libre, MFA impossible à désactiver."""
+"""Adaptateurs django-allauth : inscription seulement sur invitation, verrouillage d'un compte après
+trop d'échecs de connexion, MFA impossible à désactiver."""
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context
 from allauth.mfa.adapter import DefaultMFAAdapter
+from django.db import transaction
+
+from coordination.comptes import connexions
+from coordination.comptes.invitations import InvitationInvalide, verifier_invitation
+
+# Code d'invitation vérifié par « J'ai reçu une invitation », gardé en session (côté serveur)
+# jusqu'à la création du compte.
+SESSION_CODE_INVITATION = "invitation_code"
+
+
+def invitation_de_la_session(request):
+    """L'invitation en attente dont le code est en session, ou None (code retiré s'il ne vaut plus)."""
+    code = request.session.get(SESSION_CODE_INVITATION) if request is not None else None
+    if not code:
+        return None
+    try:
+        return verifier_invitation(code)
+    except InvitationInvalide:
+        request.session.pop(SESSION_CODE_INVITATION, None)
+        return None
 
 
 class AdaptateurComptes(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
-        """Les comptes locaux sont créés sur invitation (professionnels sans RPPS, aidants sans
-        FranceConnect+), jamais par inscription libre."""
-        return False
+        """Pas d'inscription libre : un compte local se crée seulement avec une invitation valable
+        (aidant sans FranceConnect+, personnel d'une structure sans RPPS), saisie juste avant."""
+        return invitation_de_la_session(request) is not None
+
+    def save_user(self, request, user, form, commit=True):
+        """Le compte et l'utilisation de l'invitation (liaison au proche, ou création du
+        professionnel et de sa situation d'exercice) vont ensemble, ou pas du tout."""
+        from coordination.comptes.invitations import utiliser_invitation
+
+        invitation = invitation_de_la_session(request)
+        if invitation is None:  # filet : la vue d'inscription vérifie déjà `is_open_for_signup`
+            raise InvitationInvalide("Code d'invitation : il n'est plus valable.")
+        with transaction.atomic():
+            user.nom_affiche = invitation.destinataire[:150]
+            user = super().save_user(request, user, form, commit=True)
+            utiliser_invitation(request.session[SESSION_CODE_INVITATION], user)
+        request.session.pop(SESSION_CODE_INVITATION, None)
+        return user
+
+    def pre_authenticate(self, request, **credentials) -> None:
+        connexions.refuser_si_verrouille(request, credentials.get("email") or credentials.get("username"))
+        super().pre_authenticate(request, **credentials)
+
+    def authentication_failed(self, request, **credentials) -> None:
+        connexions.noter_echec(request, credentials.get("email") or credentials.get("username"))
+        super().authentication_failed(request, **credentials)
 
     def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
         """Première activation du TOTP : pas de second mot de passe. Le compte n'a encore aucun

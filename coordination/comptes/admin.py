@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from coordination.comptes.logiciels import PORTEES_PAR_DEFAUT, emettre_client, revoquer_client
-from coordination.comptes.models import ClientLogiciel, Compte, IdentiteExterne
+from coordination.comptes.models import ClientLogiciel, Compte, IdentiteExterne, Invitation
 from coordination.fhir.portees import toutes_les_portees, verifier_portees
 from coordination.personnes.admin import acteur_admin
 
@@ -58,6 +58,8 @@ class CompteAdmin(UserAdmin):
         ("Identité", {"fields": ("nom_affiche", "uuid")}),
         ("Droits", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
+        # Effacer la date de verrouillage déverrouille le compte (ADR 0014).
+        ("Verrouillage", {"fields": ("echecs_connexion", "verrouille_jusqu_au")}),
     )
 
     def get_inlines(self, request, obj):
@@ -181,3 +183,25 @@ class ClientLogicielAdmin(admin.ModelAdmin):
             revoquer_client(acteur=acteur, client=client)
             nombre += 1
         self.message_user(request, f"{nombre} client(s) logiciel(s) révoqué(s).", messages.SUCCESS)
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Consultation seule : une invitation s'émet et s'annule depuis le cercle ou « Inviter l'équipe »
+    (le code n'existe qu'au moment de l'émission, ADR 0014)."""
+
+    list_display = ("__str__", "type", "emise_par_nom", "cree_le", "expire_le", "statut")
+    list_filter = ("type",)
+    list_select_related = ("proche",)
+    fields = readonly_fields = [
+        f.name for f in Invitation._meta.fields if f.name not in {"id", "empreinte_code"}
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

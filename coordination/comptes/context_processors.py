@@ -2,7 +2,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from coordination.comptes.acteur import TypeActeur
-from coordination.comptes.middleware import SESSION_METHODE
+from coordination.comptes.connexions import NIVEAU_PSC, SESSION_NIVEAU
 
 
 def acteur(request) -> dict:
@@ -10,7 +10,7 @@ def acteur(request) -> dict:
     connexion Pro Santé Connect est ouverte, et l'adresse du bouton « Se déconnecter » (celle de
     Pro Santé Connect quand la session en vient : fin de session des deux côtés)."""
     session = getattr(request, "session", None)
-    connexion_psc = session is not None and session.get(SESSION_METHODE) == "psc"
+    connexion_psc = session is not None and session.get(SESSION_NIVEAU) == NIVEAU_PSC
     return {
         "acteur": getattr(request, "acteur", None),
         "TypeActeur": TypeActeur,

@@ -15,12 +15,6 @@ CHEMINS_LIBRES = ("/comptes/", "/static/", "/sante/", "/favicon.ico")
 # la session (`session_authentifiee_fortement`) et répond 401/403 dans son format.
 CHEMINS_API = ("/fhir", "/api/", "/o/")
 SESSION_MFA_OK = "mfa_ok"
-# Méthode et niveau de la connexion en cours, posés par les connexions fédérées (comptes/psc.py).
-SESSION_METHODE = "connexion_methode"
-SESSION_NIVEAU = "connexion_niveau"
-# Connexions fédérées qui valent une authentification forte : Pro Santé Connect (eidas1, carte
-# CPS ou e-CPS, déjà à double facteur) ; FranceConnect+ à partir d'eidas2.
-NIVEAUX_FORTS = {"psc": {"eidas1"}, "fcplus": {"eidas2", "eidas3"}}
 
 
 def _libre(path: str) -> bool:
@@ -46,24 +40,13 @@ def session_passee_par_la_mfa(request) -> bool:
     return any(record.get("method") == "mfa" for record in records)
 
 
-def connexion_federee_forte(session) -> bool:
-    """Vrai si la session a été ouverte par PSC (eidas1) ou FranceConnect+ (eidas2 ou plus)."""
-    return session.get(SESSION_NIVEAU) in NIVEAUX_FORTS.get(session.get(SESSION_METHODE), set())
-
-
 def session_authentifiee_fortement(request) -> bool:
-    """Vrai si l'utilisateur connecté l'est par une session qui a franchi le second facteur, ou par
-    une connexion fédérée forte (PSC eidas1, FC+ eidas2 ou plus). Pour les API, qui ne redirigent
-    pas vers l'activation."""
-    if not request.user.is_authenticated:
-        return False
-    session = request.session
-    if connexion_federee_forte(session) or session.get(SESSION_MFA_OK):
-        return True
-    if session_passee_par_la_mfa(request):
-        session[SESSION_MFA_OK] = True
-        return True
-    return False
+    """Vrai si l'utilisateur connecté l'est par une session de niveau suffisant pour les données
+    d'usager : compte local passé par le second facteur, Pro Santé Connect, FranceConnect+ eIDAS 2
+    ou plus (`connexions.niveau_session`). Pour les API, qui ne redirigent pas vers l'activation."""
+    from coordination.comptes.connexions import niveau_fort
+
+    return niveau_fort(request)
 
 
 class MFAObligatoireMiddleware:

@@ -42,6 +42,8 @@ class Compte(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField("actif", default=True)
     is_staff = models.BooleanField("accès à l'administration", default=False)
     date_joined = models.DateTimeField("créé le", default=timezone.now)
+    echecs_connexion = models.PositiveSmallIntegerField("échecs de connexion consécutifs", default=0)
+    verrouille_jusqu_au = models.DateTimeField("verrouillé jusqu'au", null=True, blank=True)
 
     objects = GestionnaireComptes()
 
@@ -129,3 +131,86 @@ class ClientLogiciel(ModeleDeBase):
     @property
     def liste_portees(self) -> list[str]:
         return self.portees.split()
+
+
+class TypeInvitation(models.TextChoices):
+    PROCHE = "proche", "proche d'une personne accompagnée"
+    PERSONNEL = "personnel", "personnel d'une structure (sans RPPS)"
+
+
+class Invitation(ModeleDeBase):
+    """Invitation à créer un compte local (ou, plus tard, à relier un compte FranceConnect+).
+
+    Le code n'est montré qu'une fois, à l'émission ; seule son empreinte SHA-256 est gardée
+    (`services_invitations.empreinte`). À usage unique, avec une échéance, révocable. Une invitation
+    vise soit un proche déjà enregistré d'un usager, soit une personne à créer comme professionnel
+    sans RPPS dans une structure (nom, prénom, fonction saisis par qui invite)."""
+
+    type = models.CharField("type", max_length=10, choices=TypeInvitation)
+    empreinte_code = models.CharField("empreinte du code", max_length=64, unique=True, editable=False)
+    proche = models.ForeignKey(
+        "personnes.Proche", verbose_name="proche invité", on_delete=models.CASCADE, null=True, blank=True,
+        related_name="invitations",
+    )  # fmt: skip
+    structure = models.ForeignKey(
+        "personnes.Structure", verbose_name="structure", on_delete=models.CASCADE, null=True, blank=True,
+        related_name="invitations",
+    )  # fmt: skip
+    nom = models.CharField("nom", max_length=100, blank=True)
+    prenom = models.CharField("prénom", max_length=100, blank=True)
+    fonction = models.CharField("fonction", max_length=120, blank=True)
+    emise_par = models.ForeignKey(
+        Compte, verbose_name="émise par", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    emise_par_nom = models.CharField("émise par (nom et qualité)", max_length=300, blank=True)
+    expire_le = models.DateTimeField("expire le")
+    utilisee_le = models.DateTimeField("utilisée le", null=True, blank=True)
+    utilisee_par = models.ForeignKey(
+        Compte,
+        verbose_name="utilisée par",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    revoquee_le = models.DateTimeField("révoquée le", null=True, blank=True)
+    expiration_journalisee = models.BooleanField("expiration journalisée", default=False)
+
+    class Meta:
+        verbose_name = "invitation"
+        verbose_name_plural = "invitations"
+        ordering = ["-cree_le"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(type="proche", proche__isnull=False, structure__isnull=True)
+                    | models.Q(type="personnel", proche__isnull=True, structure__isnull=False)
+                ),
+                name="invitation_cible_selon_type",
+                violation_error_message="Invitation : un proche, ou une structure pour son personnel.",
+            ),
+        ]
+        indexes = [models.Index(fields=["expire_le"], name="invitation_expire_idx")]
+
+    def __str__(self) -> str:
+        return f"Invitation de {self.destinataire}"
+
+    @property
+    def destinataire(self) -> str:
+        if self.proche_id:
+            return f"{self.proche.prenoms.split(' ')[0]} {self.proche.nom}"
+        return f"{self.prenom} {self.nom}".strip()
+
+    @property
+    def statut(self) -> str:
+        if self.utilisee_le:
+            return "utilisée"
+        if self.revoquee_le:
+            return "révoquée"
+        if self.expire_le <= timezone.now():
+            return "expirée"
+        return "en attente"
+
+    @property
+    def en_attente(self) -> bool:
+        return self.statut == "en attente"

@@ -53,7 +53,7 @@ from mozilla_django_oidc.utils import add_state_and_verifier_and_nonce_to_sessio
 from mozilla_django_oidc.views import get_next_url
 
 from coordination.comptes.acteur import Acteur, TypeActeur, acteur_systeme
-from coordination.comptes.middleware import SESSION_METHODE, SESSION_NIVEAU
+from coordination.comptes.connexions import NIVEAU_PSC, noter_niveau
 from coordination.comptes.models import Compte, FournisseurIdentite, IdentiteExterne
 from coordination.journal.models import Resultat
 from coordination.journal.services import journaliser
@@ -514,8 +514,7 @@ def retour(request: HttpRequest) -> HttpResponse:
         return _page_echec(request, echec)
     suivant = request.session.get("oidc_login_next")
     auth.login(request, compte, backend=DORSAL)
-    request.session[SESSION_METHODE] = METHODE
-    request.session[SESSION_NIVEAU] = NIVEAU
+    noter_niveau(request, NIVEAU_PSC)
     request.session[SESSION_ID_TOKEN] = id_token
     journaliser(
         acteur=Acteur(TypeActeur.SANS_PERSONNE, compte),

@@ -43,6 +43,17 @@ LIBELLES_ACTIONS: dict[str, str] = {
     "connexion.psc.echec": "a tenté de se connecter avec Pro Santé Connect (refusé)",
     "deconnexion.psc": "s'est déconnecté (portail et Pro Santé Connect)",
     "professionnel.modification": "a mis à jour la fiche d'un professionnel",
+    # Invitations et comptes (ADR 0014)
+    "invitation.emission": "a invité un de vos proches à créer son compte",
+    "invitation.utilisation": "a créé son compte avec une invitation",
+    "invitation.revocation": "a annulé une invitation",
+    "invitation.expiration": "a constaté l'expiration d'une invitation",
+    "invitation.code_refuse": "a saisi un code d'invitation refusé",
+    "connexion.reussie": "s'est connecté au portail",
+    "connexion.echec": "a échoué à se connecter (mot de passe erroné)",
+    "connexion.verrouillage": "a vu son compte verrouillé après trop d'échecs de connexion",
+    "connexion.refus_verrouille": "a tenté de se connecter à un compte verrouillé",
+    "deconnexion": "s'est déconnecté du portail",
 }
 
 LIBELLES_TYPES_ACTEUR: dict[str, str] = {

@@ -242,6 +242,10 @@ class Exercice(ModeleDeBase):
     secteur_activite_code = models.CharField("secteur d'activité (code)", max_length=6, blank=True)
     date_debut = models.DateField("début", null=True, blank=True)
     date_fin = models.DateField("fin", null=True, blank=True)
+    invite_le_personnel = models.BooleanField(
+        "invite le personnel de la structure", default=False, db_default=False,
+        help_text="Peut inviter des personnes de la structure sans RPPS à créer un compte (ADR 0014).",
+    )  # fmt: skip
 
     class Meta:
         verbose_name = "situation d'exercice"
