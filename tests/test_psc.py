@@ -142,13 +142,16 @@ def test_parcours_complet_cree_le_professionnel_ses_exercices_et_la_session_fort
     pro = Professionnel.objects.get(idnat_ps=GIRAUD.idnat_ps)
     assert pro.compte == identite.compte
     assert (pro.nom_exercice, pro.prenom_exercice, pro.profession_code) == ("GIRAUD-FICTIF", "Élodie", "60")
+    # PSC ne transmet que le code TRE_G15 : le libellé vient de la nomenclature.
+    assert pro.profession_libelle == "Infirmier"
     exercices = Exercice.objects.filter(professionnel=pro)
+    assert set(exercices.values_list("profession_libelle", flat=True)) == {"Infirmier"}
     structures = set(exercices.values_list("structure__raison_sociale", flat=True))
     assert structures == {"DAC du Val-Fictif (dispositif d'appui à la coordination)", "SSIAD du Val-Fictif"}
 
     page = client.get("/qualite/")
     assert page.status_code == 200
-    assert "SSIAD du Val-Fictif" in page.content.decode()
+    assert "Professionnel · Infirmier · SSIAD du Val-Fictif" in page.content.decode()
     cle = next(c["cle"] for c in page.context["choix"] if "SSIAD" in c["libelle"])
     assert client.post("/qualite/", {"cle": cle}).status_code == 302
     assert client.get("/").status_code == 200

@@ -59,6 +59,7 @@ from coordination.journal.models import Resultat
 from coordination.journal.services import journaliser
 from coordination.personnes import services as personnes
 from coordination.personnes.models import Exercice, ModeExercice, Professionnel, Structure
+from coordination.personnes.nomenclatures import libelle_profession
 
 logger = logging.getLogger(__name__)
 
@@ -340,8 +341,10 @@ def synchroniser_exercices(professionnel: Professionnel, infos: dict, acteur: Ac
             exercices.append(existant)
             continue
         mode = activite.get("codeModeExercice") or ""
+        profession = exercice_psc.get("codeProfession") or professionnel.profession_code
         donnees = {
-            "profession_code": exercice_psc.get("codeProfession") or professionnel.profession_code,
+            "profession_code": profession,
+            "profession_libelle": libelle_profession(profession) or professionnel.profession_libelle,
             "mode_exercice": mode if mode in ModeExercice.values else "",
             "secteur_activite_code": (activite.get("codeSecteurDactivite") or "")[:6],
             "date_debut": timezone.localdate(),
@@ -362,6 +365,7 @@ def _donnees_professionnel(infos: dict) -> dict:
         "prenom_exercice": premier.get("prenomDexercice") or infos.get("given_name") or "",
         "civilite_exercice": (premier.get("codeCiviliteDexercice") or "")[:10],
         "profession_code": (premier.get("codeProfession") or "")[:4],
+        "profession_libelle": libelle_profession(premier.get("codeProfession")),
         "categorie_professionnelle": (premier.get("codeCategorieProfessionnelle") or "")[:1],
         "savoir_faire_code": (premier.get("codeSavoirFaire") or "")[:10],
     }
