@@ -58,6 +58,9 @@ class ClientOIDC:
     # (127.0.0.1, localhost, testserver), ce qui suffit au bac à sable dont le port change à chaque test.
     redirect_uris: tuple[str, ...] = ()
     alterations: set[str] = field(default_factory=set)
+    # mTLS à l'adresse de jeton (RFC 8705, liaison par empreinte) : SHA-256 hexadécimale du
+    # certificat client (DER) exigé en plus du secret ; vide = pas de mTLS.
+    certificat_sha256: str = ""
 
     def adresse_acceptee(self, adresse: str) -> bool:
         if self.redirect_uris:
@@ -360,6 +363,13 @@ class FournisseurOIDC:
         client = self.clients.get(client_id)
         if client is None or not secrets.compare_digest(client.secret, secret):
             raise ErreurOAuth(401, "invalid_client", "Client ou secret incorrect.")
+        if client.certificat_sha256:
+            # Posé par le serveur TLS (serveur.py) quand le client a présenté un certificat.
+            presente = environ.get("SSL_CLIENT_CERT_SHA256", "")
+            if not secrets.compare_digest(presente, client.certificat_sha256):
+                raise ErreurOAuth(
+                    401, "invalid_client", "Certificat client (mTLS) absent ou non enregistré pour ce client."
+                )
         return client
 
     def _vue_jeton(self, environ, start_response, methode):

@@ -7,7 +7,9 @@ requête par fil. Dans un fil pour les tests (`demarrer`), ou comme processus po
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
+import ssl
 import sys
 import threading
 from socketserver import ThreadingMixIn
@@ -28,15 +30,35 @@ class _Gestionnaire(WSGIRequestHandler):
         if self.journaliser:
             super().log_message(format, *args)
 
+    def get_environ(self):
+        """En TLS, l'empreinte du certificat client présenté (mTLS), comme le ferait un frontal."""
+        environ = super().get_environ()
+        if isinstance(self.connection, ssl.SSLSocket):
+            certificat = self.connection.getpeercert(binary_form=True)
+            if certificat:
+                environ["SSL_CLIENT_CERT_SHA256"] = hashlib.sha256(certificat).hexdigest()
+        return environ
+
 
 class ServeurFournisseur:
-    def __init__(self, fournisseur: FournisseurOIDC, hote: str = "127.0.0.1", port: int = 0) -> None:
+    """`tls` : contexte SSL serveur (HTTPS ; avec `verify_mode` CERT_OPTIONAL ou CERT_REQUIRED,
+    le certificat client présenté est transmis au fournisseur pour le mTLS)."""
+
+    def __init__(
+        self,
+        fournisseur: FournisseurOIDC,
+        hote: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.fournisseur = fournisseur
         self.serveur = make_server(
             hote, port, fournisseur, server_class=_Serveur, handler_class=_Gestionnaire
         )
+        if tls is not None:
+            self.serveur.socket = tls.wrap_socket(self.serveur.socket, server_side=True)
         self.port = self.serveur.server_address[1]
-        fournisseur.base = f"http://{hote}:{self.port}"
+        fournisseur.base = f"{'https' if tls else 'http'}://{hote}:{self.port}"
         self._fil: threading.Thread | None = None
 
     def demarrer(self) -> ServeurFournisseur:
@@ -49,9 +71,11 @@ class ServeurFournisseur:
         self.serveur.server_close()
 
 
-def demarrer(fournisseur: FournisseurOIDC, hote: str = "127.0.0.1", port: int = 0) -> ServeurFournisseur:
+def demarrer(
+    fournisseur: FournisseurOIDC, hote: str = "127.0.0.1", port: int = 0, tls: ssl.SSLContext | None = None
+) -> ServeurFournisseur:
     """Démarre le fournisseur dans un fil (port 0 : un port libre)."""
-    return ServeurFournisseur(fournisseur, hote, port).demarrer()
+    return ServeurFournisseur(fournisseur, hote, port, tls).demarrer()
 
 
 def main(argv: list[str]) -> int:
