@@ -172,6 +172,9 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/15m/key"}
+# Nombre de répartiteurs de confiance devant le portail (X-Forwarded-For) : sans lui, derrière un
+# répartiteur, toutes les requêtes auraient son adresse et les limites par adresse seraient communes.
+ALLAUTH_TRUSTED_PROXY_COUNT = env.int("PORTAIL_REPARTITEURS_DE_CONFIANCE", default=0)
 MFA_ADAPTER = "coordination.comptes.adapters.AdaptateurMFA"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Portail de coordination"

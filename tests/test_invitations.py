@@ -278,6 +278,32 @@ def test_code_errone_message_clair_saisie_gardee_puis_blocage(client, monde):
     assert reponse.status_code == 302
 
 
+def _saisir(client, code: str, adresse: str):
+    return client.post(reverse("saisir_invitation"), {"code": code}, HTTP_X_FORWARDED_FOR=adresse)
+
+
+def test_blocage_par_adresse_du_client_derriere_un_repartiteur(client, monde, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    proche = _nouveau_proche(monde)
+    emise = invitations.inviter_proche(acteur=monde["usager"], proche=proche)
+    for _ in range(invitations.ESSAIS_MAX):
+        _saisir(client, "ABCD-EFGH-JKMN-PQRS", "198.51.100.7")
+    bloque = _saisir(client, emise.code, "198.51.100.7")
+    assert bloque.status_code == 429
+    # Une autre personne derrière le même répartiteur (même REMOTE_ADDR) n'est pas bloquée.
+    autre = _saisir(client, emise.code, "203.0.113.9")
+    assert autre.status_code == 302
+
+
+def test_sans_repartiteur_declare_x_forwarded_for_ne_contourne_pas_le_blocage(client, monde):
+    proche = _nouveau_proche(monde)
+    emise = invitations.inviter_proche(acteur=monde["usager"], proche=proche)
+    for rang in range(invitations.ESSAIS_MAX):
+        _saisir(client, "ABCD-EFGH-JKMN-PQRS", f"198.51.100.{rang}")
+    reponse = _saisir(client, emise.code, "203.0.113.9")
+    assert reponse.status_code == 429
+
+
 def test_invitation_revoquee_entre_la_saisie_et_l_inscription(client, monde):
     proche = _nouveau_proche(monde)
     emise = invitations.inviter_proche(acteur=monde["usager"], proche=proche)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -361,7 +361,14 @@ def expirer_invitations() -> int:
 
 
 def _cles_essais(request) -> list[str]:
-    adresse = request.META.get("REMOTE_ADDR", "") or "inconnue"
+    """Par adresse du client, lue comme allauth la lit pour ses propres limites (derrière un
+    répartiteur : ALLAUTH_TRUSTED_PROXY_COUNT, sinon X-Forwarded-For est ignoré)."""
+    from allauth.account.adapter import get_adapter
+
+    try:
+        adresse = get_adapter(request).get_client_ip(request)
+    except PermissionDenied:
+        adresse = "inconnue"
     return [f"invitation:essais:ip:{adresse}"]
 
 
