@@ -14,10 +14,23 @@ from sandbox.stack import services_from_env, test_stack
 _stack_cm = None
 
 
+def _base_redis_du_worker() -> None:
+    """Chaque worker xdist (gw0, gw1…) prend sa propre base Redis (1, 2…) : un `cache.clear()`
+    (FLUSHDB) ou un compteur de limite d'un test ne touche pas les tests de l'autre worker."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    url = os.environ.get("REDIS_URL", "")
+    if not worker.startswith("gw") or not url.startswith("redis://"):
+        return
+    base = 1 + int(worker[2:]) % 15
+    debut, _, fin = url.rpartition("/")
+    os.environ["REDIS_URL"] = f"{debut}/{base}" if fin.isdigit() else f"{url.rstrip('/')}/{base}"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args):
     global _stack_cm
     if services_from_env():
+        _base_redis_du_worker()
         return
     _stack_cm = test_stack()
     stack = _stack_cm.__enter__()
