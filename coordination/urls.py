@@ -25,6 +25,7 @@ urlpatterns = [
     # Avant allauth : mêmes adresses et mêmes noms, voir ActivationTOTP et views_second_facteur.
     path("comptes/2fa/totp/activate/", comptes_views.activation_totp, name="mfa_activate_totp"),
     path("comptes/2fa/authenticate/", second_facteur.authentification, name="mfa_authenticate"),
+    path("comptes/2fa/reauthenticate/", second_facteur.reconfirmation_code, name="mfa_reauthenticate"),
     # Les clés de sécurité se gèrent dans « Mon compte » : pas de page de liste à part.
     path("comptes/2fa/webauthn/", RedirectView.as_view(pattern_name="mfa_index"), name="mfa_list_webauthn"),
     path("comptes/2fa/webauthn/add/", second_facteur.ajout_cle, name="mfa_add_webauthn"),

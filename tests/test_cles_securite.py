@@ -401,7 +401,14 @@ def test_confirmer_son_identite_avec_la_cle(client):
     assert "Utiliser ma clé de sécurité" in html
     # Les autres moyens, en français.
     assert "Utiliser mon mot de passe" in html
-    assert "Utiliser le code à 6 chiffres ou un code de secours" in html  # codes de secours
+    assert "Autres possibilités" in html
+    # Pas d'application sur ce compte : seuls les codes de secours se saisissent.
+    assert "Utiliser un code de secours" in html
+    assert "code à 6 chiffres" not in html
+    page = client.get(reverse("mfa_reauthenticate"))
+    analyse = verifier_cadre(page, navigation=False)
+    assert analyse.a("label", **{"for": "id_code"})
+    assert "Code de secours" in contenu(page) and "Code à 6 chiffres" not in contenu(page)
 
 
 def test_libelles_du_journal():

@@ -58,9 +58,16 @@ class AdaptateurComptes(DefaultAccountAdapter):
     def get_reauthentication_methods(self, user) -> list[dict]:
         """Les moyens de confirmer son identité (page « Confirmer votre identité »), en français
         simple ; même ordre et mêmes adresses qu'allauth."""
+        from allauth.mfa.models import Authenticator
+
+        a_un_totp = Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists()
         libelles = {
             "reauthenticate": "Utiliser mon mot de passe",
-            "mfa_reauthenticate": "Utiliser le code à 6 chiffres ou un code de secours",
+            "mfa_reauthenticate": (
+                "Utiliser le code à 6 chiffres ou un code de secours"
+                if a_un_totp
+                else "Utiliser un code de secours"
+            ),
             "mfa_reauthenticate:webauthn": "Utiliser ma clé de sécurité",
         }
         methodes = super().get_reauthentication_methods(user)

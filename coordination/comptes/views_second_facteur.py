@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from allauth.account.internal.flows.login import record_authentication
 from allauth.mfa.adapter import get_adapter as get_adapter_mfa
-from allauth.mfa.base.views import AuthenticateView
+from allauth.mfa.base.views import AuthenticateView, ReauthenticateView
 from allauth.mfa.models import Authenticator
 from allauth.mfa.webauthn.internal import flows
 from allauth.mfa.webauthn.views import AddWebAuthnView, EditWebAuthnView, RemoveWebAuthnView
@@ -103,7 +103,20 @@ class AuthentificationSecondFacteur(AuthenticateView):
         return contexte
 
 
+class ReconfirmationParCode(ReauthenticateView):
+    """« Confirmer votre identité » par un code (vue d'allauth) : code à 6 chiffres si le compte a
+    l'application, sinon seulement un code de secours (compte protégé par des clés)."""
+
+    def get_context_data(self, **kwargs) -> dict:
+        contexte = super().get_context_data(**kwargs)
+        contexte["a_un_totp"] = Authenticator.objects.filter(
+            user_id=self.request.user.pk, type=Authenticator.Type.TOTP
+        ).exists()
+        return contexte
+
+
 ajout_cle = AjoutCleSecurite.as_view()
 renommage_cle = RenommageCleSecurite.as_view()
 retrait_cle = RetraitCleSecurite.as_view()
 authentification = AuthentificationSecondFacteur.as_view()
+reconfirmation_code = ReconfirmationParCode.as_view()
