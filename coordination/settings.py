@@ -176,7 +176,15 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/15m/key"}
 # répartiteur, toutes les requêtes auraient son adresse et les limites par adresse seraient communes.
 ALLAUTH_TRUSTED_PROXY_COUNT = env.int("PORTAIL_REPARTITEURS_DE_CONFIANCE", default=0)
 MFA_ADAPTER = "coordination.comptes.adapters.AdaptateurMFA"
-MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Second facteur : code TOTP ou clé de sécurité (WebAuthn : clé USB/NFC, empreinte ou visage de
+# l'appareil), plus les codes de secours. Pas de connexion par clé seule (« passkey ») : le mot de
+# passe reste demandé, la clé ne remplace que le code (ADR 0014).
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_PASSKEY_SIGNUP_ENABLED = False
+# http://localhost (serveur de développement, serveur des tests) : origine non HTTPS acceptée, hors
+# production seulement. En production l'origine doit être https://<hôte de la requête>.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not PRODUCTION
 MFA_TOTP_ISSUER = "Portail de coordination"
 MFA_RECOVERY_CODE_COUNT = 10
 

@@ -1,10 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from oauth2_provider import views as vues_oauth
 
 from coordination.comptes import views as comptes_views
 from coordination.comptes import views_invitations
+from coordination.comptes import views_second_facteur as second_facteur
 
 # django-oauth-toolkit : seulement le jeton et sa révocation (pas d'autorisation interactive :
 # les logiciels s'authentifient en « client credentials »).
@@ -20,8 +22,17 @@ urlpatterns = [
     path("", comptes_views.accueil, name="accueil"),
     path("qualite/", comptes_views.choisir_acteur, name="choisir_acteur"),
     path("sante/", comptes_views.sante, name="sante"),
-    # Avant allauth : même adresse et même nom, voir ActivationTOTP.
+    # Avant allauth : mêmes adresses et mêmes noms, voir ActivationTOTP et views_second_facteur.
     path("comptes/2fa/totp/activate/", comptes_views.activation_totp, name="mfa_activate_totp"),
+    path("comptes/2fa/authenticate/", second_facteur.authentification, name="mfa_authenticate"),
+    path("comptes/2fa/reauthenticate/", second_facteur.reconfirmation_code, name="mfa_reauthenticate"),
+    # Les clés de sécurité se gèrent dans « Mon compte » : pas de page de liste à part.
+    path("comptes/2fa/webauthn/", RedirectView.as_view(pattern_name="mfa_index"), name="mfa_list_webauthn"),
+    path("comptes/2fa/webauthn/add/", second_facteur.ajout_cle, name="mfa_add_webauthn"),
+    path(
+        "comptes/2fa/webauthn/keys/<int:pk>/remove/", second_facteur.retrait_cle, name="mfa_remove_webauthn"
+    ),
+    path("comptes/2fa/webauthn/keys/<int:pk>/edit/", second_facteur.renommage_cle, name="mfa_edit_webauthn"),
     path("comptes/psc/", include("coordination.comptes.urls_psc")),
     path("comptes/invitation/", views_invitations.saisir_invitation, name="saisir_invitation"),
     path("comptes/", include("allauth.urls")),

@@ -68,7 +68,9 @@ class Analyse(HTMLParser):
             self.champs.append(a)
         if tag == "script":
             self._dans_script = True
-            self._script_a_src = bool(a.get("src"))
+            # Un bloc JSON (<script type="application/json">, options des clés de sécurité) est une
+            # donnée lue par un script du portail, pas du code : la CSP ne s'y applique pas.
+            self._script_a_src = bool(a.get("src")) or a.get("type") == "application/json"
 
     def handle_endtag(self, tag):
         if tag == "script":

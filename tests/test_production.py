@@ -57,3 +57,16 @@ def test_developpement_signale_les_manques_de_securite():
     resultat = _manage("check", "--deploy", "--fail-level", "WARNING")
     assert resultat.returncode != 0
     assert "security.W" in resultat.stderr
+
+
+def test_cles_de_securite_en_https_seulement_en_production():
+    """Origine http:// acceptée pour les clés de sécurité en développement seulement ; jamais de
+    connexion par clé seule."""
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN, s.MFA_PASSKEY_LOGIN_ENABLED, "
+        "'webauthn' in s.MFA_SUPPORTED_TYPES)"
+    )
+    resultat = _manage("shell", "-c", code, DJANGO_ENV="production", **REQUIS)
+    assert resultat.returncode == 0, resultat.stderr
+    assert resultat.stdout.strip().splitlines()[-1].split() == ["False", "False", "True"]

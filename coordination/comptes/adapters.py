@@ -55,10 +55,31 @@ class AdaptateurComptes(DefaultAccountAdapter):
         connexions.noter_echec(request, credentials.get("email") or credentials.get("username"))
         super().authentication_failed(request, **credentials)
 
+    def get_reauthentication_methods(self, user) -> list[dict]:
+        """Les moyens de confirmer son identité (page « Confirmer votre identité »), en français
+        simple ; même ordre et mêmes adresses qu'allauth."""
+        from allauth.mfa.models import Authenticator
+
+        a_un_totp = Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists()
+        libelles = {
+            "reauthenticate": "Utiliser mon mot de passe",
+            "mfa_reauthenticate": (
+                "Utiliser le code à 6 chiffres ou un code de secours"
+                if a_un_totp
+                else "Utiliser un code de secours"
+            ),
+            "mfa_reauthenticate:webauthn": "Utiliser ma clé de sécurité",
+        }
+        methodes = super().get_reauthentication_methods(user)
+        for methode in methodes:
+            methode["description"] = libelles.get(methode["id"], methode["description"])
+        return methodes
+
     def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
-        """Première activation du TOTP : pas de second mot de passe. Le compte n'a encore aucun
-        second facteur, et le middleware le cantonne aux pages de compte jusqu'à l'activation ;
-        redemander le mot de passe au milieu de l'activation ferait aussi changer le code QR."""
+        """Première activation du TOTP ou première clé de sécurité : pas de second mot de passe.
+        Le compte n'a encore aucun second facteur, et le middleware le cantonne aux pages de compte
+        jusqu'à l'activation ; redemander le mot de passe au milieu de l'activation ferait aussi
+        changer le code QR."""
         requis = super().is_reauthentication_required(app=app, **kwargs)
         if requis and app == "allauth.mfa":
             from coordination.comptes.middleware import compte_a_une_mfa
@@ -71,5 +92,20 @@ class AdaptateurComptes(DefaultAccountAdapter):
 
 class AdaptateurMFA(DefaultMFAAdapter):
     def can_delete_authenticator(self, authenticator) -> bool:
-        """La MFA est obligatoire pour un compte local : on remplace le TOTP, on ne le supprime pas."""
-        return authenticator.type != authenticator.Type.TOTP
+        """La MFA est obligatoire pour un compte local : on remplace le TOTP, on ne le supprime pas ;
+        une clé de sécurité se retire seulement s'il reste un autre second facteur (TOTP ou autre
+        clé). Les codes de secours ne comptent pas : seuls, ils ne protègent pas la connexion.
+
+        allauth ne consulte cette règle que pour le TOTP : le retrait d'une clé passe par
+        `comptes.views.RetraitCleSecurite`, qui la vérifie sous verrou."""
+        Type = authenticator.Type
+        if authenticator.type == Type.TOTP:
+            return False
+        if authenticator.type == Type.WEBAUTHN:
+            return (
+                type(authenticator)
+                .objects.filter(user_id=authenticator.user_id, type__in=[Type.TOTP, Type.WEBAUTHN])
+                .exclude(pk=authenticator.pk)
+                .exists()
+            )
+        return True

@@ -1,16 +1,18 @@
 """Connexions : niveau d'assurance de la session, verrouillage d'un compte après trop d'échecs, et
-journal de chaque connexion, échec, verrouillage et déconnexion (ADR 0014).
+journal de chaque connexion, échec, verrouillage et déconnexion, et de chaque ajout ou retrait d'un
+second facteur (ADR 0014).
 
 Niveau de la session (`niveau_session`) : « local » (mot de passe seul, en cours de connexion ou
-avant l'activation du TOTP), « local+mfa » (mot de passe et TOTP ou code de secours), « psc »
-(Pro Santé Connect), « fcplus:eidas2 » / « fcplus:eidas3 » (FranceConnect+). Les connexions
-fédérées posent leur niveau avec `noter_niveau`. Les pages et API qui montrent des données d'usager
-exigent un niveau de `NIVEAUX_FORTS` (`middleware.session_authentifiee_fortement`)."""
+avant l'activation du second facteur), « local+mfa » (mot de passe et TOTP, clé de sécurité ou code
+de secours), « psc » (Pro Santé Connect), « fcplus:eidas2 » / « fcplus:eidas3 » (FranceConnect+).
+Les connexions fédérées posent leur niveau avec `noter_niveau`. Les pages et API qui montrent des
+données d'usager exigent un niveau de `NIVEAUX_FORTS` (`middleware.session_authentifiee_fortement`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from allauth.mfa.signals import authenticator_added, authenticator_removed
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.core.exceptions import ValidationError
@@ -165,3 +167,31 @@ def _deconnexion(sender, request, user, **kwargs) -> None:
     if niveau == NIVEAU_PSC:
         return  # journalisée par comptes/psc.py (« deconnexion.psc »), avec la fin de session PSC
     _journaliser("deconnexion", user, Resultat.SUCCES, {"niveau": niveau or ""})
+
+
+# --- Journal du second facteur (signaux d'allauth.mfa) ------------------------------------------
+
+TYPES_SECOND_FACTEUR = {"totp": "application", "webauthn": "cle_securite", "recovery_codes": "codes_secours"}
+
+
+def _journaliser_second_facteur(action: str, request, compte, authenticator) -> None:
+    """Ajout ou retrait d'un second facteur : qui (la personne en tant que laquelle le compte agit,
+    s'il l'a déjà choisie, sinon le compte seul), quel type, et le nom d'une clé de sécurité."""
+    details = {"type": TYPES_SECOND_FACTEUR.get(authenticator.type, authenticator.type)}
+    if authenticator.type == "webauthn":
+        details["nom"] = str(authenticator.data.get("name", ""))[:100]
+    acteur = getattr(request, "acteur", None) if request is not None else None
+    evenement = preparer_evenement(acteur=acteur, action=action, resultat=Resultat.SUCCES, details=details)
+    evenement.compte_uuid = compte.uuid
+    evenement.objet_type, evenement.objet_uuid = "comptes.compte", compte.uuid
+    journaliser_plusieurs([evenement])
+
+
+@receiver(authenticator_added, dispatch_uid="comptes_second_facteur_ajout")
+def _second_facteur_ajoute(sender, request, user, authenticator, **kwargs) -> None:
+    _journaliser_second_facteur("second_facteur.ajout", request, user, authenticator)
+
+
+@receiver(authenticator_removed, dispatch_uid="comptes_second_facteur_retrait")
+def _second_facteur_retire(sender, request, user, authenticator, **kwargs) -> None:
+    _journaliser_second_facteur("second_facteur.retrait", request, user, authenticator)

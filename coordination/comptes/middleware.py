@@ -15,6 +15,9 @@ CHEMINS_LIBRES = ("/comptes/", "/static/", "/sante/", "/favicon.ico")
 # la session (`session_authentifiee_fortement`) et répond 401/403 dans son format.
 CHEMINS_API = ("/fhir", "/api/", "/o/")
 SESSION_MFA_OK = "mfa_ok"
+# Gestion du second facteur (ajout de clé, codes de secours…) : libre pour un compte qui n'en a pas
+# encore, mais pas pour une session qui ne l'a pas franchi alors que le compte en a un.
+CHEMINS_SECOND_FACTEUR = "/comptes/2fa/"
 
 
 def _libre(path: str) -> bool:
@@ -26,14 +29,20 @@ def _api(path: str) -> bool:
 
 
 def compte_a_une_mfa(compte) -> bool:
+    """Vrai si le compte a un second facteur : application d'authentification (TOTP) ou au moins
+    une clé de sécurité (WebAuthn). Les codes de secours seuls ne comptent pas : ils accompagnent
+    l'un des deux."""
     from allauth.mfa.models import Authenticator
 
-    return Authenticator.objects.filter(user=compte, type=Authenticator.Type.TOTP).exists()
+    return Authenticator.objects.filter(
+        user=compte, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+    ).exists()
 
 
 def session_passee_par_la_mfa(request) -> bool:
-    """Vrai si *cette* session a franchi un second facteur (code TOTP ou code de secours à la
-    connexion, ou activation du TOTP) — pas seulement si le compte en possède un."""
+    """Vrai si *cette* session a franchi un second facteur (code TOTP, clé de sécurité ou code de
+    secours à la connexion, activation du TOTP ou ajout d'une première clé) — pas seulement si le
+    compte en possède un."""
     from allauth.account.authentication import get_authentication_records
 
     records = get_authentication_records(request, request.user)
@@ -50,7 +59,8 @@ def session_authentifiee_fortement(request) -> bool:
 
 
 class MFAObligatoireMiddleware:
-    """Un compte local connecté sans TOTP ne voit que la page d'activation de la MFA.
+    """Un compte local connecté sans second facteur (TOTP ou clé de sécurité) ne voit que les pages
+    de compte, à commencer par l'activation du TOTP (qui propose aussi la clé de sécurité).
 
     Les connexions Pro Santé Connect et FranceConnect+ (déjà à double facteur chez le
     fournisseur) marquent la session (méthode et niveau) et ne sont pas concernées."""
@@ -60,18 +70,22 @@ class MFAObligatoireMiddleware:
 
     def __call__(self, request):
         compte = request.user
+        chemin = request.path
+        libre = _libre(chemin)
         if (
             compte.is_authenticated
-            and not _libre(request.path)
-            and not _api(request.path)
+            and (not libre or chemin.startswith(CHEMINS_SECOND_FACTEUR))
+            and not _api(chemin)
             and not session_authentifiee_fortement(request)
         ):
             if compte_a_une_mfa(compte):
-                # Session ouverte par mot de passe seul avant l'activation du TOTP (ailleurs) :
-                # elle ne vaut rien, il faut se reconnecter avec le code.
+                # Session ouverte par mot de passe seul avant l'activation du second facteur
+                # (ailleurs) : elle ne vaut rien, il faut se reconnecter avec le code ou la clé.
+                # Y compris pour gérer le second facteur : sinon elle pourrait ajouter sa clé.
                 logout(request)
                 return redirect_to_login(request.get_full_path())
-            return redirect("mfa_activate_totp")
+            if not libre:
+                return redirect("mfa_activate_totp")
         return self.get_response(request)
 
 

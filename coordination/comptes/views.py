@@ -121,6 +121,14 @@ class ActivationTOTP(ActivateTOTPView):
     fraîche : la page suivante (codes de secours) s'ouvre sans redemander le mot de passe.
     La première activation elle-même n'en demande pas (AdaptateurComptes)."""
 
+    def get_context_data(self, **kwargs) -> dict:
+        from coordination.comptes.middleware import compte_a_une_mfa
+
+        contexte = super().get_context_data(**kwargs)
+        # Premier second facteur : la page propose aussi la clé de sécurité.
+        contexte["premier_facteur"] = not compte_a_une_mfa(self.request.user)
+        return contexte
+
     def form_valid(self, form) -> HttpResponse:
         reponse = super().form_valid(form)
         record_authentication(

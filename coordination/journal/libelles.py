@@ -54,6 +54,9 @@ LIBELLES_ACTIONS: dict[str, str] = {
     "connexion.verrouillage": "a vu son compte verrouillé après trop d'échecs de connexion",
     "connexion.refus_verrouille": "a tenté de se connecter à un compte verrouillé",
     "deconnexion": "s'est déconnecté du portail",
+    # Second facteur d'un compte local (clé de sécurité, application, codes de secours)
+    "second_facteur.ajout": "a ajouté un moyen de confirmer sa connexion",
+    "second_facteur.retrait": "a retiré un moyen de confirmer sa connexion",
 }
 
 LIBELLES_TYPES_ACTEUR: dict[str, str] = {
