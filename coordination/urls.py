@@ -23,6 +23,7 @@ urlpatterns = [
     # Avant allauth : même adresse et même nom, voir ActivationTOTP.
     path("comptes/2fa/totp/activate/", comptes_views.activation_totp, name="mfa_activate_totp"),
     path("comptes/psc/", include("coordination.comptes.urls_psc")),
+    path("comptes/fcplus/", include("coordination.comptes.urls_fcplus")),
     path("comptes/invitation/", views_invitations.saisir_invitation, name="saisir_invitation"),
     path("comptes/", include("allauth.urls")),
     path("structure/invitations/", views_invitations.personnel_invitations, name="personnel_invitations"),

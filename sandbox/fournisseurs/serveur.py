@@ -55,6 +55,22 @@ def demarrer(fournisseur: FournisseurOIDC, hote: str = "127.0.0.1", port: int = 
     return ServeurFournisseur(fournisseur, hote, port).demarrer()
 
 
+class ServeurWSGI:
+    """N'importe quelle application WSGI servie dans un fil (tests : le portail lui-même, pour que
+    le fournisseur lise son JWKS en HTTP réel)."""
+
+    def __init__(self, application, hote: str = "127.0.0.1", port: int = 0) -> None:
+        self.serveur = make_server(
+            hote, port, application, server_class=_Serveur, handler_class=_Gestionnaire
+        )
+        self.adresse = f"http://{hote}:{self.serveur.server_address[1]}"
+        threading.Thread(target=self.serveur.serve_forever, name="wsgi", daemon=True).start()
+
+    def arreter(self) -> None:
+        self.serveur.shutdown()
+        self.serveur.server_close()
+
+
 def _fournisseur(nom: str, jwks_client: str) -> FournisseurOIDC:
     if nom == "fcplus":
         from sandbox.fournisseurs import fcplus
