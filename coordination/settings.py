@@ -411,7 +411,7 @@ FCPLUS_PKCE = env.bool("FCPLUS_PKCE", default=True)
 FCPLUS_CLES_CHIFFREMENT = env.str("FCPLUS_CLES_CHIFFREMENT", default="")
 FCPLUS_CLES_CHIFFREMENT_FICHIER = env.str(
     "FCPLUS_CLES_CHIFFREMENT_FICHIER",
-    default="" if PRODUCTION else str(BASE_DIR / ".run" / "fcplus-cles-dev.json"),
+    default="" if PRODUCTION else str(RUN_DIR / "fcplus-cles-dev.json"),
 )
 FCPLUS_ALGORITHME_CHIFFREMENT = env.str("FCPLUS_ALGORITHME_CHIFFREMENT", default="RSA-OAEP")
 FCPLUS_ALGORITHMES_CHIFFREMENT_ACCEPTES = ["RSA-OAEP", "RSA-OAEP-256"]

@@ -6,9 +6,9 @@ viennent des réglages :
 
 - `FCPLUS_CLES_CHIFFREMENT` : un JWKS privé (JSON `{"keys": [...]}`, chaque clé avec son `kid`) ou
   une ou plusieurs clés privées RSA au format PEM (le `kid` est alors l'empreinte RFC 7638) ;
-- sinon `FCPLUS_CLES_CHIFFREMENT_FICHIER` : un fichier contenant l'un ou l'autre. En développement,
-  `.run/fcplus-cles-dev.json` (ignoré par git) est créé au premier usage : clé de développement, jamais
-  à employer ailleurs.
+- sinon `FCPLUS_CLES_CHIFFREMENT_FICHIER` : un fichier contenant l'un ou l'autre. Hors production,
+  s'il manque, il est créé au premier usage (par défaut `.run/fcplus-cles-dev.json`, ignoré par git) :
+  clé de développement, jamais à employer ailleurs.
 
 Rotation : toutes les clés listées sont publiées et servent au déchiffrement ; la première est la
 clé courante. Pour changer de clé : ajouter la nouvelle en seconde position (publiée avant d'être
@@ -27,7 +27,6 @@ from pathlib import Path
 from django.conf import settings
 from joserfc.jwk import RSAKey
 
-FICHIER_DEV = Path(settings.BASE_DIR) / ".run" / "fcplus-cles-dev.json"
 _PEM = re.compile(r"-----BEGIN (?:RSA )?PRIVATE KEY-----.+?-----END (?:RSA )?PRIVATE KEY-----", re.S)
 
 
@@ -77,7 +76,7 @@ def _texte_configure() -> str:
     if not fichier:
         return ""
     chemin = Path(fichier)
-    if not chemin.exists() and chemin == FICHIER_DEV and not settings.PRODUCTION:
+    if not chemin.exists() and not settings.PRODUCTION:
         chemin.parent.mkdir(exist_ok=True)
         document = {"keys": [nouvelle_cle(kid="dev-portail-1").as_dict(private=True)]}
         chemin.write_text(json.dumps(document, indent=2))
