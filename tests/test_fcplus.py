@@ -84,7 +84,9 @@ def fcplus(serveur_fcplus, settings, cles) -> FournisseurOIDC:
     settings.FCPLUS_CLIENT_SECRET = bac_fcplus.SECRET_DEFAUT
     settings.FCPLUS_CLES_CHIFFREMENT = jwks_prive(cles[0])
     settings.FCPLUS_CLES_CHIFFREMENT_FICHIER = ""
-    cache.clear()
+    # Pas de cache.clear() : Redis est partagé par les processus de pytest-xdist (sessions
+    # cached_db des autres tests). Seul le compteur d'essais de codes d'invitation est remis à zéro.
+    cache.delete("invitation:essais:ip:127.0.0.1")
     return fournisseur
 
 
