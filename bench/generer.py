@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg.types.json import Jsonb
@@ -126,6 +127,7 @@ def _copier(modele: type[models.Model], lignes: Iterator[dict]) -> int:
         else:
             valeurs_fixes[champ.attname] = champ.get_default()
     noms = [champ.attname for champ in champs]
+    tableaux = {champ.attname for champ in champs if isinstance(champ, ArrayField)}  # pas du JSON
     colonnes = ", ".join(connection.ops.quote_name(champ.column) for champ in champs)
     table = connection.ops.quote_name(modele._meta.db_table)
     nombre = 0
@@ -140,7 +142,7 @@ def _copier(modele: type[models.Model], lignes: Iterator[dict]) -> int:
                         valeur = defauts_appelables[nom]()
                     else:
                         valeur = valeurs_fixes[nom]
-                    if isinstance(valeur, dict | list):
+                    if isinstance(valeur, dict | list) and nom not in tableaux:
                         valeur = Jsonb(valeur)
                     rangee.append(valeur)
                 copie.write_row(rangee)

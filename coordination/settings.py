@@ -396,3 +396,47 @@ CELERY_BEAT_SCHEDULE["comptes-expirer-invitations"] = {
     "schedule": crontab(hour=3, minute=30),
 }
 # --- Invitations et comptes locaux — fin --------------------------------------------------------
+
+# === FranceConnect+ (connexion des usagers et de leurs aidants) — début =========================
+# Par défaut (développement) : le fournisseur du bac à sable lancé par `make run`
+# (sandbox/fournisseurs/fcplus.py, port FCPLUS_BAC_A_SABLE_PORT). En production, rien par défaut :
+# sans FCPLUS_EMETTEUR, FCPLUS_CLIENT_ID, FCPLUS_CLIENT_SECRET et une clé de chiffrement, le bouton
+# est désactivé. Voir README, « Brancher les vrais services : FranceConnect+ », et ADR 0015.
+FCPLUS_BAC_A_SABLE_PORT = env.int("FCPLUS_BAC_A_SABLE_PORT", default=8072)
+_FCPLUS_BAC_A_SABLE = f"http://127.0.0.1:{FCPLUS_BAC_A_SABLE_PORT}/api/v2"
+FCPLUS_EMETTEUR = env.str("FCPLUS_EMETTEUR", default="" if PRODUCTION else _FCPLUS_BAC_A_SABLE)
+FCPLUS_CLIENT_ID = env.str(
+    "FCPLUS_CLIENT_ID", default="" if PRODUCTION else "portail-coordination-bac-a-sable-fcplus"
+)
+FCPLUS_CLIENT_SECRET = env.str(
+    "FCPLUS_CLIENT_SECRET",
+    default="" if PRODUCTION else "secret-de-developpement-bac-a-sable-fcplus-non-secret",
+)
+# Niveau demandé (acr_values) : eidas2 (substantiel) ; eidas2 et eidas3 sont alors acceptés.
+FCPLUS_NIVEAU = env.str("FCPLUS_NIVEAU", default="eidas2")
+FCPLUS_PORTEES = env.str("FCPLUS_PORTEES", default="openid identite_pivot preferred_username email")
+# PKCE S256 envoyé en plus de state et nonce (non exigé par FC+, vérifié s'il est envoyé).
+FCPLUS_PKCE = env.bool("FCPLUS_PKCE", default=True)
+# Clés privées de déchiffrement (JWKS JSON ou PEM), voir coordination/comptes/cles_fcplus.py. En
+# développement : un fichier créé au premier usage dans .run/ (ignoré par git).
+FCPLUS_CLES_CHIFFREMENT = env.str("FCPLUS_CLES_CHIFFREMENT", default="")
+FCPLUS_CLES_CHIFFREMENT_FICHIER = env.str(
+    "FCPLUS_CLES_CHIFFREMENT_FICHIER",
+    default="" if PRODUCTION else str(RUN_DIR / "fcplus-cles-dev.json"),
+)
+FCPLUS_ALGORITHME_CHIFFREMENT = env.str("FCPLUS_ALGORITHME_CHIFFREMENT", default="RSA-OAEP")
+FCPLUS_ALGORITHMES_CHIFFREMENT_ACCEPTES = ["RSA-OAEP", "RSA-OAEP-256"]
+FCPLUS_DELAI_HTTP = env.float("FCPLUS_DELAI_HTTP", default=10.0)
+# Délai pour saisir le code d'invitation après le retour de FranceConnect+ (identité non reliée).
+FCPLUS_DUREE_LIAISON_SECONDES = 15 * 60
+AUTHENTICATION_BACKENDS = [*AUTHENTICATION_BACKENDS, "coordination.comptes.fcplus.DorsalFCPlus"]
+if FCPLUS_EMETTEUR:
+    # Déconnexion : le formulaire POST redirige vers la fin de session de FC+ (CSP form-action).
+    from urllib.parse import urlsplit as _urlsplit
+
+    _fcplus = _urlsplit(FCPLUS_EMETTEUR)
+    CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] = [
+        *CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"],
+        f"{_fcplus.scheme}://{_fcplus.netloc}",
+    ]
+# === FranceConnect+ — fin =======================================================================

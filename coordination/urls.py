@@ -34,6 +34,7 @@ urlpatterns = [
     ),
     path("comptes/2fa/webauthn/keys/<int:pk>/edit/", second_facteur.renommage_cle, name="mfa_edit_webauthn"),
     path("comptes/psc/", include("coordination.comptes.urls_psc")),
+    path("comptes/fcplus/", include("coordination.comptes.urls_fcplus")),
     path("comptes/invitation/", views_invitations.saisir_invitation, name="saisir_invitation"),
     path("comptes/", include("allauth.urls")),
     path("structure/invitations/", views_invitations.personnel_invitations, name="personnel_invitations"),

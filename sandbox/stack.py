@@ -300,10 +300,20 @@ class Supervisor:
                 [sys.executable, "-m", "sandbox.fournisseurs.serveur", "psc", "--port", port_psc],
                 env,
             )
+            port_fcplus = env.get("FCPLUS_BAC_A_SABLE_PORT", "8072")
+            jwks_portail = f"http://127.0.0.1:{self.port}/comptes/fcplus/jwks.json"
+            self._spawn(
+                "fcplus-bac-a-sable",
+                [sys.executable, "-m", "sandbox.fournisseurs.serveur", "fcplus", "--port", port_fcplus,
+                 "--jwks-client", jwks_portail],
+                env,
+            )  # fmt: skip
             self._manage("demo", "--logins", env=env)
             print(f"\n  Portail : http://{self.host}:{self.port}/   (Ctrl-C pour tout arrêter)", flush=True)
             decouverte_psc = f"http://127.0.0.1:{port_psc}/auth/realms/esante-wallet/.well-known/wallet-openid-configuration"
-            print(f"  Pro Santé Connect (bac à sable) : {decouverte_psc}\n", flush=True)
+            print(f"  Pro Santé Connect (bac à sable) : {decouverte_psc}", flush=True)
+            decouverte_fcplus = f"http://127.0.0.1:{port_fcplus}/api/v2/.well-known/openid-configuration"
+            print(f"  FranceConnect+ (bac à sable) : {decouverte_fcplus}\n", flush=True)
             while True:
                 for child in self.apps:
                     if child.process.poll() is not None:

@@ -225,7 +225,9 @@ def test_matrice_post(client, monde, route, acteur):
         if succes == 200:  # le code, une seule fois, avec la marche à suivre
             texte = _texte(reponse)
             assert CODE.search(texte)
-            assert "Comment se connecter" in texte and "FranceConnect+" in texte
+            assert "Comment se connecter" in texte
+            # FranceConnect+ se propose aux proches, pas au personnel d'une structure.
+            assert ("FranceConnect+" in texte) == (route == "inviter_proche")
             assert "ne sera plus jamais affiché" in texte
     else:
         assert not effet(monde), (route, acteur)

@@ -40,10 +40,13 @@ def _processus_de(dossier: Path) -> list[psutil.Process]:
     return trouves
 
 
-def _demarrer(dossier: Path, port: int, port_psc: int = 0) -> tuple[subprocess.Popen, list[str]]:
+def _demarrer(
+    dossier: Path, port: int, port_psc: int = 0, port_fcplus: int = 0
+) -> tuple[subprocess.Popen, list[str]]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(COORDINATION_RUN_DIR=str(dossier), PORT=str(port), PYTHONUNBUFFERED="1")
     env["PSC_BAC_A_SABLE_PORT"] = str(port_psc or _port_libre())
+    env["FCPLUS_BAC_A_SABLE_PORT"] = str(port_fcplus or _port_libre())
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox.stack", "run"],
         cwd=RACINE,
@@ -87,8 +90,9 @@ def test_make_run_sert_le_portail_puis_s_arrete_proprement(tmp_path):
     dossier = tmp_path / "run"
     port = _port_libre()
     port_psc = _port_libre()
+    port_fcplus = _port_libre()
 
-    process, lignes = _demarrer(dossier, port, port_psc)
+    process, lignes = _demarrer(dossier, port, port_psc, port_fcplus)
     try:
         sortie_demarrage = "".join(lignes)
         statut, corps = _get(f"http://127.0.0.1:{port}/comptes/login/")
@@ -100,6 +104,15 @@ def test_make_run_sert_le_portail_puis_s_arrete_proprement(tmp_path):
         statut, corps = _get(emetteur + "/.well-known/wallet-openid-configuration")
         assert statut == 200
         assert f'"issuer": "{emetteur}"' in corps
+        # FranceConnect+ du bac à sable aussi ; le portail publie sa clé de chiffrement (créée dans
+        # le dossier d'exécution, hors du dépôt).
+        assert 'href="/comptes/fcplus/connexion/' in _get(f"http://127.0.0.1:{port}/comptes/login/")[1]
+        emetteur = f"http://127.0.0.1:{port_fcplus}/api/v2"
+        statut, corps = _get(emetteur + "/.well-known/openid-configuration")
+        assert statut == 200 and f'"issuer": "{emetteur}"' in corps
+        statut, corps = _get(f"http://127.0.0.1:{port}/comptes/fcplus/jwks.json")
+        assert statut == 200 and '"use": "enc"' in corps
+        assert (dossier / "fcplus-cles-dev.json").exists()
         statut, corps = _get(f"http://127.0.0.1:{port}/sante/")
         assert statut == 200
         assert _processus_de(dossier), "aucun processus de la pile trouvé pendant l'exécution"

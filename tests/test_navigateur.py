@@ -81,9 +81,9 @@ def test_connexion_complete_puis_accueil_professionnel(page, live_server, compte
     page.goto(live_server.url + "/")
     assert page.url == live_server.url + "/comptes/login/?next=/"
     assert page.locator("html").get_attribute("lang") == "fr"
-    # Pro Santé Connect est ouvert (bac à sable par défaut) ; FranceConnect+ visible mais désactivé.
+    # Pro Santé Connect et FranceConnect+ sont ouverts (bacs à sable par défaut).
     assert page.get_by_role("link", name="Se connecter avec Pro Santé Connect").is_visible()
-    assert page.get_by_role("button", name="Se connecter avec FranceConnect+").is_disabled()
+    assert page.get_by_role("link", name="S'identifier avec FranceConnect+").is_visible()
     capturer(page, "connexion")
 
     # Clavier : la première tabulation atteint le lien d'évitement, qui mène au contenu.
@@ -93,9 +93,16 @@ def test_connexion_complete_puis_accueil_professionnel(page, live_server, compte
     assert boite is not None and boite["y"] >= 0 and boite["height"] >= 44  # visible au focus
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "contenu"
-    # Puis le lien Pro Santé Connect et le formulaire, dans l'ordre, avec un contour de focus bien visible.
+    # Puis les liens Pro Santé Connect et FranceConnect+ et le formulaire, dans l'ordre, avec un contour
+    # de focus bien visible.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent.trim()") == "Se connecter avec Pro Santé Connect"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "bouton-fcplus"
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineWidth") == "3px"
+    page.keyboard.press("Tab")
+    texte = page.evaluate("document.activeElement.textContent.trim()")
+    assert texte.startswith("Qu'est-ce que FranceConnect+")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "id_login"
     page.keyboard.press("Tab")

@@ -210,12 +210,15 @@ def test_page_de_connexion(client):
     page = verifier_cadre(reponse, navigation=False)
     html = contenu(reponse)
     assert "<h1>Connexion</h1>" in html
-    # Pro Santé Connect ouvert (bac à sable par défaut) ; FranceConnect+ annoncé mais désactivé.
-    for bouton in ("Se connecter avec Pro Santé Connect", "Se connecter avec FranceConnect+"):
+    # Pro Santé Connect et FranceConnect+ ouverts (bacs à sable par défaut).
+    for bouton in (
+        "Se connecter avec Pro Santé Connect",
+        "S'identifier avec <strong>FranceConnect+</strong>",
+    ):
         assert bouton in html
     assert page.a("a", href=reverse("psc_connexion"))
-    assert html.count("disabled") == 1
-    assert "Bientôt disponible" in html
+    assert page.a("a", href=reverse("fcplus_connexion"))
+    assert "disabled" not in html
     assert "professionnels" in html and "aidants" in html
     # Compte local sur invitation, sans lien d'inscription.
     assert "Compte local (sur invitation)" in html

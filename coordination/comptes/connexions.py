@@ -14,6 +14,7 @@ import datetime as dt
 
 from allauth.mfa.signals import authenticator_added, authenticator_removed
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -34,6 +35,10 @@ NIVEAU_FCPLUS_EIDAS3 = "fcplus:eidas3"
 # Pro Santé Connect (eidas1 : carte CPS ou e-CPS, déjà à double facteur) ; FranceConnect+ à partir
 # d'eidas2 ; un compte local passé par son second facteur.
 NIVEAUX_FORTS = frozenset({NIVEAU_LOCAL_MFA, NIVEAU_PSC, NIVEAU_FCPLUS_EIDAS2, NIVEAU_FCPLUS_EIDAS3})
+
+DORSAUX_FEDERES = frozenset(
+    {"coordination.comptes.psc.DorsalPSC", "coordination.comptes.fcplus.DorsalFCPlus"}
+)
 
 ECHECS_MAX = getattr(settings, "CONNEXION_ECHECS_MAX", 5)
 DUREE_VERROU = dt.timedelta(seconds=getattr(settings, "CONNEXION_VERROUILLAGE_SECONDES", 30 * 60))
@@ -150,12 +155,16 @@ def _methodes(request, compte) -> list[str]:
 def _connexion_reussie(sender, request, user, **kwargs) -> None:
     if request is None:
         return
-    federee_psc = getattr(user, "backend", "") == "coordination.comptes.psc.DorsalPSC"
+    # login() range le dorsal en session sans toujours le poser sur l'objet (user.backend n'est posé
+    # que par authenticate()) : on lit l'un puis l'autre.
+    dorsal = getattr(user, "backend", "") or request.session.get(BACKEND_SESSION_KEY, "")
     if user.echecs_connexion or user.verrouille_jusqu_au:
         Compte.objects.filter(pk=user.pk).update(echecs_connexion=0, verrouille_jusqu_au=None)
         user.echecs_connexion, user.verrouille_jusqu_au = 0, None
-    if federee_psc:
-        return  # journalisée par comptes/psc.py (« connexion.psc »), avec l'idNat_PS et les activités
+    if dorsal in DORSAUX_FEDERES:
+        # journalisées par comptes/psc.py (« connexion.psc », idNat_PS et activités) et
+        # comptes/fcplus.py (« connexion.fcplus », niveau eIDAS et liaison)
+        return
     _journaliser("connexion.reussie", user, Resultat.SUCCES, {"methodes": _methodes(request, user)})
 
 
@@ -164,8 +173,8 @@ def _deconnexion(sender, request, user, **kwargs) -> None:
     if user is None:
         return
     niveau = request.session.get(SESSION_NIVEAU, "") if request is not None else ""
-    if niveau == NIVEAU_PSC:
-        return  # journalisée par comptes/psc.py (« deconnexion.psc »), avec la fin de session PSC
+    if niveau in (NIVEAU_PSC, NIVEAU_FCPLUS_EIDAS2, NIVEAU_FCPLUS_EIDAS3):
+        return  # journalisée par comptes/psc.py ou fcplus.py (« deconnexion.psc » / « .fcplus »)
     _journaliser("deconnexion", user, Resultat.SUCCES, {"niveau": niveau or ""})
 
 

@@ -14,12 +14,12 @@
 
 Le dorsal hérite de celui de mozilla-django-oidc (chargement du compte de la session) ; le
 déroulé est piloté par les vues ci-dessous pour expliquer chaque refus en français et le
-journaliser.
+journaliser. Ce qui est commun avec FranceConnect+ (découverte, JWKS, state/nonce/PKCE, contrôle
+des revendications, page de refus) est dans oidc_commun.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 
@@ -27,11 +27,10 @@ import requests
 from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
@@ -39,23 +38,14 @@ from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from joserfc import jws, jwt
-from joserfc.errors import (
-    BadSignatureError,
-    ExpiredTokenError,
-    InvalidClaimError,
-    InvalidKeyIdError,
-    JoseError,
-    MissingClaimError,
-)
-from joserfc.jwk import KeySet, OctKey
+from joserfc.errors import BadSignatureError, InvalidKeyIdError, JoseError
+from joserfc.jwk import OctKey
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
-from mozilla_django_oidc.utils import add_state_and_verifier_and_nonce_to_session, generate_code_challenge
-from mozilla_django_oidc.views import get_next_url
 
+from coordination.comptes import oidc_commun
 from coordination.comptes.acteur import Acteur, TypeActeur, acteur_systeme
 from coordination.comptes.connexions import NIVEAU_PSC, noter_niveau
 from coordination.comptes.models import Compte, FournisseurIdentite, IdentiteExterne
-from coordination.journal.models import Resultat
 from coordination.journal.services import journaliser
 from coordination.personnes import services as personnes
 from coordination.personnes.models import Exercice, ModeExercice, Professionnel, Structure
@@ -69,16 +59,11 @@ PORTEES = "openid scope_all"
 SESSION_ID_TOKEN = "psc_id_token"  # noqa: S105 - nom de clé de session
 CHEMIN_RETOUR = "psc_retour"
 DORSAL = "coordination.comptes.psc.DorsalPSC"
+NOM = "Pro Santé Connect"
 
 
-class EchecPSC(Exception):
+class EchecPSC(oidc_commun.EchecConnexion):
     """Refus expliqué : `motif` (code court pour le journal) et message pour la personne."""
-
-    def __init__(self, motif: str, message: str, statut: int = 400) -> None:
-        super().__init__(message)
-        self.motif = motif
-        self.message = message
-        self.statut = statut
 
 
 # --- Configuration et découverte ----------------------------------------------------------------
@@ -125,27 +110,9 @@ def config() -> ConfigPSC:
 
 def decouverte(conf: ConfigPSC) -> dict:
     """Document de découverte, gardé une heure en cache (clé : l'adresse)."""
-    cle = "psc:decouverte:" + hashlib.sha256(conf.adresse_decouverte.encode()).hexdigest()
-    document = cache.get(cle)
-    if document is None:
-        try:
-            reponse = requests.get(conf.adresse_decouverte, timeout=conf.delai)
-            reponse.raise_for_status()
-            document = reponse.json()
-        except (requests.RequestException, ValueError) as exc:
-            logger.warning("Découverte Pro Santé Connect impossible : %s", exc)
-            raise EchecPSC(
-                "decouverte",
-                "Pro Santé Connect ne répond pas pour le moment. Réessayez dans quelques minutes ou "
-                "utilisez votre compte local.",
-                503,
-            ) from exc
-        if document.get("issuer", "").rstrip("/") != conf.emetteur.rstrip("/"):
-            raise EchecPSC(
-                "decouverte", "Pro Santé Connect : la configuration publiée ne correspond pas.", 503
-            )
-        cache.set(cle, document, 3600)
-    return document
+    return oidc_commun.decouverte(
+        conf.adresse_decouverte, conf.emetteur, nom=NOM, delai=conf.delai, echec=EchecPSC
+    )
 
 
 # --- Dorsal -----------------------------------------------------------------------------------
@@ -203,12 +170,8 @@ class DorsalPSC(OIDCAuthenticationBackend):
             raise EchecPSC("algorithme", f"Jeton signé avec un algorithme non accepté ({alg or 'aucun'}).")
         if alg.startswith("HS"):
             return OctKey.import_key(self.conf.secret), alg
-        try:
-            reponse = requests.get(decouverte(self.conf)["jwks_uri"], timeout=self.conf.delai)
-            reponse.raise_for_status()
-            return KeySet.import_key_set(reponse.json()), alg
-        except (requests.RequestException, ValueError, JoseError) as exc:
-            raise EchecPSC("jwks", "Les clés de Pro Santé Connect sont indisponibles.", 503) from exc
+        adresse = decouverte(self.conf)["jwks_uri"]
+        return oidc_commun.jwks_du_fournisseur(adresse, nom=NOM, delai=self.conf.delai, echec=EchecPSC), alg
 
     def verifier_jeton(self, jeton: str, *, nonce: str | None = None, identite: bool = True) -> dict:
         """Signature (joserfc) puis revendications. `identite` : jeton d'identité (nonce, acr,
@@ -220,36 +183,11 @@ class DorsalPSC(OIDCAuthenticationBackend):
             raise EchecPSC("cle_inconnue", "Jeton signé par une clé inconnue de Pro Santé Connect.") from exc
         except (BadSignatureError, JoseError, ValueError) as exc:
             raise EchecPSC("signature", "La signature du jeton de Pro Santé Connect est invalide.") from exc
-        attendues = {
-            "iss": {"essential": True, "value": self.conf.emetteur},
-            "aud": {"essential": True, "value": self.conf.client_id},
-        }
-        if identite:
-            attendues |= {
-                "exp": {"essential": True},
-                "nonce": {"essential": True, "value": nonce},
-                "acr": {"essential": True, "value": NIVEAU},
-            }
-        try:
-            jwt.JWTClaimsRegistry(leeway=30, **attendues).validate(revendications)
-        except ExpiredTokenError as exc:
-            raise EchecPSC(
-                "jeton_expire", "Le jeton de Pro Santé Connect a expiré. Recommencez la connexion."
-            ) from exc
-        except (InvalidClaimError, MissingClaimError) as exc:
-            revendication = getattr(exc, "claim", "")
-            if revendication == "nonce":
-                raise EchecPSC(
-                    "nonce", "La réponse de Pro Santé Connect ne correspond pas à votre demande (nonce)."
-                ) from exc
-            if revendication == "acr":
-                raise EchecPSC("niveau", "Niveau d'authentification insuffisant (eidas1 attendu).") from exc
-            raise EchecPSC(
-                "revendication", f"Jeton de Pro Santé Connect non conforme ({revendication or exc})."
-            ) from exc
-        except JoseError as exc:
-            raise EchecPSC("revendication", "Jeton de Pro Santé Connect non conforme.") from exc
-        return revendications
+        return oidc_commun.valider_revendications(
+            revendications, nom=NOM, emetteur=self.conf.emetteur, client_id=self.conf.client_id,
+            nonce=nonce, niveaux=(NIVEAU,), identite=identite,
+            message_niveau="Niveau d'authentification insuffisant (eidas1 attendu).", echec=EchecPSC,
+        )  # fmt: skip
 
     def get_userinfo(self, access_token, id_token=None, payload=None) -> dict:
         try:
@@ -447,18 +385,8 @@ def compte_du_professionnel(infos: dict) -> Compte:
 # --- Vues -------------------------------------------------------------------------------------
 
 
-def _journaliser_echec(request: HttpRequest, echec: EchecPSC) -> None:
-    journaliser(
-        acteur=None,
-        action="connexion.psc.echec",
-        resultat=Resultat.REFUSE if echec.statut in (400, 403) else Resultat.ECHEC,
-        details={"methode": METHODE, "motif": echec.motif, "message": echec.message},
-    )
-
-
 def _page_echec(request: HttpRequest, echec: EchecPSC) -> HttpResponse:
-    _journaliser_echec(request, echec)
-    return render(request, "comptes/psc_echec.html", {"message": echec.message}, status=echec.statut)
+    return oidc_commun.page_echec(request, echec, action="connexion.psc.echec", methode=METHODE, nom=NOM)
 
 
 @never_cache
@@ -472,20 +400,16 @@ def connexion(request: HttpRequest) -> HttpResponse:
         adresse = conf.adresse_autorisation or decouverte(conf)["authorization_endpoint"]
     except EchecPSC as echec:
         return _page_echec(request, echec)
-    verificateur = get_random_string(64)
-    parametres = {
-        "response_type": "code",
-        "scope": PORTEES,
-        "client_id": conf.client_id,
-        "redirect_uri": request.build_absolute_uri(reverse(CHEMIN_RETOUR)),
-        "state": get_random_string(32),
-        "nonce": get_random_string(32),
-        "acr_values": NIVEAU,
-        "code_challenge": generate_code_challenge(verificateur, "S256"),
-        "code_challenge_method": "S256",
-    }
-    add_state_and_verifier_and_nonce_to_session(request, parametres["state"], parametres, verificateur)
-    request.session["oidc_login_next"] = get_next_url(request, "next")
+    parametres = oidc_commun.demande_d_autorisation(
+        request,
+        {
+            "response_type": "code",
+            "scope": PORTEES,
+            "client_id": conf.client_id,
+            "redirect_uri": request.build_absolute_uri(reverse(CHEMIN_RETOUR)),
+            "acr_values": NIVEAU,
+        },
+    )
     return redirect(f"{adresse}?{urlencode(parametres)}")
 
 
@@ -493,30 +417,15 @@ def connexion(request: HttpRequest) -> HttpResponse:
 @require_GET
 def retour(request: HttpRequest) -> HttpResponse:
     """Retour de Pro Santé Connect : contrôles, ouverture de la session, journal."""
-    etats = request.session.get("oidc_states") or {}
-    etat = request.GET.get("state", "")
-    demande = etats.pop(etat, None) if etat else None  # usage unique : un rejeu ne trouve plus rien
-    request.session["oidc_states"] = etats
+    demande = oidc_commun.retirer_demande(request)  # usage unique : un rejeu ne trouve plus rien
     try:
-        if request.GET.get("error"):
-            detail = request.GET.get("error_description") or request.GET["error"]
-            raise EchecPSC(
-                "refus_fournisseur", f"Pro Santé Connect n'a pas autorisé la connexion ({detail})."
-            )
-        if demande is None:
-            raise EchecPSC(
-                "etat_inconnu",
-                "Cette réponse de Pro Santé Connect ne correspond à aucune connexion en cours dans ce "
-                "navigateur (lien déjà utilisé ou expiré). Recommencez la connexion.",
-            )
-        if not request.GET.get("code"):
-            raise EchecPSC("sans_code", "Pro Santé Connect n'a pas transmis de code d'autorisation.")
+        code = oidc_commun.controler_retour(request, demande, nom=NOM, echec=EchecPSC)
         compte, id_token, infos = DorsalPSC().connecter(
-            request, request.GET["code"], demande.get("nonce"), demande.get("code_verifier")
+            request, code, demande.get("nonce"), demande.get("code_verifier")
         )
     except EchecPSC as echec:
         return _page_echec(request, echec)
-    suivant = request.session.get("oidc_login_next")
+    suivant = request.session.get(oidc_commun.SESSION_SUIVANT)
     auth.login(request, compte, backend=DORSAL)
     noter_niveau(request, NIVEAU_PSC)
     request.session[SESSION_ID_TOKEN] = id_token

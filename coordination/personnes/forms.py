@@ -96,6 +96,13 @@ class UsagerForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.acteur = acteur if acteur is not None else self.acteur_par_defaut
         self.doublons: list[CandidatDoublon] = []
+        # Champs confirmés par FranceConnect+ : affichés, non modifiables (le service les refuse aussi).
+        for champ in getattr(self.instance, "champs_figes", None) or ():
+            if champ in self.fields:
+                self.fields[champ].disabled = True
+                self.fields[
+                    champ
+                ].help_text = "Vient de FranceConnect+ (identité vérifiée) : non modifiable ici."
 
     def clean(self):
         donnees = super().clean()

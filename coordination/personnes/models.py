@@ -355,6 +355,12 @@ class Usager(ModeleDeBase):
         settings.AUTH_USER_MODEL, verbose_name="compte", on_delete=models.SET_NULL, null=True, blank=True,
         related_name="usager",
     )  # fmt: skip
+    # Champs confirmés par un fournisseur d'identité (FranceConnect+) à la liaison du compte : les
+    # services refusent de les modifier (services.modifier_identite_usager), les formulaires les figent.
+    champs_figes = ArrayField(
+        models.CharField(max_length=40), verbose_name="champs figés", default=list, blank=True,
+        editable=False, help_text="Confirmés par FranceConnect+ : non modifiables dans le portail.",
+    )  # fmt: skip
 
     class Meta:
         verbose_name = "usager"

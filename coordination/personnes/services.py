@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from coordination.comptes.acteur import Acteur
 
 TRAITS_INS = ("nom_naissance", "prenoms_naissance", "date_naissance", "sexe", "code_lieu_naissance")
+MESSAGE_CHAMP_FIGE = (
+    "cette information vient de FranceConnect+ (identité vérifiée) et ne peut pas être modifiée dans le "
+    "portail. En cas d'erreur, elle se corrige auprès de l'organisme qui fournit l'identité numérique."
+)
 CHAMPS_MATRICULE = ("matricule_ins", "oid_ins")
 _NON_MODIFIABLES = {
     "id",
@@ -144,6 +148,14 @@ def modifier_identite_usager(*, acteur: Acteur, usager: Usager, donnees: dict[st
             setattr(actuel, champ, valeur)
         actuel.clean_fields()  # normalise les identifiants avant de comparer
         changes = sorted(c for c, attribut in attributs.items() if getattr(actuel, attribut) != avant[c])
+        figes = [c for c in changes if c in actuel.champs_figes]
+        if figes:
+            raise ValidationError(
+                {
+                    c: f"{Usager._meta.get_field(c).verbose_name.capitalize()} : {MESSAGE_CHAMP_FIGE}"
+                    for c in figes
+                }
+            )
         statut_avant = avant["statut_identite"]
         traits_changes = [c for c in changes if c in TRAITS_INS + CHAMPS_MATRICULE]
         abaisse = False
@@ -177,6 +189,30 @@ def modifier_identite_usager(*, acteur: Acteur, usager: Usager, donnees: dict[st
                 "statut_apres": actuel.statut_identite,
                 "statut_abaisse": abaisse,
             },
+        )
+    return actuel
+
+
+def relier_compte_usager(
+    *, acteur: Acteur, usager: Usager, compte, champs_figes: tuple[str, ...] = (), source: str = ""
+) -> Usager:
+    """Relie un compte de connexion à l'usager lui-même et fige les champs que la source (un
+    fournisseur d'identité) a confirmés. Refus si un autre compte est déjà relié."""
+    with transaction.atomic():
+        actuel = Usager.objects.select_for_update().get(pk=usager.pk)
+        if actuel.compte_id not in (None, compte.pk):
+            raise ValidationError(
+                "Usager : un autre compte est déjà relié à cette personne.", code="deja_relie"
+            )
+        actuel.compte = compte
+        actuel.champs_figes = sorted(set(actuel.champs_figes) | set(champs_figes))
+        actuel.save(update_fields=["compte", "champs_figes", "modifie_le"])
+        journaliser(
+            acteur=acteur,
+            action="usager.compte.liaison",
+            objet=actuel,
+            usager=actuel,
+            details={"source": source, "champs_figes": actuel.champs_figes},
         )
     return actuel
 

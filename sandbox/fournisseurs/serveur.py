@@ -2,6 +2,7 @@
 requête par fil. Dans un fil pour les tests (`demarrer`), ou comme processus pour `make run` :
 
     python -m sandbox.fournisseurs.serveur psc --hote 127.0.0.1 --port 8071
+    python -m sandbox.fournisseurs.serveur fcplus --port 8072 --jwks-client http://127.0.0.1:8000/comptes/fcplus/jwks.json
 """
 
 from __future__ import annotations
@@ -78,21 +79,58 @@ def demarrer(
     return ServeurFournisseur(fournisseur, hote, port, tls).demarrer()
 
 
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description="Fournisseur d'identité du bac à sable.")
-    parser.add_argument("fournisseur", choices=["psc"])
-    parser.add_argument("--hote", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PSC_BAC_A_SABLE_PORT", "8071")))
-    args = parser.parse_args(argv)
+class ServeurWSGI:
+    """N'importe quelle application WSGI servie dans un fil (tests : le portail lui-même, pour que
+    le fournisseur lise son JWKS en HTTP réel)."""
+
+    def __init__(self, application, hote: str = "127.0.0.1", port: int = 0) -> None:
+        self.serveur = make_server(
+            hote, port, application, server_class=_Serveur, handler_class=_Gestionnaire
+        )
+        self.adresse = f"http://{hote}:{self.serveur.server_address[1]}"
+        threading.Thread(target=self.serveur.serve_forever, name="wsgi", daemon=True).start()
+
+    def arreter(self) -> None:
+        self.serveur.shutdown()
+        self.serveur.server_close()
+
+
+def _fournisseur(nom: str, jwks_client: str) -> FournisseurOIDC:
+    if nom == "fcplus":
+        from sandbox.fournisseurs import fcplus
+
+        return fcplus.fournisseur_fcplus(
+            jwks_uri=jwks_client,
+            client_id=os.environ.get("FCPLUS_CLIENT_ID", fcplus.CLIENT_ID_DEFAUT),
+            secret=os.environ.get("FCPLUS_CLIENT_SECRET", fcplus.SECRET_DEFAUT),
+        )
     from sandbox.fournisseurs.psc import CLIENT_ID_DEFAUT, SECRET_DEFAUT, fournisseur_psc
 
-    fournisseur = fournisseur_psc(
+    return fournisseur_psc(
         client_id=os.environ.get("PSC_CLIENT_ID", CLIENT_ID_DEFAUT),
         secret=os.environ.get("PSC_CLIENT_SECRET", SECRET_DEFAUT),
     )
-    serveur = ServeurFournisseur(fournisseur, args.hote, args.port)
+
+
+PORTS = {"psc": ("PSC_BAC_A_SABLE_PORT", "8071"), "fcplus": ("FCPLUS_BAC_A_SABLE_PORT", "8072")}
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description="Fournisseur d'identité du bac à sable.")
+    parser.add_argument("fournisseur", choices=sorted(PORTS))
+    parser.add_argument("--hote", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument(
+        "--jwks-client", default="http://127.0.0.1:8000/comptes/fcplus/jwks.json",
+        help="FranceConnect+ : adresse du JWKS de chiffrement publié par le portail.",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    variable, defaut = PORTS[args.fournisseur]
+    port = args.port if args.port is not None else int(os.environ.get(variable, defaut))
+    fournisseur = _fournisseur(args.fournisseur, args.jwks_client)
+    serveur = ServeurFournisseur(fournisseur, args.hote, port)
     _Gestionnaire.journaliser = True
-    print(f"Pro Santé Connect (bac à sable) : {fournisseur.adresse_decouverte}", flush=True)
+    print(f"{fournisseur.description.nom} : {fournisseur.adresse_decouverte}", flush=True)
     try:
         serveur.serveur.serve_forever()
     except KeyboardInterrupt:
