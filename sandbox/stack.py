@@ -309,7 +309,9 @@ class Supervisor:
                 env,
             )  # fmt: skip
             self._manage("demo", "--logins", env=env)
-            print(f"\n  Portail : http://{self.host}:{self.port}/   (Ctrl-C pour tout arrêter)", flush=True)
+            # « localhost » plutôt que l'adresse IP : les clés de sécurité (WebAuthn) refusent les IP.
+            hote = "localhost" if self.host in {"127.0.0.1", "localhost"} else self.host
+            print(f"\n  Portail : http://{hote}:{self.port}/   (Ctrl-C pour tout arrêter)", flush=True)
             decouverte_psc = f"http://127.0.0.1:{port_psc}/auth/realms/esante-wallet/.well-known/wallet-openid-configuration"
             print(f"  Pro Santé Connect (bac à sable) : {decouverte_psc}", flush=True)
             decouverte_fcplus = f"http://127.0.0.1:{port_fcplus}/api/v2/.well-known/openid-configuration"
