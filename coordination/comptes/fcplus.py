@@ -41,7 +41,6 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import get_random_string
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -615,27 +614,14 @@ def _relier_par_invitation(code: str, attente: dict) -> tuple[Compte, Acteur]:
 @require_POST
 def deconnexion(request: HttpRequest) -> HttpResponse:
     """Déconnexion du portail puis de FranceConnect+ (session/end avec id_token_hint et state)."""
-    id_token = request.session.get(SESSION_ID_TOKEN)
-    compte = request.user if request.user.is_authenticated else None
-    acteur = getattr(request, "acteur", None)
-    auth.logout(request)
-    retour_connexion = request.build_absolute_uri(reverse("account_login"))
-    if compte is None:
-        return redirect(retour_connexion)
-    journaliser(
-        acteur=acteur if acteur is not None else Acteur(TypeActeur.SANS_PERSONNE, compte),
-        action="deconnexion.fcplus",
-        details={"methode": METHODE, "fin_session_fournisseur": bool(id_token)},
-    )
-    if not id_token:
-        return redirect(retour_connexion)
-    try:
-        fin = decouverte(config())["end_session_endpoint"]
-    except (EchecFCPlus, KeyError):
-        return redirect(retour_connexion)
-    parametres = {
-        "id_token_hint": id_token,
-        "state": get_random_string(43),
-        "post_logout_redirect_uri": retour_connexion,
-    }
-    return redirect(f"{fin}?{urlencode(parametres)}")
+
+    def fin_de_session() -> str | None:
+        try:
+            return decouverte(config())["end_session_endpoint"]
+        except (EchecFCPlus, KeyError):
+            return None
+
+    return oidc_commun.deconnecter(
+        request, cle_id_token=SESSION_ID_TOKEN, action="deconnexion.fcplus", methode=METHODE,
+        fin_de_session=fin_de_session, taille_state=43,
+    )  # fmt: skip

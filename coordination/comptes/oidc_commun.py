@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 
 import requests
+from django.contrib import auth
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.crypto import get_random_string
+from django.utils.http import urlencode
 from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, InvalidClaimError, JoseError, MissingClaimError
 from joserfc.jwk import KeySet
 from mozilla_django_oidc.utils import add_state_and_verifier_and_nonce_to_session, generate_code_challenge
 from mozilla_django_oidc.views import get_next_url
 
+from coordination.comptes.acteur import Acteur, TypeActeur
 from coordination.journal.models import Resultat
 from coordination.journal.services import journaliser
 
@@ -170,3 +175,42 @@ def page_echec(
     )
     contexte = {"message": echec.message, "fournisseur": nom, "motif": echec.motif}
     return render(request, "comptes/connexion_echec.html", contexte, status=echec.statut)
+
+
+# --- Déconnexion des deux côtés ------------------------------------------------------------------
+
+
+def deconnecter(
+    request: HttpRequest,
+    *,
+    cle_id_token: str,
+    action: str,
+    methode: str,
+    fin_de_session: Callable[[], str | None],
+    taille_state: int,
+) -> HttpResponse:
+    """Ferme la session du portail, journalise (`action`), puis renvoie le navigateur vers la fin
+    de session du fournisseur avec `id_token_hint`, `state` et `post_logout_redirect_uri` ; vers la
+    page de connexion si le fournisseur n'a pas laissé de jeton ou ne publie pas d'adresse de fin.
+    `fin_de_session` : l'adresse de fin de session du fournisseur, ou None si indisponible."""
+    id_token = request.session.get(cle_id_token)
+    compte = request.user if request.user.is_authenticated else None
+    acteur = getattr(request, "acteur", None)
+    auth.logout(request)
+    retour_connexion = request.build_absolute_uri(reverse("account_login"))
+    if compte is None:
+        return redirect(retour_connexion)
+    journaliser(
+        acteur=acteur if acteur is not None else Acteur(TypeActeur.SANS_PERSONNE, compte),
+        action=action,
+        details={"methode": methode, "fin_session_fournisseur": bool(id_token)},
+    )
+    fin = fin_de_session() if id_token else None
+    if not fin:
+        return redirect(retour_connexion)
+    parametres = {
+        "id_token_hint": id_token,
+        "state": get_random_string(taille_state),
+        "post_logout_redirect_uri": retour_connexion,
+    }
+    return redirect(f"{fin}?{urlencode(parametres)}")

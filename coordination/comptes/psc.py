@@ -33,7 +33,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.crypto import get_random_string
 from django.utils.http import urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -446,27 +445,14 @@ def retour(request: HttpRequest) -> HttpResponse:
 @require_POST
 def deconnexion(request: HttpRequest) -> HttpResponse:
     """Déconnexion du portail puis de Pro Santé Connect (end_session avec id_token_hint)."""
-    id_token = request.session.get(SESSION_ID_TOKEN)
-    compte = request.user if request.user.is_authenticated else None
-    acteur = getattr(request, "acteur", None)
-    auth.logout(request)
-    retour_connexion = request.build_absolute_uri(reverse("account_login"))
-    if compte is None:
-        return redirect(retour_connexion)
-    journaliser(
-        acteur=acteur if acteur is not None else Acteur(TypeActeur.SANS_PERSONNE, compte),
-        action="deconnexion.psc",
-        details={"methode": METHODE, "fin_session_fournisseur": bool(id_token)},
-    )
-    if not id_token:
-        return redirect(retour_connexion)
-    try:
-        fin = decouverte(config())["end_session_endpoint"]
-    except (EchecPSC, KeyError):
-        return redirect(retour_connexion)
-    parametres = {
-        "id_token_hint": id_token,
-        "post_logout_redirect_uri": retour_connexion,
-        "state": get_random_string(32),
-    }
-    return redirect(f"{fin}?{urlencode(parametres)}")
+
+    def fin_de_session() -> str | None:
+        try:
+            return decouverte(config())["end_session_endpoint"]
+        except (EchecPSC, KeyError):
+            return None
+
+    return oidc_commun.deconnecter(
+        request, cle_id_token=SESSION_ID_TOKEN, action="deconnexion.psc", methode=METHODE,
+        fin_de_session=fin_de_session, taille_state=32,
+    )  # fmt: skip
