@@ -36,6 +36,7 @@ from coordination.personnes.services import TRAITS_INS, modifier_identite_usager
 from sandbox.fournisseurs import fcplus as bac_fcplus
 from sandbox.fournisseurs.oidc import FournisseurOIDC, defi_pkce
 from sandbox.fournisseurs.serveur import ServeurWSGI, demarrer
+from tests import parcours_oidc
 from tests.factories import ProcheFactory, UsagerFactory, compte_connectable
 
 pytestmark = pytest.mark.django_db
@@ -106,35 +107,19 @@ def invitation_pour(proche: Proche, code: str = CODE, type_=TypeInvitation.PROCH
     )  # fmt: skip
 
 
+CONNEXION = "/comptes/fcplus/connexion/"
+
+
 def demarrer_connexion(client) -> tuple[str, dict]:
-    reponse = client.get("/comptes/fcplus/connexion/")
-    assert reponse.status_code == 302, reponse.content
-    adresse = reponse["Location"]
-    return adresse, dict(parse_qsl(urlsplit(adresse).query))
+    return parcours_oidc.demarrer_connexion(client, CONNEXION)
 
 
-def choisir(fcplus, navigateur: requests.Session, parametres: dict, identite: str) -> str:
-    """Le « navigateur » choisit une identité sur la page du fournisseur ; renvoie l'adresse de retour."""
-    page = navigateur.get(fcplus.adresse_autorisation, params=parametres)
-    assert page.status_code == 200, page.text
-    assert "Choisir une identité de test" in page.text
-    reponse = navigateur.post(
-        fcplus.adresse_autorisation + "/choisir",
-        data={**parametres, "identite": identite},
-        allow_redirects=False,
-    )
-    assert reponse.status_code == 302, reponse.text
-    return reponse.headers["Location"]
-
-
-def chemin(adresse: str) -> str:
-    morceaux = urlsplit(adresse)
-    return f"{morceaux.path}?{morceaux.query}"
+choisir = parcours_oidc.choisir
+chemin = parcours_oidc.chemin
 
 
 def se_connecter(client, fcplus, identite: str, navigateur: requests.Session | None = None):
-    _, parametres = demarrer_connexion(client)
-    return client.get(chemin(choisir(fcplus, navigateur or requests.Session(), parametres, identite)))
+    return parcours_oidc.se_connecter(client, fcplus, CONNEXION, identite, navigateur)
 
 
 def dernier_echec() -> Evenement:
@@ -142,14 +127,9 @@ def dernier_echec() -> Evenement:
 
 
 def assert_refus(reponse, motif: str, extrait: str) -> None:
-    assert reponse.status_code in (400, 403), reponse.status_code
-    texte = reponse.content.decode()
-    assert "Connexion avec FranceConnect+ impossible" in texte
-    assert extrait in texte, texte
-    assert "_auth_user_id" not in reponse.wsgi_request.session
-    evenement = dernier_echec()
-    assert evenement.details["motif"] == motif
-    assert evenement.resultat == "refuse"
+    parcours_oidc.assert_refus(
+        reponse, nom="FranceConnect+", action="connexion.fcplus.echec", motif=motif, extrait=extrait
+    )
 
 
 def identites_fcplus() -> int:

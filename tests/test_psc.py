@@ -19,6 +19,7 @@ from coordination.personnes.models import Exercice, Professionnel
 from sandbox.fournisseurs import psc as bac_psc
 from sandbox.fournisseurs.oidc import FournisseurOIDC
 from sandbox.fournisseurs.serveur import demarrer
+from tests import parcours_oidc
 from tests.factories import ExerciceFactory, ProfessionnelFactory, StructureFactory, compte_connectable
 
 pytestmark = pytest.mark.django_db
@@ -47,37 +48,19 @@ def psc(serveur_psc, settings) -> FournisseurOIDC:
     return fournisseur
 
 
+CONNEXION = "/comptes/psc/connexion/"
+
+
 def demarrer_connexion(client) -> tuple[str, dict]:
-    reponse = client.get("/comptes/psc/connexion/")
-    assert reponse.status_code == 302
-    adresse = reponse["Location"]
-    return adresse, dict(parse_qsl(urlsplit(adresse).query))
+    return parcours_oidc.demarrer_connexion(client, CONNEXION)
 
 
-def choisir_chez_psc(psc, navigateur: requests.Session, parametres: dict, identite: str) -> str:
-    """Le « navigateur » choisit une identité sur la page du fournisseur ; renvoie l'adresse de retour."""
-    page = navigateur.get(psc.adresse_autorisation, params=parametres)
-    assert page.status_code == 200, page.text
-    assert "Choisir une identité de test" in page.text
-    reponse = navigateur.post(
-        psc.adresse_autorisation + "/choisir",
-        data={**parametres, "identite": identite},
-        allow_redirects=False,
-    )
-    assert reponse.status_code == 302, reponse.text
-    return reponse.headers["Location"]
-
-
-def chemin(adresse: str) -> str:
-    morceaux = urlsplit(adresse)
-    return f"{morceaux.path}?{morceaux.query}"
+choisir_chez_psc = parcours_oidc.choisir
+chemin = parcours_oidc.chemin
 
 
 def se_connecter(client, psc, identite: str, navigateur: requests.Session | None = None):
-    navigateur = navigateur or requests.Session()
-    _, parametres = demarrer_connexion(client)
-    retour = choisir_chez_psc(psc, navigateur, parametres, identite)
-    return client.get(chemin(retour))
+    return parcours_oidc.se_connecter(client, psc, CONNEXION, identite, navigateur)
 
 
 def dernier_echec() -> Evenement:
@@ -85,14 +68,9 @@ def dernier_echec() -> Evenement:
 
 
 def assert_refus(reponse, motif: str, extrait: str) -> None:
-    assert reponse.status_code in (400, 403), reponse.status_code
-    texte = reponse.content.decode()
-    assert "Connexion avec Pro Santé Connect impossible" in texte
-    assert extrait in texte, texte
-    assert "_auth_user_id" not in reponse.wsgi_request.session
-    evenement = dernier_echec()
-    assert evenement.details["motif"] == motif
-    assert evenement.resultat == "refuse"
+    parcours_oidc.assert_refus(
+        reponse, nom="Pro Santé Connect", action="connexion.psc.echec", motif=motif, extrait=extrait
+    )
 
 
 # --- Demande d'autorisation ---------------------------------------------------------------------
