@@ -34,6 +34,17 @@ LIBELLES_ACTIONS: dict[str, str] = {
     "cercle.adhesion.demande": "a demandé à entrer dans votre cercle",
     "cercle.adhesion.acceptee": "a accepté une demande d'entrée dans votre cercle",
     "cercle.adhesion.refusee": "a refusé une demande d'entrée dans votre cercle",
+    # Cahier de liaison
+    "cahier.note.ecriture": "a écrit une note dans votre cahier de liaison",
+    "cahier.note.reponse": "a répondu à une note de votre cahier de liaison",
+    "cahier.note.modification": (
+        "a modifié une note de votre cahier de liaison (la version précédente est gardée)"
+    ),
+    "cahier.note.desactivation": "a désactivé une note de votre cahier de liaison",
+    "cahier.accuse.demande": "a demandé un accusé de réception sur une note de votre cahier de liaison",
+    "cahier.accuse.reception": "a accusé réception d'une note de votre cahier de liaison",
+    "cahier.alerte": "a alerté des membres de votre cercle sur une note de votre cahier de liaison",
+    "cahier.lecture_marquee": "a lu votre cahier de liaison",
     # Identité
     "usager.creation": "a créé votre dossier",
     "usager.identite.modification": "a modifié votre identité",
