@@ -240,7 +240,9 @@ def ecrire_note(
 
 
 def repondre(*, acteur: Acteur, note: Note, **champs) -> Note:
-    """Répond à une note (fil : `relatesTo` appends) ; mêmes champs que `ecrire_note`."""
+    """Répond à une note (fil : `relatesTo` appends) ; mêmes champs que `ecrire_note`. Sans
+    visibilité précisée, la réponse garde celle de la note d'origine."""
+    champs.setdefault("visibilite", note.visibilite)
     return ecrire_note(acteur=acteur, usager=note.usager, reponse_a=note, **champs)
 
 
@@ -270,7 +272,7 @@ def modifier_note(*, acteur: Acteur, note: Note, **changements) -> Note:
         for champ, valeur in changements.items():
             apres[champ] = _propre(valeur) if isinstance(valeur, str) and champ != "type" else valeur
         apres["visibilite"] = apres["visibilite"] or Visibilite.TOUS
-        _valider_contenu(acteur, **apres)
+        _valider_contenu(acteur, **{champ: valeur for champ, valeur in apres.items() if champ != "urgente"})
         if apres == avant:
             return actuelle
         VersionNote.objects.create(
