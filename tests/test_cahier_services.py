@@ -483,3 +483,38 @@ def test_chaque_ecriture_est_journalisee(monde):
         "cahier.accuse.reception", "cahier.alerte", "cahier.lecture_marquee", "cahier.note.desactivation",
     ]  # fmt: skip
     assert all(action in LIBELLES_ACTIONS for action in actions)
+
+
+def test_reception_simultanee_du_meme_identifiant_une_seule_note(monde, monkeypatch):
+    """Deux réceptions concurrentes : la seconde ne voit pas encore la première, l'insertion bute
+    sur la contrainte unique et renvoie la note déjà reçue."""
+    premiere = note_de(monde, "systeme", master_identifier="N-9", systeme_emetteur="dui-fictif")
+    verifier = cahier._deja_recue
+    appels = []
+
+    def pas_encore_vue(*args):
+        appels.append(args)
+        return None if len(appels) == 1 else verifier(*args)
+
+    monkeypatch.setattr(cahier, "_deja_recue", pas_encore_vue)
+    avant = photo()
+    seconde = note_de(monde, "systeme", master_identifier="N-9", systeme_emetteur="dui-fictif")
+    assert seconde.pk == premiere.pk and len(appels) == 2
+    assert photo() == avant
+
+
+@pytest.mark.parametrize("acteur", [None, "sans_personne"])
+def test_personne_non_identifiee_refusee(monde, acteur):
+    from coordination.comptes.acteur import Acteur, TypeActeur
+
+    if acteur == "sans_personne":
+        acteur = Acteur(TypeActeur.SANS_PERSONNE, monde.acteurs["usager"].compte)
+    assert not tenter(
+        lambda: cahier.ecrire_note(
+            acteur=acteur, usager=monde.usager, type="GEN", survenue_le=une_heure_avant(), texte="Anonyme."
+        )
+    )
+    assert not selectors.notes_visibles(acteur, monde.usager).exists()
+    assert selectors.non_lus(acteur, monde.usager) == 0
+    assert selectors.non_lus_par_usager(acteur) == {}
+    assert not selectors.attend_mon_accuse(acteur).exists()
