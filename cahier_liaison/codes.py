@@ -51,11 +51,3 @@ class Visibilite(models.TextChoices):
     # Code MASQUE_PSOCIAL, lu de façon restrictive : masqué aux professionnels du social, et donc
     # réservé aux professionnels de santé (ni l'usager ni ses proches).
     SANTE = "MASQUE_PSOCIAL", "Professionnels de santé seulement"
-
-
-# Professions de santé (Code de la santé publique, 4e partie) dans la TRE_G15-ProfessionSante :
-# médecin, pharmacien, chirurgien-dentiste, sage-femme, infirmier, infirmier psychiatrique,
-# masseur-kinésithérapeute, pédicure-podologue, orthophoniste, orthoptiste, ergothérapeute.
-# Liste à compléter contre la TRE_G15 (absente des échantillons) : les codes absents d'ici sont
-# traités comme « non professionnel de santé », le cas le plus restrictif.
-PROFESSIONS_DE_SANTE = frozenset({"10", "21", "40", "50", "60", "69", "70", "80", "91", "92", "94"})

@@ -4,7 +4,8 @@
    - l'usager et ses proches ne lisent que les notes sans restriction ;
    - un professionnel lit aussi les notes « professionnels seulement » (INVISIBLE_PATIENT) ;
    - seul un professionnel de santé (profession TRE_G15 du Code de la santé publique, voir
-     `codes.PROFESSIONS_DE_SANTE`) lit les notes « professionnels de santé seulement » (MASQUE_PSOCIAL) ;
+     `personnes.nomenclatures.PROFESSIONS_DE_SANTE`) lit les notes « professionnels de santé
+     seulement » (MASQUE_PSOCIAL) ;
    - le logiciel d'une structure (DUI) lit comme un professionnel non identifié : pas les notes
      réservées aux professionnels de santé ;
    - le système (tâches, imports) lit tout.
@@ -18,11 +19,12 @@ from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from cahier_liaison.codes import PROFESSIONS_DE_SANTE, Visibilite
+from cahier_liaison.codes import Visibilite
 from cahier_liaison.models import Lecture, NatureSollicitation, Note, Sollicitation, TypeAuteur
 from cercle import habilitations
 from cercle.models import Domaine
 from coordination.comptes.acteur import TypeActeur
+from coordination.personnes.nomenclatures import PROFESSIONS_DE_SANTE
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -36,6 +36,16 @@ LIBELLES_PROFESSION = {
 }
 
 
+# Professions de santé au sens du Code de la santé publique (4e partie : professions médicales, de
+# la pharmacie et de la physique médicale, auxiliaires médicaux, aides-soignants… ) parmi les codes
+# ci-dessus. Psychologue, ostéopathe, psychothérapeute et chiropracteur sont des titres protégés
+# hors de cette partie : ils n'en sont pas.
+PROFESSIONS_DE_SANTE = frozenset(
+    {"10", "21", "26", "28", "31", "40", "50", "60", "69", "70", "80", "81", "82", "83", "84", "85", "86",
+     "91", "92", "94", "95", "96", "98"}
+)  # fmt: skip
+
+
 def libelle_profession(code: str | None) -> str:
     """Le libellé TRE_G15 d'un code de profession ; vide si le code est inconnu."""
     return LIBELLES_PROFESSION.get((code or "").strip(), "")
