@@ -423,3 +423,25 @@ def test_niveau_de_session_apres_la_cle(client, rf):
     requete.user = compte
     requete.session = client.session
     assert niveau_session(requete) == "local+mfa"
+
+
+@pytest.mark.parametrize("route", ["mfa_edit_webauthn", "mfa_remove_webauthn"])
+def test_cle_d_un_autre_compte_ni_renommee_ni_retiree(client, route):
+    """Anonyme : vers la connexion ; un autre compte (même confirmé) : 404. La clé reste intacte."""
+    proprietaire, _ = compte_avec_cle("sophie@exemple.test")
+    autre, cle_autre = compte_avec_cle("martine@exemple.test")
+    cle_db = Authenticator.objects.get(user=proprietaire, type="webauthn")
+    nom_avant = cle_db.wrap().name
+    adresse = reverse(route, kwargs={"pk": cle_db.pk})
+
+    anonyme = client.post(adresse, {"name": "Volée"})
+    assert anonyme.status_code == 302 and anonyme.url.startswith(CONNEXION)
+
+    _client_connecte_par_la_cle(client, autre, cle_autre)
+    confirmer_son_identite(client, cle_autre)
+    assert client.get(adresse).status_code == 404
+    assert client.post(adresse, {"name": "Volée"}).status_code == 404
+    cle_db.refresh_from_db()
+    assert cle_db.wrap().name == nom_avant
+    assert Authenticator.objects.filter(user=proprietaire, type="webauthn").count() == 1
+    assert not Evenement.objects.filter(action="second_facteur.retrait").exists()
