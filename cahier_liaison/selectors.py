@@ -13,16 +13,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cahier_liaison.codes import Visibilite
-from cahier_liaison.models import Lecture, NatureSollicitation, Note, Sollicitation, TypeAuteur
+from cahier_liaison.models import (
+    CHAMPS_VERSIONNES,
+    Lecture,
+    NatureSollicitation,
+    Note,
+    Sollicitation,
+    TypeAuteur,
+)
 from cercle import habilitations
-from cercle.models import Domaine
+from cercle.models import Domaine, Membre, StatutCercle, StatutMembre, TypeMembre
 from coordination.comptes.acteur import TypeActeur
 from coordination.personnes.nomenclatures import PROFESSIONS_DE_SANTE
 
@@ -225,3 +244,165 @@ def attend_mon_accuse(acteur: Acteur | None) -> QuerySet[Sollicitation]:
         .select_related("note", "note__usager", *(f"note__{auteur}" for auteur in AUTEURS))
         .order_by("-demandee_le", "-id")
     )
+
+
+# --- Pages du cahier ------------------------------------------------------------------------------
+
+TAILLE_FIL = 50
+
+
+@dataclass
+class PageFil:
+    """Ce que montre une page du fil : les notes (sollicitations préchargées, nombre de réponses,
+    accusé attendu de moi), la marque de lecture, le nombre de non-lus, et s'il reste plus ancien."""
+
+    notes: list[Note]
+    lu_jusqu_au: datetime | None
+    non_lus: int
+    plus_anciennes: bool
+
+    @property
+    def curseur(self) -> str:
+        """Le curseur de la page suivante : l'UUID de la dernière note montrée."""
+        return str(self.notes[-1].uuid) if self.notes and self.plus_anciennes else ""
+
+
+def _avec_details(acteur: Acteur, notes: QuerySet[Note]) -> QuerySet[Note]:
+    """Ajoute à chaque note, dans la même requête, le nombre de réponses visibles et si un accusé de
+    réception m'y est demandé ; précharge ses sollicitations (une requête pour toute la page)."""
+    reponses = (
+        Note.objects.filter(
+            reponse_a=OuterRef("pk"), active=True, visibilite__in=visibilites_permises(acteur)
+        )
+        .order_by()
+        .values("reponse_a")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    presences = habilitations.presences_de(acteur, prefixe="destinataire__")
+    attendu = (
+        Exists(
+            Sollicitation.objects.filter(
+                presences, note=OuterRef("pk"), nature=NatureSollicitation.ACCUSE, accusee_le__isnull=True
+            )
+        )
+        if presences is not None
+        else Value(False)
+    )
+    sollicitations = Prefetch(
+        "sollicitations",
+        queryset=Sollicitation.objects.select_related(
+            "destinataire__professionnel", "destinataire__structure", "destinataire__proche"
+        ).order_by("demandee_le", "id"),
+    )
+    de_moi = q_ecrites_par(acteur)
+    # « Nouvelle » : écrite par un autre après ma marque de lecture (même règle que `non_lus`).
+    nouvelle = Q(active=True, ecrite_le__gt=_marque(acteur, OuterRef("usager_id"))) & ~de_moi
+    return notes.annotate(
+        nombre_reponses=Coalesce(Subquery(reponses), Value(0)),
+        accuse_attendu_de_moi=attendu,
+        de_moi=ExpressionWrapper(de_moi, output_field=BooleanField()),
+        nouvelle=ExpressionWrapper(nouvelle, output_field=BooleanField()),
+    ).prefetch_related(sollicitations)
+
+
+def page_du_fil(
+    acteur: Acteur | None,
+    usager: Usager,
+    *,
+    filtres: dict | None = None,
+    avant: str | None = None,
+    taille: int = TAILLE_FIL,
+) -> PageFil:
+    """Une page du fil (notes d'origine, réponses comptées) : les `taille` plus récentes visibles,
+    ou celles d'avant la note `avant` (UUID ; pagination par clé (ecrite_le, id), sans OFFSET).
+    Les notes désactivées restent à leur place (« transmission retirée »). Nombre de requêtes
+    constant : habilitation, notes, sollicitations, marque de lecture, non-lus."""
+    if acteur is None or not habilitations.peut(acteur, usager, "lire", DOMAINE):
+        return PageFil([], None, 0, False)
+    notes = notes_visibles(acteur, usager, filtres={"desactivees": True, **(filtres or {})}).filter(
+        reponse_a__isnull=True
+    )
+    if avant:
+        repere = Note.objects.filter(uuid=avant, usager=usager)
+        moment = Subquery(repere.values("ecrite_le")[:1])
+        notes = notes.filter(
+            Q(ecrite_le__lt=moment) | Q(ecrite_le=moment, id__lt=Subquery(repere.values("id")[:1]))
+        )
+    lignes = list(_avec_details(acteur, notes)[: taille + 1])
+    return PageFil(
+        notes=lignes[:taille],
+        lu_jusqu_au=lu_jusqu_au(acteur, usager),
+        non_lus=non_lus(acteur, usager),
+        plus_anciennes=len(lignes) > taille,
+    )
+
+
+def note_visible(acteur: Acteur | None, usager: Usager, note_uuid) -> Note | None:
+    """La note d'origine ou la réponse `note_uuid` du cahier de `usager`, si l'acteur peut la lire
+    (désactivée comprise), avec les détails du fil ; None sinon (404 : la note n'existe pas pour lui)."""
+    if acteur is None:
+        return None
+    notes = notes_visibles(acteur, usager, filtres={"desactivees": True}).filter(uuid=note_uuid)
+    return _avec_details(acteur, notes).first()
+
+
+def fil_de(acteur: Acteur, note: Note) -> list[Note]:
+    """Les réponses visibles à une note, des plus anciennes aux plus récentes (désactivées comprises)."""
+    reponses = notes_visibles(acteur, note.usager, filtres={"desactivees": True}).filter(reponse_a=note)
+    return list(_avec_details(acteur, reponses).order_by("ecrite_le", "id"))
+
+
+def membres_sollicitables(acteur: Acteur | None, usager: Usager) -> QuerySet[Membre]:
+    """Les membres actifs du cercle qu'on peut choisir pour un accusé de réception ou une alerte
+    (pour qui peut écrire dans ce cahier) ; le service vérifie que chacun peut lire la note."""
+    if acteur is None or not habilitations.peut(acteur, usager, "ecrire", DOMAINE):
+        return Membre.objects.none()
+    return (
+        Membre.objects.filter(
+            cercle__usager=usager, statut=StatutMembre.ACTIF, cercle__statut=StatutCercle.ACTIF
+        )
+        .exclude(type=TypeMembre.AUTRE)
+        .select_related("professionnel", "structure", "proche")
+        .order_by("type", "id")
+    )
+
+
+def _comparable(valeur) -> str:
+    return valeur.isoformat() if hasattr(valeur, "isoformat") else str(valeur)
+
+
+def historique_note(acteur: Acteur, note: Note) -> list[dict]:
+    """Les versions d'une note lisible, de la plus récente à la plus ancienne : contenu, qui l'a
+    écrite, quand, et les champs changés par rapport à la version précédente. La version k a été
+    écrite par qui a remplacé la version k-1 (la première : l'auteur de la note)."""
+    if not peut_voir_note(acteur, note):
+        return []
+    anciennes = list(note.versions.order_by("version"))
+    contenus = [v.contenu for v in anciennes] + [note.contenu()]
+    versions = []
+    for rang, contenu in enumerate(contenus):
+        precedente = anciennes[rang - 1] if rang else None
+        versions.append(
+            {
+                "version": rang + 1,
+                "contenu": contenu,
+                "par": precedente.auteur_nom if precedente else note.auteur_nom,
+                "qualite": precedente.auteur_qualite if precedente else note.auteur_qualite,
+                "le": precedente.remplacee_le if precedente else note.ecrite_le,
+                "changes": [
+                    champ
+                    for champ in CHAMPS_VERSIONNES
+                    if rang and _comparable(contenus[rang - 1].get(champ)) != _comparable(contenu.get(champ))
+                ],
+            }
+        )
+    return list(reversed(versions))
+
+
+def peut_desactiver(acteur: Acteur | None, note: Note) -> bool:
+    """Retirer une note lisible : son auteur s'il peut encore écrire, ou qui gère ce cahier."""
+    if not peut_voir_note(acteur, note):
+        return False
+    auteur = est_auteur(acteur, note) and habilitations.peut(acteur, note.usager_id, "ecrire", DOMAINE)
+    return auteur or habilitations.peut(acteur, note.usager_id, "gerer", DOMAINE)

@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from cahier_liaison import selectors
+from cahier_liaison import selectors, temps_reel
 from cahier_liaison.codes import TypeNote, Visibilite
 from cahier_liaison.models import (
     CHAMPS_VERSIONNES,
@@ -55,6 +55,10 @@ def _journaliser(
     acteur: Acteur, action: str, *, usager: Usager, objet=None, details: dict | None = None
 ) -> None:
     au_nom_de = str(usager) if habilitations.agit_pour_l_usager(acteur, usager) else ""
+    if isinstance(objet, Note):
+        # Chaque écriture journalisée sur une note part aussi, après validation, vers les pages
+        # ouvertes sur ce cahier (ADR 0017) : un seul point de passage pour pages, API et FHIR.
+        temps_reel.publier_apres_validation(action, objet)
     journaliser_plusieurs(
         [
             preparer_evenement(
@@ -253,9 +257,10 @@ def _verrouiller(note: Note) -> Note:
     return Note.objects.select_for_update().select_related("usager").get(pk=note.pk)
 
 
-def modifier_note(*, acteur: Acteur, note: Note, **changements) -> Note:
+def modifier_note(*, acteur: Acteur, note: Note, version_lue: int | None = None, **changements) -> Note:
     """Modifie une note : son auteur seulement, s'il peut encore écrire dans ce cahier. La version
-    précédente est gardée (immuable) et le numéro de version augmente."""
+    précédente est gardée (immuable) et le numéro de version augmente. Avec `version_lue` (la
+    version que l'auteur avait sous les yeux), refuse si la note a changé entre-temps."""
     inconnus = set(changements) - set(CHAMPS_VERSIONNES)
     if inconnus:
         raise ValidationError(f"Champs non modifiables : {', '.join(sorted(inconnus))}.")
@@ -267,6 +272,15 @@ def modifier_note(*, acteur: Acteur, note: Note, **changements) -> Note:
         actuelle = _verrouiller(note)
         if not actuelle.active:
             raise ValidationError("Cette note a été désactivée : elle ne peut plus être modifiée.")
+        if version_lue is not None and actuelle.version != version_lue:
+            raise ValidationError(
+                {
+                    "version": (
+                        f"Cette note a été modifiée entre-temps (version {actuelle.version}, vous "
+                        f"modifiiez la version {version_lue}) : relisez-la, puis refaites votre modification."
+                    )
+                }
+            )
         avant = actuelle.contenu()
         apres = dict(avant)
         for champ, valeur in changements.items():
@@ -302,10 +316,7 @@ def desactiver_note(*, acteur: Acteur, note: Note, motif: str) -> Note:
     ou un membre qui gère le cahier. Le motif est obligatoire."""
     motif = _propre(motif)
     _exiger_lecture_note(acteur, note)
-    auteur = selectors.est_auteur(acteur, note) and habilitations.peut(
-        acteur, note.usager_id, "ecrire", DOMAINE
-    )
-    if not (auteur or habilitations.peut(acteur, note.usager_id, "gerer", DOMAINE)):
+    if not selectors.peut_desactiver(acteur, note):
         raise AccesRefuse(
             "Seuls l'auteur de la note et les personnes qui gèrent ce cahier peuvent la désactiver."
         )
@@ -470,3 +481,33 @@ def marquer_lu(*, acteur: Acteur, usager: Usager, jusqu_au: dt.datetime | None =
             lecture.save(update_fields=["lu_jusqu_au"])
         _journaliser(acteur, "cahier.lecture_marquee", usager=usager)
     return lecture
+
+
+# --- Écrire et solliciter en une fois (formulaire des pages) ------------------------------------
+
+
+def ecrire_et_solliciter(
+    *,
+    acteur: Acteur,
+    usager: Usager,
+    demander_accuse_a: Iterable[Membre] = (),
+    alerter_membres: Iterable[Membre] = (),
+    **champs,
+) -> Note:
+    """Écrit une note (ou une réponse, avec `reponse_a`) puis demande un accusé de réception et
+    alerte les membres choisis, dans une seule transaction : une erreur n'écrit rien. Les erreurs
+    des destinataires sont rangées sous `accuse` et `alerte` (champs du formulaire)."""
+    demander_accuse_a, alerter_membres = list(demander_accuse_a), list(alerter_membres)
+    with transaction.atomic():
+        note = ecrire_note(acteur=acteur, usager=usager, **champs)
+        for champ, membres, service in (
+            ("accuse", demander_accuse_a, demander_accuse),
+            ("alerte", alerter_membres, alerter),
+        ):
+            if not membres:
+                continue
+            try:
+                service(acteur=acteur, note=note, destinataires=membres)
+            except ValidationError as exc:
+                raise ValidationError({champ: exc.messages}) from exc
+    return note

@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from cahier_liaison import selectors as cahier_selectors
 from cercle import forms, habilitations, preuves, recherche, selectors, services
 from cercle.historique import TAILLE_MAX, HistoriqueIllisible
 from cercle.models import (
@@ -203,6 +204,8 @@ def mes_usagers(request: HttpRequest) -> HttpResponse:
         request.GET.get("page")
     )
     lignes = []
+    # Non-lus du cahier de liaison : une requête pour tous les usagers dont l'acteur lit le cahier.
+    non_lus = cahier_selectors.non_lus_par_usager(acteur)
     for ligne in selectors.avec_niveaux(acteur, page.object_list):
         lignes.append(
             {
@@ -213,6 +216,8 @@ def mes_usagers(request: HttpRequest) -> HttpResponse:
                     if n >= Niveau.LECTURE
                 ],
                 "lire_cercle": habilitations.peut(acteur, ligne.usager, "lire", Domaine.CERCLE),
+                "lire_cahier": habilitations.peut(acteur, ligne.usager, "lire", Domaine.CAHIER),
+                "non_lus": non_lus.get(ligne.usager.pk, 0),
                 "quitter": ligne.usager.quittable,
             }
         )

@@ -440,3 +440,16 @@ if FCPLUS_EMETTEUR:
         f"{_fcplus.scheme}://{_fcplus.netloc}",
     ]
 # === FranceConnect+ — fin =======================================================================
+
+# --- Cahier de liaison : temps réel (ADR 0017) — début -----------------------------------------
+# Préfixe des canaux Redis (pub/sub ignore le numéro de base : un préfixe par environnement).
+CAHIER_TEMPS_REEL_PREFIXE = env.str("CAHIER_TEMPS_REEL_PREFIXE", default="coordination:cahier")
+# Battement du flux SSE (secondes) : commentaire envoyé et habilitation relue à chaque battement.
+CAHIER_TEMPS_REEL_BATTEMENT = env.float("CAHIER_TEMPS_REEL_BATTEMENT", default=15.0)
+# Durée de vie d'un flux (secondes) : le navigateur se reconnecte seul ; aucun fil n'est gardé à vie.
+CAHIER_TEMPS_REEL_DUREE_MAX = env.float("CAHIER_TEMPS_REEL_DUREE_MAX", default=300.0)
+# Délai de connexion et de lecture vers Redis (secondes) : Redis en panne ne bloque pas une écriture.
+CAHIER_TEMPS_REEL_DELAI_REDIS = env.float("CAHIER_TEMPS_REEL_DELAI_REDIS", default=2.0)
+# Délai de reconnexion conseillé au navigateur (millisecondes, champ « retry » de SSE).
+CAHIER_TEMPS_REEL_RECONNEXION_MS = env.int("CAHIER_TEMPS_REEL_RECONNEXION_MS", default=2000)
+# --- Cahier de liaison : temps réel — fin ------------------------------------------------------

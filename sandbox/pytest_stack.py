@@ -26,9 +26,16 @@ def _base_redis_du_worker() -> None:
     os.environ["REDIS_URL"] = f"{debut}/{base}" if fin.isdigit() else f"{url.rstrip('/')}/{base}"
 
 
+def _canaux_du_processus() -> None:
+    """Les canaux pub/sub de Redis ne dépendent pas du numéro de base : chaque processus de test
+    (contrôleur et workers xdist) prend son propre préfixe de canaux du cahier (ADR 0017)."""
+    os.environ["CAHIER_TEMPS_REEL_PREFIXE"] = f"test-{os.getpid()}:cahier"
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_load_initial_conftests(early_config, parser, args):
     global _stack_cm
+    _canaux_du_processus()
     if services_from_env():
         _base_redis_du_worker()
         return

@@ -737,8 +737,9 @@ def test_mes_usagers_requetes_constantes(client, scene, adresse, nombre, django_
     _usagers_de_la_structure(scene, nombre)
     connecter(client, scene.monde.acteurs["ide"].compte)
     client.get("/")
-    # Compte, acteur, compte total, page, niveaux de la page, session (3 dans la transaction du test).
-    with django_assert_max_num_queries(8):
+    # Compte, acteur, compte total, page, niveaux de la page, non-lus du cahier de liaison, session
+    # (3 dans la transaction du test).
+    with django_assert_max_num_queries(9):
         reponse = client.get(adresse)
     assert reponse.status_code == 200
     assert contenu(reponse).count('class="carte carte--usager"') == min(nombre + 1, 20)

@@ -38,6 +38,12 @@ def accueil(request: HttpRequest) -> HttpResponse:
 
         return mes_usagers(request)
     contexte = {"acteur": acteur}
+    if acteur.usager is not None:
+        from cahier_liaison.selectors import DOMAINE, non_lus
+        from cercle.habilitations import peut
+
+        if peut(acteur, acteur.usager, "lire", DOMAINE):
+            contexte["cahier_non_lus"] = non_lus(acteur, acteur.usager)
     if acteur.type == TypeActeur.PROCHE:
         from cercle.selectors import presence_propre  # un proche membre peut quitter le cercle
 

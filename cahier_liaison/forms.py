@@ -1,0 +1,223 @@
+"""Formulaires des pages du cahier. Ils ne vérifient que la saisie ; les règles (droits, visibilité,
+contenu, destinataires) restent dans les services, dont les refus reviennent ici sous les champs."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.utils import timezone
+
+from cahier_liaison import selectors
+from cahier_liaison.codes import TypeNote, Visibilite
+from cercle.forms import ChampDate
+
+FORMAT_MOMENT = "%Y-%m-%dT%H:%M"
+
+# La visibilité en mots simples, pour celui qui écrit.
+VISIBILITES_EN_MOTS = {
+    Visibilite.TOUS: (
+        "Tout le cercle habilité",
+        "Tous ceux qui lisent ce cahier, y compris la personne accompagnée et ses proches.",
+    ),
+    Visibilite.SANS_USAGER: (
+        "Professionnels seulement",
+        "Les professionnels du cercle ; ni la personne accompagnée ni ses proches.",
+    ),
+    Visibilite.SANTE: (
+        "Professionnels de santé seulement",
+        "Infirmiers, médecins, kinésithérapeutes… ; ni les professionnels du social, ni la personne, "
+        "ni ses proches.",
+    ),
+}
+MODES = (("libre", "Texte libre"), ("ciblee", "Transmission ciblée (cible, données, actions, résultats)"))
+CHAMPS_CIBLEE = ("cible", "donnees", "actions", "resultats")
+
+
+class ChampMoment(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format=FORMAT_MOMENT)
+
+
+class ChoixMembres(forms.ModelMultipleChoiceField):
+    widget = forms.CheckboxSelectMultiple
+
+    def label_from_instance(self, membre) -> str:
+        return f"{membre.nom_affiche} ({membre.get_role_display()})" if membre.role else membre.nom_affiche
+
+
+def _maintenant() -> str:
+    return timezone.localtime().strftime(FORMAT_MOMENT)
+
+
+class NoteForm(forms.Form):
+    """Écrire une note ou une réponse. Forme simple (usager, proche) : type, texte, moment, urgence ;
+    sans transmission ciblée, visibilité ni sollicitation."""
+
+    type = forms.ChoiceField(label="Type de note", choices=TypeNote.choices, initial=TypeNote.OBSERVATION)
+    mode = forms.ChoiceField(
+        label="Forme de la note", choices=MODES, initial="libre", widget=forms.RadioSelect
+    )
+    texte = forms.CharField(label="Texte", required=False, widget=forms.Textarea(attrs={"rows": 5}))
+    cible = forms.CharField(label="Cible", required=False, max_length=200)
+    donnees = forms.CharField(label="Données", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    actions = forms.CharField(label="Actions", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    resultats = forms.CharField(label="Résultats", required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    survenue_le = forms.DateTimeField(
+        label="Moment observé",
+        help_text="Quand cela s'est passé (maintenant par défaut).",
+        input_formats=[FORMAT_MOMENT, "%Y-%m-%dT%H:%M:%S", "%d/%m/%Y %H:%M"],
+        widget=ChampMoment,
+        error_messages={
+            "required": "Moment observé : il est obligatoire.",
+            "invalid": "Moment observé : date et heure attendues (jj/mm/aaaa hh:mm).",
+        },
+    )
+    urgente = forms.BooleanField(label="Urgent", required=False)
+    visibilite = forms.ChoiceField(
+        label="Qui pourra lire cette note", widget=forms.RadioSelect, required=False
+    )
+    accuse = ChoixMembres(
+        label="Demander un accusé de réception à",
+        queryset=None,
+        required=False,
+        to_field_name="uuid",
+        help_text="Chaque personne cochée devra confirmer qu'elle a lu la note.",
+    )
+    alerte = ChoixMembres(
+        label="Alerter",
+        queryset=None,
+        required=False,
+        to_field_name="uuid",
+        help_text="Chaque personne cochée est prévenue tout de suite.",
+    )
+
+    def __init__(self, *args, acteur, usager, simple: bool = False, sollicitations: bool = True, **kwargs):
+        kwargs.setdefault("initial", {})
+        kwargs["initial"].setdefault("survenue_le", _maintenant())
+        super().__init__(*args, **kwargs)
+        self.simple = simple
+        permises = selectors.visibilites_permises(acteur)
+        self.fields["visibilite"].choices = [
+            (code, VISIBILITES_EN_MOTS[code][0]) for code in Visibilite.values if code in permises
+        ]
+        self.fields["visibilite"].initial = Visibilite.TOUS
+        self.aides_visibilite = {code: VISIBILITES_EN_MOTS[code][1] for code in permises}
+        membres = selectors.membres_sollicitables(acteur, usager)
+        for champ in ("accuse", "alerte"):
+            self.fields[champ].queryset = membres
+        retires = []
+        if simple:
+            retires = ["mode", *CHAMPS_CIBLEE, "visibilite", "accuse", "alerte"]
+        elif not sollicitations:
+            retires = ["accuse", "alerte"]
+        for champ in retires:
+            del self.fields[champ]
+
+    def champs_note(self) -> dict:
+        """Les arguments de `ecrire_note` : le texte libre ou la transmission ciblée, selon la forme."""
+        donnees = self.cleaned_data
+        champs = {
+            "type": donnees["type"],
+            "survenue_le": donnees["survenue_le"],
+            "urgente": donnees["urgente"],
+        }
+        if self.simple or donnees.get("mode") != "ciblee":
+            champs["texte"] = donnees["texte"]
+        else:
+            champs.update({champ: donnees[champ] for champ in CHAMPS_CIBLEE})
+        if "visibilite" in self.fields:
+            champs["visibilite"] = donnees["visibilite"] or Visibilite.TOUS
+        return champs
+
+    def destinataires(self) -> dict:
+        return {
+            "demander_accuse_a": list(self.cleaned_data.get("accuse") or ()),
+            "alerter_membres": list(self.cleaned_data.get("alerte") or ()),
+        }
+
+
+class ModificationForm(NoteForm):
+    """Modifier une note : mêmes champs, plus la version lue (contrôle de concurrence optimiste)."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, note, **kwargs):
+        initial = {
+            champ: getattr(note, champ)
+            for champ in ("type", "texte", *CHAMPS_CIBLEE, "urgente", "visibilite")
+        }
+        initial["survenue_le"] = timezone.localtime(note.survenue_le).strftime(FORMAT_MOMENT)
+        initial["mode"] = "ciblee" if note.est_ciblee else "libre"
+        initial["version"] = note.version
+        kwargs["initial"] = initial
+        super().__init__(*args, sollicitations=False, **kwargs)
+
+    def champs_note(self) -> dict:
+        champs = super().champs_note()
+        # Passer d'une forme à l'autre vide les champs de l'autre forme.
+        for champ in ("texte", *CHAMPS_CIBLEE):
+            champs.setdefault(champ, "")
+        return champs
+
+
+class SollicitationForm(forms.Form):
+    membres = ChoixMembres(label="Membres du cercle", queryset=None, to_field_name="uuid", required=False)
+
+    def __init__(self, *args, acteur, usager, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["membres"].queryset = selectors.membres_sollicitables(acteur, usager)
+
+
+class RetraitForm(forms.Form):
+    motif = forms.CharField(
+        label="Motif du retrait",
+        help_text="Obligatoire. Il sera affiché à la place de la note, à ceux qui pouvaient la lire.",
+        max_length=300,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class FiltresForm(forms.Form):
+    """Filtres du fil (GET). Les choix d'auteur et de structure viennent du cahier lui-même."""
+
+    texte = forms.CharField(label="Rechercher dans les notes", required=False, max_length=200)
+    type = forms.ChoiceField(
+        label="Type", required=False, choices=[("", "Tous les types"), *TypeNote.choices]
+    )
+    auteur = forms.ChoiceField(label="Auteur", required=False)
+    structure = forms.ChoiceField(label="Structure", required=False)
+    du = forms.DateField(label="Écrites du", required=False, widget=ChampDate)
+    au = forms.DateField(label="au", required=False, widget=ChampDate)
+    urgentes = forms.BooleanField(label="Urgentes seulement", required=False)
+    attente = forms.BooleanField(label="En attente de mon accusé de réception", required=False)
+
+    def __init__(self, *args, auteurs=(), structures=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["auteur"].choices = [("", "Tous les auteurs"), *auteurs]
+        self.fields["structure"].choices = [
+            ("", "Toutes les structures"),
+            *((str(u), n) for u, n in structures),
+        ]
+
+    def filtres(self) -> dict:
+        """Les clés du contrat de `selectors.notes_visibles(filtres=...)`."""
+        if not self.is_valid():
+            return {}
+        d = self.cleaned_data
+        filtres: dict = {}
+        for cle in ("texte", "type", "auteur", "structure"):
+            if d.get(cle):
+                filtres[cle] = d[cle]
+        if d.get("du"):
+            filtres["depuis"] = timezone.make_aware(dt.datetime.combine(d["du"], dt.time.min))
+        if d.get("au"):
+            filtres["jusqu_au"] = timezone.make_aware(dt.datetime.combine(d["au"], dt.time.max))
+        if d.get("urgentes"):
+            filtres["urgente"] = True
+        if d.get("attente"):
+            filtres["attend_mon_accuse"] = True
+        return filtres
