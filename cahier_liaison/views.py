@@ -252,8 +252,9 @@ def repondre(request: HttpRequest, usager_uuid, note_uuid) -> HttpResponse:
 @_refus_journalise
 def modifier(request: HttpRequest, usager_uuid, note_uuid) -> HttpResponse:
     acteur = request.acteur
-    usager = _cahier(request, usager_uuid, "ecrire")
+    usager = _cahier(request, usager_uuid)
     la_note = _note(request, usager, note_uuid)
+    _exiger(request, usager, "ecrire", services.REFUS_ECRIRE)
     if not selectors.est_auteur(acteur, la_note):
         raise AccesRefuse("Seul l'auteur d'une note peut la modifier.")
     if not la_note.active:
