@@ -65,6 +65,11 @@ def _url_note(note: Note) -> str:
     return adresse if origine is note else f"{adresse}#note-{note.uuid}"
 
 
+def _saisie(request: HttpRequest):
+    """Les données postées (même vides : un POST vide est une saisie à refuser), ou None en GET."""
+    return request.POST if request.method == "POST" else None
+
+
 def _forme_simple(acteur) -> bool:
     """L'usager et ses proches écrivent avec la forme simple (type, texte, moment, urgence)."""
     return acteur.type in (TypeActeur.USAGER, TypeActeur.PROCHE)
@@ -169,7 +174,7 @@ def marquer_lu(request: HttpRequest, usager_uuid) -> HttpResponse:
 def ecrire(request: HttpRequest, usager_uuid) -> HttpResponse:
     acteur = request.acteur
     usager = _cahier(request, usager_uuid, "ecrire")
-    form = forms.NoteForm(request.POST or None, acteur=acteur, usager=usager, simple=_forme_simple(acteur))
+    form = forms.NoteForm(_saisie(request), acteur=acteur, usager=usager, simple=_forme_simple(acteur))
     statut = 200
     if request.method == "POST":
         if form.is_valid():
@@ -235,8 +240,8 @@ def repondre(request: HttpRequest, usager_uuid, note_uuid) -> HttpResponse:
     )
     if form.is_valid():
         champs = form.champs_note()
-        if _forme_simple(acteur):
-            champs["visibilite"] = origine.visibilite
+        if not request.POST.get("visibilite"):
+            champs["visibilite"] = origine.visibilite  # une réponse garde la visibilité d'origine
         try:
             reponse = services.ecrire_et_solliciter(acteur=acteur, usager=usager, reponse_a=origine, **champs)
         except ValidationError as exc:
@@ -261,7 +266,7 @@ def modifier(request: HttpRequest, usager_uuid, note_uuid) -> HttpResponse:
         messages.error(request, "Cette note a été retirée : elle ne peut plus être modifiée.")
         return redirect(_url_note(la_note))
     form = forms.ModificationForm(
-        request.POST or None, acteur=acteur, usager=usager, note=la_note, simple=_forme_simple(acteur)
+        _saisie(request), acteur=acteur, usager=usager, note=la_note, simple=_forme_simple(acteur)
     )
     statut = 200
     if request.method == "POST":
@@ -321,7 +326,7 @@ def retirer(request: HttpRequest, usager_uuid, note_uuid) -> HttpResponse:
         raise AccesRefuse(
             "Seuls l'auteur de la note et les personnes qui gèrent ce cahier peuvent la retirer."
         )
-    form = forms.RetraitForm(request.POST or None)
+    form = forms.RetraitForm(_saisie(request))
     statut = 200
     if request.method == "POST":
         if form.is_valid():
@@ -378,7 +383,7 @@ def solliciter(request: HttpRequest, usager_uuid, note_uuid, nature: str) -> Htt
     usager = _cahier(request, usager_uuid)
     la_note = _note(request, usager, note_uuid)
     _exiger(request, usager, "ecrire", services.REFUS_ECRIRE)
-    form = forms.SollicitationForm(request.POST or None, acteur=acteur, usager=usager)
+    form = forms.SollicitationForm(_saisie(request), acteur=acteur, usager=usager)
     textes = TEXTES_SOLLICITATION[nature]
     statut = 200
     if request.method == "POST":

@@ -61,7 +61,7 @@ class Scene:
                 for nom, membre in MEMBRE_DE.items()
                 if peut_lire(nom, visibilite)
                 and niveau(nom) >= 1
-                and nom != AUTEUR  # l'auteur se demande pas d'accusé : on le sollicite dans la matrice
+                and nom != AUTEUR  # l'auteur ne se demande pas d'accusé : on le sollicite dans la matrice
                 # Une structure se lit par son logiciel, qui ne lit pas les notes « santé seulement ».
                 and not (membre == "ssiad" and visibilite not in ATTENDU["dui_ssiad"][1])
             }
