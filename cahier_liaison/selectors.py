@@ -41,7 +41,7 @@ from cahier_liaison.models import (
     TypeAuteur,
 )
 from cercle import habilitations
-from cercle.models import Domaine, Membre, StatutCercle, StatutMembre, TypeMembre
+from cercle.models import Domaine, Habilitation, Membre, StatutCercle, StatutMembre, TypeMembre
 from coordination.comptes.acteur import TypeActeur
 from coordination.personnes.nomenclatures import PROFESSIONS_DE_SANTE
 
@@ -358,9 +358,16 @@ def membres_sollicitables(acteur: Acteur | None, usager: Usager) -> QuerySet[Mem
     (pour qui peut écrire dans ce cahier) ; le service vérifie que chacun peut lire la note."""
     if acteur is None or not habilitations.peut(acteur, usager, "ecrire", DOMAINE):
         return Membre.objects.none()
+    # Seuls les membres qui ont un droit de lecture du cahier en vigueur sont proposés.
+    lit_le_cahier = Habilitation.objects.filter(
+        habilitations._en_vigueur(timezone.localdate()), membre=OuterRef("pk"), domaine=DOMAINE, niveau__gte=1
+    )
     return (
         Membre.objects.filter(
-            cercle__usager=usager, statut=StatutMembre.ACTIF, cercle__statut=StatutCercle.ACTIF
+            Exists(lit_le_cahier),
+            cercle__usager=usager,
+            statut=StatutMembre.ACTIF,
+            cercle__statut=StatutCercle.ACTIF,
         )
         .exclude(type=TypeMembre.AUTRE)
         .select_related("professionnel", "structure", "proche")

@@ -199,7 +199,11 @@ def _afficher_note(request: HttpRequest, usager, note: Note, *, reponse_form=Non
     droits = _droits_sur(request, usager)
     if reponse_form is None and droits["peut_ecrire"] and note.active:
         reponse_form = forms.NoteForm(
-            acteur=acteur, usager=usager, simple=_forme_simple(acteur), sollicitations=False
+            acteur=acteur,
+            usager=usager,
+            simple=_forme_simple(acteur),
+            sollicitations=False,
+            initial={"visibilite": note.visibilite},  # une réponse garde la visibilité d'origine
         )
     reponses = selectors.fil_de(acteur, note)
     _lu(request, usager, objet=note, reponses=len(reponses))
