@@ -83,6 +83,26 @@ def _droits_sur(request: HttpRequest, usager) -> dict:
     }
 
 
+def _soumettre(request: HttpRequest, form, action, *, succes: str, suite: str, gabarit: str, contexte: dict):
+    """Page d'un formulaire : en POST valide, `action(donnees)` appelle le service ; son refus de
+    saisie revient sous les champs (400, saisie gardée) ; la réussite redirige vers `suite`."""
+    statut = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                action(form.cleaned_data)
+            except ValidationError as exc:
+                _ajouter_erreurs(form, exc)
+                for cache in form.hidden_fields():  # une erreur d'un champ caché se lit en tête
+                    if cache.errors:
+                        form.add_error(None, list(cache.errors))
+            else:
+                messages.success(request, succes)
+                return redirect(suite)
+        statut = 400
+    return render(request, gabarit, {**contexte, "form": form}, status=statut)
+
+
 def _lu(request: HttpRequest, usager, objet=None, **details) -> None:
     noter_lecture(request, usager=usager, objet=objet, action="cahier.lecture", details=details or None)
 
@@ -272,26 +292,17 @@ def modifier(request: HttpRequest, usager_uuid, note_uuid) -> HttpResponse:
     form = forms.ModificationForm(
         _saisie(request), acteur=acteur, usager=usager, note=la_note, simple=_forme_simple(acteur)
     )
-    statut = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                services.modifier_note(
-                    acteur=acteur,
-                    note=la_note,
-                    version_lue=form.cleaned_data["version"],
-                    **form.champs_note(),
-                )
-            except ValidationError as exc:
-                _ajouter_erreurs(form, exc)
-                if hasattr(exc, "error_dict") and "version" in exc.error_dict:
-                    form.add_error(None, exc.error_dict["version"])
-            else:
-                messages.success(request, "La note est modifiée ; la version précédente est gardée.")
-                return redirect(_url_note(la_note))
-        statut = 400
-    contexte = {"usager": usager, "note": la_note, "form": form}
-    return render(request, "cahier_liaison/modifier.html", contexte, status=statut)
+    return _soumettre(
+        request,
+        form,
+        lambda donnees: services.modifier_note(
+            acteur=acteur, note=la_note, version_lue=donnees["version"], **form.champs_note()
+        ),
+        succes="La note est modifiée ; la version précédente est gardée.",
+        suite=_url_note(la_note),
+        gabarit="cahier_liaison/modifier.html",
+        contexte={"usager": usager, "note": la_note},
+    )
 
 
 @login_required
@@ -330,21 +341,15 @@ def retirer(request: HttpRequest, usager_uuid, note_uuid) -> HttpResponse:
         raise AccesRefuse(
             "Seuls l'auteur de la note et les personnes qui gèrent ce cahier peuvent la retirer."
         )
-    form = forms.RetraitForm(_saisie(request))
-    statut = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                motif = form.cleaned_data["motif"]
-                services.desactiver_note(acteur=request.acteur, note=la_note, motif=motif)
-            except ValidationError as exc:
-                _ajouter_erreurs(form, exc)
-            else:
-                messages.success(request, "La note est retirée ; le motif s'affiche à sa place.")
-                return redirect(_url_note(la_note))
-        statut = 400
-    contexte = {"usager": usager, "note": la_note, "form": form}
-    return render(request, "cahier_liaison/retirer.html", contexte, status=statut)
+    return _soumettre(
+        request,
+        forms.RetraitForm(_saisie(request)),
+        lambda donnees: services.desactiver_note(acteur=request.acteur, note=la_note, motif=donnees["motif"]),
+        succes="La note est retirée ; le motif s'affiche à sa place.",
+        suite=_url_note(la_note),
+        gabarit="cahier_liaison/retirer.html",
+        contexte={"usager": usager, "note": la_note},
+    )
 
 
 @login_required
@@ -387,19 +392,21 @@ def solliciter(request: HttpRequest, usager_uuid, note_uuid, nature: str) -> Htt
     usager = _cahier(request, usager_uuid)
     la_note = _note(request, usager, note_uuid)
     _exiger(request, usager, "ecrire", services.REFUS_ECRIRE)
-    form = forms.SollicitationForm(_saisie(request), acteur=acteur, usager=usager)
     textes = TEXTES_SOLLICITATION[nature]
-    statut = 200
-    if request.method == "POST":
-        if form.is_valid():
-            service = services.demander_accuse if nature == NatureSollicitation.ACCUSE else services.alerter
-            try:
-                service(acteur=acteur, note=la_note, destinataires=form.cleaned_data["membres"])
-            except ValidationError as exc:
-                form.add_error("membres", exc.messages)
-            else:
-                messages.success(request, textes["succes"])
-                return redirect(_url_note(la_note))
-        statut = 400
-    contexte = {"usager": usager, "note": la_note, "form": form, "textes": textes}
-    return render(request, "cahier_liaison/solliciter.html", contexte, status=statut)
+    service = services.demander_accuse if nature == NatureSollicitation.ACCUSE else services.alerter
+
+    def solliciter_les(donnees) -> None:
+        try:
+            service(acteur=acteur, note=la_note, destinataires=donnees["membres"])
+        except ValidationError as exc:
+            raise ValidationError({"membres": exc.messages}) from exc  # sous les cases à cocher
+
+    return _soumettre(
+        request,
+        forms.SollicitationForm(_saisie(request), acteur=acteur, usager=usager),
+        solliciter_les,
+        succes=textes["succes"],
+        suite=_url_note(la_note),
+        gabarit="cahier_liaison/solliciter.html",
+        contexte={"usager": usager, "note": la_note, "textes": textes},
+    )
