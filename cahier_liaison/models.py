@@ -309,6 +309,10 @@ class EvenementCahier(models.Model):
         return f"{self.get_nature_display()} (note {self.note_id})"
 
 
+# Plus grand côté d'une vignette, en pixels.
+COTE_VIGNETTE = 320
+
+
 def stockage_des_pieces():
     """Le stockage des pièces jointes (réglage STORAGES["pieces_jointes"], ADR 0019)."""
     from django.core.files.storage import storages
@@ -375,3 +379,19 @@ class PieceJointe(models.Model):
     @property
     def est_image(self) -> bool:
         return self.type_mime != TypePiece.PDF
+
+    def _cote_vignette(self, cote: int | None) -> int | None:
+        """Dimensions de la vignette (320 px au plus de côté, proportions gardées), pour réserver
+        la place dans la page avant son chargement."""
+        if not (self.largeur and self.hauteur):
+            return None
+        echelle = min(1.0, COTE_VIGNETTE / max(self.largeur, self.hauteur))
+        return max(1, round(cote * echelle))
+
+    @property
+    def largeur_vignette(self) -> int | None:
+        return self._cote_vignette(self.largeur)
+
+    @property
+    def hauteur_vignette(self) -> int | None:
+        return self._cote_vignette(self.hauteur)

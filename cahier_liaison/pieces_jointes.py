@@ -41,7 +41,7 @@ from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
-from cahier_liaison.models import PieceJointe, TypePiece, stockage_des_pieces
+from cahier_liaison.models import COTE_VIGNETTE, PieceJointe, TypePiece, stockage_des_pieces
 
 if TYPE_CHECKING:
     from django.core.files.uploadedfile import UploadedFile
@@ -51,7 +51,6 @@ if TYPE_CHECKING:
 pillow_heif.register_heif_opener()
 
 CHAMP = "pieces"
-COTE_VIGNETTE = 320
 QUALITE_JPEG = 88
 LONGUEUR_NOM = 120
 # Formats que Pillow a le droit de reconnaître (aucun autre décodeur n'est essayé) → format rangé.
@@ -134,6 +133,9 @@ def nettoyer_nom(nom: str | None) -> str:
 
 
 def en_mega_octets(taille: int) -> str:
+    """Une taille lisible : « 10 Mo », « 2,5 Mo », « 700 Ko »."""
+    if taille < 1024 * 1024:
+        return f"{max(1, round(taille / 1024))} Ko"
     mo = taille / (1024 * 1024)
     return f"{mo:.0f} Mo" if mo >= 10 or mo == int(mo) else f"{mo:.1f} Mo".replace(".", ",")
 

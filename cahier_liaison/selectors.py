@@ -15,12 +15,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from cahier_liaison.codes import Visibilite
-from cahier_liaison.models import Lecture, NatureSollicitation, Note, Sollicitation, TypeAuteur
+from cahier_liaison.models import (
+    Lecture,
+    NatureSollicitation,
+    Note,
+    PieceJointe,
+    Sollicitation,
+    TypeAuteur,
+)
 from cercle import habilitations
 from cercle.models import Domaine
 from coordination.comptes.acteur import TypeActeur
@@ -118,10 +125,13 @@ AUTEURS = (
     "auteur_structure",
 )
 
+# Les pièces jointes d'un lot de notes : une requête pour tout le fil, dans l'ordre de la note.
+PIECES_JOINTES = Prefetch("pieces_jointes", queryset=PieceJointe.objects.order_by("ordre", "id"))
+
 
 def notes_visibles(acteur: Acteur | None, usager: Usager, *, filtres: dict | None = None) -> QuerySet[Note]:
     """Les notes du cahier de `usager` que l'acteur peut lire, des plus récentes aux plus anciennes,
-    auteurs préchargés (une requête, plus au plus une pour l'habilitation).
+    auteurs et pièces jointes préchargés (deux requêtes, plus au plus une pour l'habilitation).
 
     `filtres` : `type` (code J23), `urgente` (booléen), `depuis` / `jusqu_au` (moment d'écriture),
     `fil` (une note : elle et ses réponses), `desactivees` (vrai : les notes désactivées aussi)."""
@@ -142,7 +152,7 @@ def notes_visibles(acteur: Acteur | None, usager: Usager, *, filtres: dict | Non
     if filtres.get("fil") is not None:
         fil = filtres["fil"]
         notes = notes.filter(Q(pk=fil.pk) | Q(reponse_a=fil))
-    return notes.select_related(*AUTEURS).order_by("-ecrite_le", "-id")
+    return notes.select_related(*AUTEURS).prefetch_related(PIECES_JOINTES).order_by("-ecrite_le", "-id")
 
 
 def cle_lecteur(acteur: Acteur) -> str:
@@ -225,3 +235,15 @@ def attend_mon_accuse(acteur: Acteur | None) -> QuerySet[Sollicitation]:
         .select_related("note", "note__usager", *(f"note__{auteur}" for auteur in AUTEURS))
         .order_by("-demandee_le", "-id")
     )
+
+
+def piece_jointe_visible(acteur: Acteur | None, usager: Usager, piece_uuid) -> PieceJointe | None:
+    """La pièce jointe d'une note du cahier de `usager` que l'acteur peut lire (habilitation et
+    visibilité de la note, `peut_voir_note` ; une note désactivée garde la même règle), sinon
+    None. Une requête, plus l'habilitation."""
+    if acteur is None:
+        return None
+    piece = PieceJointe.objects.select_related("note").filter(uuid=piece_uuid, note__usager=usager).first()
+    if piece is None or not peut_voir_note(acteur, piece.note):
+        return None
+    return piece
