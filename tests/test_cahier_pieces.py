@@ -232,7 +232,8 @@ def test_journal_decrit_les_pieces_sans_leur_contenu(monde):
 def test_reponse_avec_piece_et_modification_sans_effet_sur_les_pieces(monde):
     note = note_de(monde, "medecin")
     reponse = cahier.repondre(
-        acteur=qui(monde, "ide"), note=note, type="OBS", survenue_le=une_heure_avant(), texte="Photo du pansement.",
+        acteur=qui(monde, "ide"), note=note, type="OBS", survenue_le=une_heure_avant(),
+        texte="Photo du pansement.",
         pieces_jointes=[f.fichier("pansement.jpg", f.photo_jpeg())],
     )  # fmt: skip
     (piece,) = reponse.pieces_jointes.all()
