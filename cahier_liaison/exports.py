@@ -198,5 +198,5 @@ def export_pdf(request, *, usager: Usager, periode: Periode, notes: list[Note]) 
             "edite_qualite": request.acteur.qualite,
         },
     )
-    feuille = CSS(filename=finders.find("css/export_cahier.css"))
-    return HTML(string=html, base_url=None).write_pdf(stylesheets=[feuille])
+    feuilles = [CSS(filename=finders.find(f"css/{nom}.css")) for nom in ("preuve", "export_cahier")]
+    return HTML(string=html, base_url=None).write_pdf(stylesheets=feuilles)

@@ -57,26 +57,24 @@ class PiecesJointesMixin(forms.Form):
         if self.ecartes:
             raise forms.ValidationError(self.ecartes)
         if len(fichiers) > settings.CAHIER_PIECES_PAR_NOTE:
-            raise forms.ValidationError(
-                f"Pièces jointes : {settings.CAHIER_PIECES_PAR_NOTE} fichiers au plus par note "
-                f"({len(fichiers)} envoyés)."
-            )
+            raise forms.ValidationError(pj.trop_de_fichiers(len(fichiers)))
         return fichiers
 
 
+def _champ_date(libelle: str, nom: str) -> forms.DateField:
+    return forms.DateField(
+        label=libelle,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={
+            "required": f"{nom} : elle est obligatoire.",
+            "invalid": f"{nom} : écrivez une date (jj/mm/aaaa).",
+        },
+    )
+
+
 class PeriodeExportForm(forms.Form):
-    du = forms.DateField(
-        label="Du",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"required": "Date de début : elle est obligatoire.", "invalid": "Date de début : "
-                        "écrivez une date (jj/mm/aaaa)."},
-    )  # fmt: skip
-    au = forms.DateField(
-        label="Au (inclus)",
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"required": "Date de fin : elle est obligatoire.", "invalid": "Date de fin : "
-                        "écrivez une date (jj/mm/aaaa)."},
-    )  # fmt: skip
+    du = _champ_date("Du", "Date de début")
+    au = _champ_date("Au (inclus)", "Date de fin")
     format = forms.ChoiceField(
         label="Format", choices=FORMATS_EXPORT, initial="pdf", widget=forms.RadioSelect,
         error_messages={"required": "Format : choisissez PDF ou JSON.",

@@ -368,15 +368,16 @@ def preparer_piece(fichier: UploadedFile) -> PiecePrete:
         raise ValidationError({CHAMP: _message(nom, str(refus))}, code="piece_refusee") from refus
 
 
+def trop_de_fichiers(nombre: int) -> str:
+    return f"Pièces jointes : {settings.CAHIER_PIECES_PAR_NOTE} fichiers au plus par note ({nombre} envoyés)."
+
+
 def preparer_pieces(fichiers: Sequence[UploadedFile]) -> list[PiecePrete]:
     """Contrôle tous les fichiers avant que rien ne soit écrit : nombre, puis chacun. Les refus de
     tous les fichiers sont rendus ensemble."""
     fichiers = [fichier for fichier in fichiers or () if fichier is not None]
-    maximum = settings.CAHIER_PIECES_PAR_NOTE
-    if len(fichiers) > maximum:
-        raise ValidationError(
-            {CHAMP: f"Pièces jointes : {maximum} fichiers au plus par note ({len(fichiers)} envoyés)."}
-        )
+    if len(fichiers) > settings.CAHIER_PIECES_PAR_NOTE:
+        raise ValidationError({CHAMP: trop_de_fichiers(len(fichiers))})
     pretes, erreurs = [], []
     for fichier in fichiers:
         try:
