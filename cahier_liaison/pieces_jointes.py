@@ -19,6 +19,7 @@ transaction du service) et `effacer_fichiers` retire ce qui a été écrit si el
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import re
@@ -432,6 +433,35 @@ def effacer_fichiers(chemins: Sequence[str]) -> None:
     stockage = stockage_des_pieces()
     for chemin in chemins:
         stockage.delete(chemin)
+
+
+def effacer_orphelins(*, plus_vieux_que: dt.timedelta = dt.timedelta(hours=1)) -> list[str]:
+    """Efface les fichiers du stockage qu'aucune pièce ne désigne, écrits il y a plus de
+    `plus_vieux_que` : ceux d'une transaction englobante annulée après leur écriture (ADR 0019).
+    Un dossier à la fois (256 au plus), une requête par dossier."""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    stockage = stockage_des_pieces()
+    limite = timezone.now() - plus_vieux_que
+    effaces: list[str] = []
+    if not stockage.exists("cahier"):
+        return effaces
+    dossiers, _ = stockage.listdir("cahier")
+    for dossier in dossiers:
+        prefixe = f"cahier/{dossier}/"
+        _, fichiers = stockage.listdir(prefixe)
+        connus = set()
+        for fichier, vignette in PieceJointe.objects.filter(
+            Q(fichier__startswith=prefixe) | Q(vignette__startswith=prefixe)
+        ).values_list("fichier", "vignette"):
+            connus.update((fichier, vignette))
+        for nom in fichiers:
+            chemin = prefixe + nom
+            if chemin not in connus and stockage.get_modified_time(chemin) < limite:
+                stockage.delete(chemin)
+                effaces.append(chemin)
+    return effaces
 
 
 # --- Téléversement ------------------------------------------------------------------------------

@@ -306,3 +306,27 @@ def test_fil_avec_pieces_en_nombre_de_requetes_constant(monde, django_assert_num
     with django_assert_num_queries(3):
         quinze = lire()
     assert len(trois) == 3 and len(quinze) == 15 and all(len(pieces) == 1 for _, pieces in quinze)
+
+
+def test_orphelins_effaces_seulement_s_ils_sont_anciens(monde, stockage):
+    """Transaction englobante annulée après l'écriture : les fichiers restent sans ligne ; la
+    commande de nettoyage les efface (pas ceux des pièces, pas les orphelins trop récents)."""
+    import os
+    import time
+
+    from django.core.management import call_command
+
+    gardee = ecrire(monde, [f.fichier("gardee.jpg", f.photo_jpeg(40, 30))]).pieces_jointes.get()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ecrire(monde, [f.fichier("annulee.jpg", f.photo_jpeg(40, 30))])
+        raise RuntimeError("annulation de la transaction de l'appelant")
+    assert len(fichiers_ranges(stockage)) == 4 and PieceJointe.objects.count() == 1
+    sortie = io.StringIO()
+    call_command("nettoyer_pieces_orphelines", stdout=sortie)
+    assert sortie.getvalue().startswith("0 fichier(s)") and len(fichiers_ranges(stockage)) == 4
+    il_y_a_deux_heures = time.time() - 7200
+    for chemin in fichiers_ranges(stockage):
+        os.utime(chemin, (il_y_a_deux_heures, il_y_a_deux_heures))
+    call_command("nettoyer_pieces_orphelines", stdout=sortie)
+    restants = {str(p.relative_to(stockage)) for p in fichiers_ranges(stockage)}
+    assert restants == {gardee.fichier.name, gardee.vignette.name}
