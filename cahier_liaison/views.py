@@ -55,7 +55,7 @@ def _servir_piece(request: HttpRequest, usager_uuid, piece_uuid, *, vignette: bo
         details={"note": str(piece.note.uuid), "nom": piece.nom, "type": piece.type_mime},
     )
     fichier = piece.vignette if vignette else piece.fichier
-    type_mime = TypePiece.JPEG if vignette else piece.type_mime
+    type_mime = TypePiece.JPEG.value if vignette else piece.type_mime
     reponse = FileResponse(
         fichier.open("rb"),
         content_type=type_mime,
