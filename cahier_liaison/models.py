@@ -307,3 +307,91 @@ class EvenementCahier(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_nature_display()} (note {self.note_id})"
+
+
+# Plus grand côté d'une vignette, en pixels.
+COTE_VIGNETTE = 320
+
+
+def stockage_des_pieces():
+    """Le stockage des pièces jointes (réglage STORAGES["pieces_jointes"], ADR 0019)."""
+    from django.core.files.storage import storages
+
+    return storages["pieces_jointes"]
+
+
+class TypePiece(models.TextChoices):
+    """Types acceptés, détectés d'après le contenu (cahier_liaison/pieces_jointes.py). Les photos
+    HEIC/HEIF et WebP sont ré-encodées : ce qui est gardé est JPEG, PNG ou WebP."""
+
+    JPEG = "image/jpeg", "photo JPEG"
+    PNG = "image/png", "image PNG"
+    WEBP = "image/webp", "image WebP"
+    PDF = "application/pdf", "document PDF"
+
+
+class PieceJointe(models.Model):
+    """Une pièce jointe d'une note : photo ré-encodée sans métadonnées (et sa vignette) ou PDF
+    inspecté. Immuable une fois rangée (déclencheur : ni UPDATE ni DELETE, ADR 0019) : comme la
+    note, c'est une preuve ; modifier la note ne change pas ses pièces."""
+
+    uuid = models.UUIDField("identifiant public", default=uuid.uuid4, unique=True, editable=False)
+    note = models.ForeignKey(
+        Note, verbose_name="note", on_delete=models.PROTECT, related_name="pieces_jointes"
+    )
+    fichier = models.FileField("fichier", storage=stockage_des_pieces, max_length=200)
+    vignette = models.FileField("vignette", storage=stockage_des_pieces, max_length=200, blank=True)
+    type_mime = models.CharField("type (détecté d'après le contenu)", max_length=40, choices=TypePiece)
+    taille = models.PositiveBigIntegerField("taille en octets")
+    sha256 = models.CharField("empreinte SHA-256 du fichier rangé", max_length=64)
+    largeur = models.PositiveIntegerField("largeur en pixels", null=True, blank=True)
+    hauteur = models.PositiveIntegerField("hauteur en pixels", null=True, blank=True)
+    nom = models.CharField("nom d'origine (nettoyé, pour l'affichage)", max_length=120)
+    ordre = models.PositiveSmallIntegerField("ordre dans la note", default=0)
+    cree_le = models.DateTimeField("rangée le", default=timezone.now)
+
+    class Meta:
+        verbose_name = "pièce jointe d'une note"
+        verbose_name_plural = "pièces jointes des notes"
+        ordering = ["note", "ordre", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(type_mime__in=TypePiece.values), name="cahier_piece_type_permis"
+            ),
+            models.CheckConstraint(condition=Q(taille__gt=0), name="cahier_piece_taille_positive"),
+            models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="cahier_piece_sha256"),
+            models.CheckConstraint(condition=~Q(fichier=""), name="cahier_piece_fichier_requis"),
+            models.CheckConstraint(condition=~Q(nom=""), name="cahier_piece_nom_requis"),
+            # Une image a ses dimensions et sa vignette ; un PDF n'en a pas.
+            models.CheckConstraint(
+                condition=(
+                    Q(type_mime=TypePiece.PDF, largeur__isnull=True, hauteur__isnull=True, vignette="")
+                    | (~Q(type_mime=TypePiece.PDF) & Q(largeur__gt=0, hauteur__gt=0) & ~Q(vignette=""))
+                ),
+                name="cahier_piece_image_dimensionnee",
+            ),
+            models.UniqueConstraint(fields=["note", "ordre"], name="cahier_piece_ordre_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nom} ({self.get_type_mime_display()})"
+
+    @property
+    def est_image(self) -> bool:
+        return self.type_mime != TypePiece.PDF
+
+    def _cote_vignette(self, cote: int | None) -> int | None:
+        """Dimensions de la vignette (320 px au plus de côté, proportions gardées), pour réserver
+        la place dans la page avant son chargement."""
+        if not (self.largeur and self.hauteur):
+            return None
+        echelle = min(1.0, COTE_VIGNETTE / max(self.largeur, self.hauteur))
+        return max(1, round(cote * echelle))
+
+    @property
+    def largeur_vignette(self) -> int | None:
+        return self._cote_vignette(self.largeur)
+
+    @property
+    def hauteur_vignette(self) -> int | None:
+        return self._cote_vignette(self.hauteur)

@@ -37,6 +37,7 @@ from cahier_liaison.models import (
     Lecture,
     NatureSollicitation,
     Note,
+    PieceJointe,
     Sollicitation,
     TypeAuteur,
 )
@@ -137,10 +138,13 @@ AUTEURS = (
     "auteur_structure",
 )
 
+# Les pièces jointes d'un lot de notes : une requête pour tout le fil, dans l'ordre de la note.
+PIECES_JOINTES = Prefetch("pieces_jointes", queryset=PieceJointe.objects.order_by("ordre", "id"))
+
 
 def notes_visibles(acteur: Acteur | None, usager: Usager, *, filtres: dict | None = None) -> QuerySet[Note]:
     """Les notes du cahier de `usager` que l'acteur peut lire, des plus récentes aux plus anciennes,
-    auteurs préchargés (une requête, plus au plus une pour l'habilitation).
+    auteurs et pièces jointes préchargés (deux requêtes, plus au plus une pour l'habilitation).
 
     `filtres` : `type` (code J23), `urgente` (booléen), `depuis` / `jusqu_au` (moment d'écriture),
     `fil` (une note : elle et ses réponses), `desactivees` (vrai : les notes désactivées aussi)."""
@@ -161,7 +165,7 @@ def notes_visibles(acteur: Acteur | None, usager: Usager, *, filtres: dict | Non
     if filtres.get("fil") is not None:
         fil = filtres["fil"]
         notes = notes.filter(Q(pk=fil.pk) | Q(reponse_a=fil))
-    return notes.select_related(*AUTEURS).order_by("-ecrite_le", "-id")
+    return notes.select_related(*AUTEURS).prefetch_related(PIECES_JOINTES).order_by("-ecrite_le", "-id")
 
 
 def cle_lecteur(acteur: Acteur) -> str:
@@ -413,3 +417,15 @@ def peut_desactiver(acteur: Acteur | None, note: Note) -> bool:
         return False
     auteur = est_auteur(acteur, note) and habilitations.peut(acteur, note.usager_id, "ecrire", DOMAINE)
     return auteur or habilitations.peut(acteur, note.usager_id, "gerer", DOMAINE)
+
+
+def piece_jointe_visible(acteur: Acteur | None, usager: Usager, piece_uuid) -> PieceJointe | None:
+    """La pièce jointe d'une note du cahier de `usager` que l'acteur peut lire (habilitation et
+    visibilité de la note, `peut_voir_note` ; une note désactivée garde la même règle), sinon
+    None. Une requête, plus l'habilitation."""
+    if acteur is None:
+        return None
+    piece = PieceJointe.objects.select_related("note").filter(uuid=piece_uuid, note__usager=usager).first()
+    if piece is None or not peut_voir_note(acteur, piece.note):
+        return None
+    return piece

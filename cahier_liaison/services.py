@@ -8,7 +8,7 @@ agit pour lui). Un refus n'écrit rien.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from cahier_liaison import pieces_jointes as pj
 from cahier_liaison import selectors, temps_reel
 from cahier_liaison.codes import TypeNote, Visibilite
 from cahier_liaison.models import (
@@ -37,6 +38,8 @@ from coordination.journal.services import journaliser_plusieurs, preparer_evenem
 from coordination.personnes.models import Exercice
 
 if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+
     from coordination.personnes.models import Usager
 
 DOMAINE = selectors.DOMAINE
@@ -176,17 +179,32 @@ def ecrire_note(
     systeme_emetteur: str = "",
     master_identifier: str | None = None,
     reponse_a: Note | None = None,
+    pieces_jointes: Sequence[UploadedFile] = (),
 ) -> Note:
     """Écrit une transmission dans le cahier de `usager`. Avec `master_identifier` (identifiant
     donné par le système émetteur, un DUI), l'écriture est idempotente : le même identifiant du
-    même système renvoie la note déjà reçue, sans rien écrire de plus."""
+    même système renvoie la note déjà reçue, sans rien écrire de plus.
+
+    `pieces_jointes` : fichiers reçus (photos, PDF), tous contrôlés avant que rien ne soit écrit
+    (cahier_liaison/pieces_jointes.py) ; un seul refusé, et ni la note ni aucun fichier n'est
+    écrit. Les fichiers écrits sont effacés si la transaction échoue."""
     _exiger(acteur, usager, "ecrire", REFUS_ECRIRE)
     texte, cible, donnees, actions, resultats = map(_propre, (texte, cible, donnees, actions, resultats))
     visibilite = visibilite or Visibilite.TOUS
-    _valider_contenu(
-        acteur, type=type, survenue_le=survenue_le, texte=texte, cible=cible, donnees=donnees,
-        actions=actions, resultats=resultats, visibilite=visibilite,
-    )  # fmt: skip
+    erreurs: dict[str, list] = {}
+    try:
+        _valider_contenu(
+            acteur, type=type, survenue_le=survenue_le, texte=texte, cible=cible, donnees=donnees,
+            actions=actions, resultats=resultats, visibilite=visibilite,
+        )  # fmt: skip
+    except ValidationError as exc:
+        erreurs.update(exc.message_dict)
+    try:
+        pretes = pj.preparer_pieces(pieces_jointes)
+    except ValidationError as exc:
+        erreurs.update(exc.message_dict)
+    if erreurs:
+        raise ValidationError(erreurs)
     if reponse_a is not None:
         if reponse_a.usager_id != usager.pk:
             raise ValidationError({"reponse_a": "Réponse : la note d'origine concerne une autre personne."})
@@ -212,9 +230,11 @@ def ecrire_note(
         visibilite=visibilite, systeme_emetteur=systeme_emetteur, master_identifier=master_identifier,
         reponse_a=reponse_a, **_champs_auteur(acteur),
     )  # fmt: skip
+    ecrits: list[str] = []
     try:
         with transaction.atomic():
             note.save()
+            pj.ranger_pieces(note, pretes, ecrits)
             if reponse_a is not None:
                 emettre_evenement(nature=NatureEvenement.REPONSE, note=note)
             else:
@@ -231,9 +251,13 @@ def ecrire_note(
                     "urgente": note.urgente,
                     "visibilite": visibilite,
                     "reponse_a": str(reponse_a.uuid) if reponse_a is not None else None,
+                    **({"pieces_jointes": [prete.pour_journal() for prete in pretes]} if pretes else {}),
                 },
             )
-    except IntegrityError:
+    except BaseException as exc:
+        pj.effacer_fichiers(ecrits)
+        if not isinstance(exc, IntegrityError):
+            raise
         # Deux réceptions simultanées du même identifiant : la première gagne.
         if master_identifier:
             deja = _deja_recue(systeme_emetteur, master_identifier, usager)

@@ -3,7 +3,7 @@ séquentiel)."""
 
 from django.urls import path
 
-from cahier_liaison import views, views_flux
+from cahier_liaison import views, views_flux, views_pieces
 from cahier_liaison.models import NatureSollicitation
 
 app_name = "cahier_liaison"
@@ -30,4 +30,7 @@ urlpatterns = [
         name="demander_accuse",
     ),
     path(N + "alerter/", views.solliciter, {"nature": NatureSollicitation.ALERTE}, name="alerter"),
+    path(C + "pieces/<uuid:piece_uuid>/", views_pieces.piece_jointe, name="piece_jointe"),
+    path(C + "pieces/<uuid:piece_uuid>/vignette/", views_pieces.vignette, name="vignette"),
+    path(C + "export/", views_pieces.export, name="export"),
 ]

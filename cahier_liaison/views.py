@@ -20,6 +20,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from cahier_liaison import forms, selectors, services
+from cahier_liaison import pieces_jointes as pj
 from cahier_liaison.models import NatureSollicitation, Note
 from cercle import habilitations
 from cercle.services import AccesRefuse
@@ -188,13 +189,21 @@ def marquer_lu(request: HttpRequest, usager_uuid) -> HttpResponse:
 # --- Écrire ---------------------------------------------------------------------------------------
 
 
+def _pieces(request: HttpRequest) -> dict:
+    """Les fichiers reçus et les messages de ceux écartés à la réception (trop gros)."""
+    return {"files": request.FILES, "ecartes": pj.fichiers_ecartes(request)} if request.method == "POST" else {}
+
+
+@pj.televersement_limite
 @login_required
 @require_http_methods(["GET", "POST"])
 @_refus_journalise
 def ecrire(request: HttpRequest, usager_uuid) -> HttpResponse:
     acteur = request.acteur
     usager = _cahier(request, usager_uuid, "ecrire")
-    form = forms.NoteForm(_saisie(request), acteur=acteur, usager=usager, simple=_forme_simple(acteur))
+    form = forms.NoteForm(
+        _saisie(request), acteur=acteur, usager=usager, simple=_forme_simple(acteur), **_pieces(request)
+    )
     statut = 200
     if request.method == "POST":
         if form.is_valid():
@@ -251,6 +260,7 @@ def note(request: HttpRequest, usager_uuid, note_uuid) -> HttpResponse:
     return _afficher_note(request, usager, la_note)
 
 
+@pj.televersement_limite
 @login_required
 @require_POST
 @_refus_journalise
@@ -260,7 +270,12 @@ def repondre(request: HttpRequest, usager_uuid, note_uuid) -> HttpResponse:
     origine = _note(request, usager, note_uuid)
     _exiger(request, usager, "ecrire", services.REFUS_ECRIRE)
     form = forms.NoteForm(
-        request.POST, acteur=acteur, usager=usager, simple=_forme_simple(acteur), sollicitations=False
+        request.POST,
+        acteur=acteur,
+        usager=usager,
+        simple=_forme_simple(acteur),
+        sollicitations=False,
+        **_pieces(request),
     )
     if form.is_valid():
         champs = form.champs_note()

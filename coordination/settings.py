@@ -249,8 +249,25 @@ STORAGES = {
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
+    # Pièces jointes du cahier de liaison : jamais servies par un serveur de fichiers (pas de
+    # MEDIA_URL routé), seulement par la vue qui vérifie les habilitations (ADR 0019). Sans
+    # « location », le dossier suit MEDIA_ROOT ; en production, un autre moteur (objet S3…) se
+    # règle ici sans toucher au code.
+    "pieces_jointes": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(RUN_DIR / "media"))
+
+# Pièces jointes du cahier de liaison (ADR 0019) : taille d'un fichier, nombre par note, nombre
+# de pixels d'une image (refus avant de décoder les pixels : bombes de décompression).
+CAHIER_PIECE_TAILLE_MAX = env.int("CAHIER_PIECE_TAILLE_MAX", default=10 * 1024 * 1024)
+CAHIER_PIECES_PAR_NOTE = env.int("CAHIER_PIECES_PAR_NOTE", default=6)
+CAHIER_PIECE_PIXELS_MAX = env.int("CAHIER_PIECE_PIXELS_MAX", default=50_000_000)
+# Un fichier envoyé va sur disque (fichier temporaire) au-delà de 2,5 Mo, pas en mémoire ; les
+# champs hors fichiers restent limités à 2,5 Mo. Le gestionnaire de téléversement du cahier
+# (cahier_liaison/pieces_jointes.py) arrête de lire un fichier trop gros et le signale en français.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_PERMISSIONS = 0o600
 
 # --- Courriel -------------------------------------------------------------------------------
 

@@ -54,16 +54,17 @@ def lire_le_fil(acteur, usager) -> list[str]:
                     str(exercice.professionnel) if exercice else "",
                     exercice.structure.raison_sociale if exercice and exercice.structure_id else "",
                     note.auteur_usager.nom_naissance if note.auteur_usager_id else "",
+                    ", ".join(piece.nom for piece in note.pieces_jointes.all()),
                 ]
             )
         )
     return lignes
 
 
-@pytest.mark.parametrize(("nom", "requetes"), [("medecin", 2), ("usager", 1), ("educateur", 2)])
+@pytest.mark.parametrize(("nom", "requetes"), [("medecin", 3), ("usager", 2), ("educateur", 3)])
 def test_fil_en_nombre_de_requetes_constant(monde, nom, requetes, django_assert_num_queries):
-    """Deux requêtes (droits, notes avec leurs auteurs), qu'il y ait 5 ou 50 notes ; une seule pour
-    l'usager, dont les droits sur son propre dossier se décident sans requête."""
+    """Trois requêtes (droits, notes avec leurs auteurs, pièces jointes), qu'il y ait 5 ou 50
+    notes ; deux pour l'usager, dont les droits sur son propre dossier se décident sans requête."""
     remplir(monde, 5)
     with django_assert_num_queries(requetes):
         cinq = lire_le_fil(qui(monde, nom), monde.usager)
