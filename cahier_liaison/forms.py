@@ -87,7 +87,6 @@ class PiecesJointesMixin(forms.Form):
         return fichiers
 
 
-
 class ChampMoment(forms.DateTimeInput):
     input_type = "datetime-local"
 

@@ -191,7 +191,9 @@ def marquer_lu(request: HttpRequest, usager_uuid) -> HttpResponse:
 
 def _pieces(request: HttpRequest) -> dict:
     """Les fichiers reçus et les messages de ceux écartés à la réception (trop gros)."""
-    return {"files": request.FILES, "ecartes": pj.fichiers_ecartes(request)} if request.method == "POST" else {}
+    if request.method != "POST":
+        return {}
+    return {"files": request.FILES, "ecartes": pj.fichiers_ecartes(request)}
 
 
 @pj.televersement_limite
