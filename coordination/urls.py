@@ -54,5 +54,6 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger.html"),
         name="swagger",
     ),
+    path("", include("cahier_liaison.urls")),
     path("", include("cercle.urls")),
 ]
