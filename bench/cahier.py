@@ -135,7 +135,8 @@ def _notes_d_un_usager(alea: random.Random, monde: _Monde, usager: int, nom_usag
     for rang, ecrite in enumerate(instants):
         note_id = premier_id + rang
         tirage = alea.random()
-        ligne = {"id": note_id, "usager_id": usager, "ecrite_le": ecrite, "cree_le": ecrite, "modifie_le": ecrite,
+        ligne = {"id": note_id, "usager_id": usager, "ecrite_le": ecrite, "cree_le": ecrite,
+                 "modifie_le": ecrite,
                  "survenue_le": ecrite - datetime.timedelta(minutes=alea.randrange(240)),
                  "type": alea.choices(TYPES, POIDS_TYPES)[0], "urgente": alea.random() < 0.03}  # fmt: skip
         if tirage < 0.12 or not pros:  # un proche ou l'usager : note lue par tous
@@ -152,7 +153,8 @@ def _notes_d_un_usager(alea: random.Random, monde: _Monde, usager: int, nom_usag
             if tirage < 0.30 and (structure_exercice or structure):  # le DUI de la structure
                 emetteur = structure_exercice if tirage < 0.20 and structure_exercice else structure
                 ligne.update(auteur_type=TypeAuteur.LOGICIEL, auteur_structure_id=emetteur,
-                             systeme_emetteur=f"DUI fictif {emetteur}", master_identifier=f"N{note_id}")  # fmt: skip
+                             systeme_emetteur=f"DUI fictif {emetteur}",
+                             master_identifier=f"N{note_id}")  # fmt: skip
                 if emetteur == structure_exercice:
                     ligne.update(auteur_exercice_id=exercice, auteur_nom=nom, auteur_qualite=qualite)
                 else:
@@ -180,8 +182,9 @@ def _notes_d_un_usager(alea: random.Random, monde: _Monde, usager: int, nom_usag
                           "accusee_par": "professionnel fictif" if accusee else ""})  # fmt: skip
         notes.append(ligne)
     for _, exercice in pros:
+        lu = instants[int(len(instants) * alea.uniform(0.7, 1.0)) - 1]
         lectures.append({"usager_id": usager, "lecteur": f"exercice:{monde.exercices[exercice][3]}",
-                         "lu_jusqu_au": instants[int(len(instants) * alea.uniform(0.7, 1.0)) - 1]})  # fmt: skip
+                         "lu_jusqu_au": lu})  # fmt: skip
     return notes
 
 
@@ -211,7 +214,9 @@ def generer_notes(notes_moyennes: float = 100, graine: int = 4, usagers_par_lot:
     premier_id = _premier_id(Note)
     for lot in range(0, len(usagers), usagers_par_lot):
         notes, solli, lectures = [], [], []
-        for (usager, nom), nombre in zip(usagers[lot : lot + usagers_par_lot], nombres[lot : lot + usagers_par_lot]):
+        for (usager, nom), nombre in zip(
+            usagers[lot : lot + usagers_par_lot], nombres[lot : lot + usagers_par_lot], strict=True
+        ):
             alea_usager = alea_de(usager)
             nombre_de_notes(alea_usager, notes_moyennes)
             notes += _notes_d_un_usager(alea_usager, monde, usager, nom, nombre, premier_id, solli, lectures)
@@ -226,7 +231,11 @@ def generer_notes(notes_moyennes: float = 100, graine: int = 4, usagers_par_lot:
             totaux["cahier_liaison_lecture"] += _copier(Lecture, iter(lectures))
         if lot // usagers_par_lot % 10 == 0:
             ecoule = time.perf_counter() - debut
-            print(f"[cahier] {totaux['cahier_liaison_note']} notes en {ecoule:.0f} s", file=sys.stderr, flush=True)
+            print(
+                f"[cahier] {totaux['cahier_liaison_note']} notes en {ecoule:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
     duree = time.perf_counter() - debut
     resultat = {**totaux, "generation_s": round(duree, 1),
                 "notes_par_s": round(totaux["cahier_liaison_note"] / duree)}  # fmt: skip
@@ -248,3 +257,140 @@ def _definition_depuis_le_modele() -> str:
     index = next(i for i in Note._meta.indexes if i.name == INDEX_RECHERCHE)
     with connection.schema_editor(collect_sql=True) as editeur:
         return str(index.create_sql(Note, editeur))
+
+
+# --- Mesures ----------------------------------------------------------------------------------------
+
+MOTS_COURANTS = ("repas", "nuit", "toilette", "douleur", "tension", "fille", "marche", "selles")
+MOTS_RARES = ("érysipèle", "dysphagie", "hypoglycémie", "épilepsie", "hallucinations", "fausse route")
+AUTRES_SAISIES = ('"douleur au genou"', "chute -salle", "fievre or toux", "ESCARRES")
+
+
+def saisies(nombre: int, graine: int = 5) -> list[str]:
+    """`nombre` recherches : moitié mots courants, un tiers mots rares, le reste la syntaxe web."""
+    alea = random.Random(graine)
+    tout = []
+    for rang in range(nombre):
+        famille = MOTS_COURANTS if rang % 6 < 3 else MOTS_RARES if rang % 6 < 5 else AUTRES_SAISIES
+        tout.append(alea.choice(famille))
+    return tout
+
+
+def paires_lecteurs(nombre: int, graine: int = 6) -> list[tuple[int, int]]:
+    """(situation d'exercice, usager) dont le professionnel, membre actif du cercle, a le droit de lire
+    le cahier : un échantillon au hasard, dont un dixième parmi les cahiers les plus gros."""
+    requete = (
+        "SELECT m.exercice_id, c.usager_id FROM cercle_membre m JOIN cercle_cercle c ON c.id = m.cercle_id "
+        "JOIN cercle_habilitation h ON h.membre_id = m.id AND h.domaine = 'cahier' AND h.niveau >= 1 "
+        "WHERE m.statut = 'active' AND m.exercice_id IS NOT NULL {condition} "
+        "ORDER BY md5(m.id::text || %s) LIMIT %s"
+    )
+    gros = [u for (u,) in _lire(
+        "SELECT usager_id FROM cahier_liaison_note GROUP BY usager_id HAVING count(*) > 1000 LIMIT 200"
+    )] if nombre >= 10 else []  # fmt: skip
+    paires = _lire(requete.format(condition=""), [str(graine), nombre - nombre // 10])
+    if gros:
+        paires += _lire(
+            requete.format(condition="AND c.usager_id = ANY(%s)"), [gros, str(graine), nombre // 10]
+        )
+    return paires
+
+
+def _piece_jointe_existe() -> bool:
+    from django.apps import apps
+
+    try:
+        apps.get_model("cahier_liaison", "PieceJointe")
+    except LookupError:
+        return False
+    return True
+
+
+def mesurer_fil_selecteurs(paires: list[tuple[int, int]]) -> tuple[list[float], int]:
+    """La composition du fil sans la page : 50 notes visibles avec auteurs (et pièces jointes si le
+    modèle existe), marque de lecture, nombre de non-lus ; droits recalculés à chaque fois."""
+    from django.test.utils import CaptureQueriesContext
+
+    from cahier_liaison import selectors
+    from coordination.comptes.acteur import Acteur, TypeActeur
+    from coordination.personnes.models import Exercice, Usager
+
+    exercices = Exercice.objects.in_bulk([e for e, _ in paires])
+    usagers = Usager.objects.in_bulk([u for _, u in paires])
+    pieces = _piece_jointe_existe()
+    durees, requetes_max = [], 0
+    for exercice_id, usager_id in paires:
+        acteur = Acteur(TypeActeur.PROFESSIONNEL, None, exercice=exercices[exercice_id])
+        usager = usagers[usager_id]
+        with CaptureQueriesContext(connection) as requetes:
+            debut = time.perf_counter()
+            notes = selectors.notes_visibles(acteur, usager)
+            if pieces:
+                notes = notes.prefetch_related("pieces_jointes")
+            list(notes[:50])
+            selectors.lu_jusqu_au(acteur, usager)
+            selectors.non_lus(acteur, usager)
+            durees.append(time.perf_counter() - debut)
+        requetes_max = max(requetes_max, len(requetes))
+    return durees, requetes_max
+
+
+def mesurer_fil_page(paires: list[tuple[int, int]]) -> tuple[list[float], int] | None:
+    """La vraie page du fil (`cahier_liaison:fil`, gabarit compris), si elle est servie ; sinon None."""
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import NoReverseMatch, reverse
+
+    from bench.run import client_professionnel
+    from coordination.personnes.models import Exercice, Usager
+
+    exercices = Exercice.objects.select_related("professionnel").in_bulk([e for e, _ in paires])
+    usagers = Usager.objects.in_bulk([u for _, u in paires])
+    try:
+        reverse("cahier_liaison:fil", kwargs={"usager_uuid": usagers[paires[0][1]].uuid})
+    except NoReverseMatch:
+        return None
+    durees, requetes_max = [], 0
+    for exercice_id, usager_id in paires:
+        client = client_professionnel(exercices[exercice_id])
+        adresse = reverse("cahier_liaison:fil", kwargs={"usager_uuid": usagers[usager_id].uuid})
+        client.get(adresse)  # première requête de la session : choix de l'acteur, mises en cache
+        with CaptureQueriesContext(connection) as requetes:
+            debut = time.perf_counter()
+            reponse = client.get(adresse)
+            durees.append(time.perf_counter() - debut)
+        if reponse.status_code != 200:
+            raise RuntimeError(f"{adresse} a répondu {reponse.status_code} (exercice {exercice_id})")
+        requetes_max = max(requetes_max, len(requetes))
+    return durees, requetes_max
+
+
+def mesurer_recherche(paires: list[tuple[int, int]], recherches: list[str]) -> dict:
+    """Recherche dans un cahier (le fil filtré par `texte`, 50 notes) et dans tous les cahiers du
+    professionnel (`rechercher_dans_mes_cahiers`, 50 notes avec extraits) : durées, requêtes,
+    nombre moyen de notes trouvées."""
+    from django.test.utils import CaptureQueriesContext
+
+    from cahier_liaison import selectors
+    from coordination.comptes.acteur import Acteur, TypeActeur
+    from coordination.personnes.models import Exercice, Usager
+
+    exercices = Exercice.objects.in_bulk([e for e, _ in paires])
+    usagers = Usager.objects.in_bulk([u for _, u in paires])
+    mesures = {"dans_un_cahier": ([], [], 0), "dans_mes_cahiers": ([], [], 0)}
+    for rang, texte in enumerate(recherches):
+        exercice_id, usager_id = paires[rang % len(paires)]
+        for sorte in mesures:
+            acteur = Acteur(TypeActeur.PROFESSIONNEL, None, exercice=exercices[exercice_id])
+            durees, trouvees, requetes_max = mesures[sorte]
+            with CaptureQueriesContext(connection) as requetes:
+                debut = time.perf_counter()
+                if sorte == "dans_un_cahier":
+                    notes = list(
+                        selectors.notes_visibles(acteur, usagers[usager_id], filtres={"texte": texte})[:50]
+                    )
+                else:
+                    notes = selectors.rechercher_dans_mes_cahiers(acteur, texte)
+                durees.append(time.perf_counter() - debut)
+            trouvees.append(len(notes))
+            mesures[sorte] = (durees, trouvees, max(requetes_max, len(requetes)))
+    return mesures

@@ -207,3 +207,24 @@ def test_generateur_de_cahiers_lignes_valides_reprise_et_index_recree():
     assert Note.objects.exclude(visibilite="").exists() and Note.objects.filter(visibilite="").exists()
     assert not Note.objects.filter(auteur_type__in=["usager", "proche"]).exclude(visibilite="").exists()
     assert cahier.generer_notes(notes_moyennes=6) == {}  # rien n'est refait
+
+
+@pytest.mark.django_db
+def test_scenario_cahier_a_petite_echelle(tmp_path):
+    ctx = run.Contexte(
+        echelle="S", database_url=run.url_base_django(), dossier=tmp_path,
+        options={"cahier": {"echelle": PETITE, "notes_moyennes": 8, "paires": 12, "pages": 3,
+                            "recherches": 24}},
+    )  # fmt: skip
+    assert "cahier" in run.SCENARIOS
+    resultat = run.scenario_cahier(ctx)
+    assert resultat["notes"] == resultat["generation"]["cahier_liaison_note"] > 40 * 3
+    assert resultat["paires_mesurees"] >= 10
+    assert resultat["fil_selecteurs"]["requetes_max"] <= 6 and resultat["fil_selecteurs"]["p95_ms"] > 0
+    assert resultat["fil_page_http"] == "page non servie" or resultat["fil_page_http"]["requetes_max"] <= 12
+    dans_un, partout = resultat["recherche_dans_un_cahier"], resultat["recherche_dans_mes_cahiers"]
+    assert dans_un["recherches"] == partout["recherches"] == 24
+    assert dans_un["requetes_max"] <= 2 and partout["requetes_max"] <= 2
+    assert partout["notes_trouvees_moyenne"] >= dans_un["notes_trouvees_moyenne"] > 0
+    # Relancé : rien n'est régénéré.
+    assert run.scenario_cahier(ctx)["generation"] == "déjà faite"
