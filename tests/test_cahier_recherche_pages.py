@@ -75,7 +75,7 @@ def test_filtres_invalides_expliques_et_ignores(client, monde):
     contenu = texte(reponse)
     assert "Ce type de note n'existe pas." in contenu
     assert "Date invalide : utilisez le format JJ/MM/AAAA." in contenu
-    assert "Toux sèche." in contenu  # les filtres fautifs sont ignorés, la recherche a lieu
+    assert "Toux sèche" in contenu  # les filtres fautifs sont ignorés, la recherche a lieu
 
 
 def test_filtres_appliques_et_fragment_htmx(client, monde):
@@ -84,7 +84,7 @@ def test_filtres_appliques_et_fragment_htmx(client, monde):
     client_de(client, monde, "medecin")
     reponse = client.get(ADRESSE, {"q": "toux", "urgente": "oui"}, headers={"HX-Request": "true"})
     contenu = texte(reponse)
-    assert "Toux grasse." in contenu and "Toux sèche." not in contenu and "Urgent" in contenu
+    assert "Toux grasse" in contenu and "Toux sèche" not in contenu and "Urgent" in contenu
     assert "<html" not in reponse.content.decode() and 'aria-live="polite"' in reponse.content.decode()
     sans_texte = client.get(ADRESSE)
     assert sans_texte.status_code == 200 and "Aucune note" not in texte(sans_texte)
