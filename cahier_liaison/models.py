@@ -180,9 +180,14 @@ class Note(ChampsAuteur, ModeleDeBase):
                 fields=["reponse_a"], name="cahier_note_reponse_idx", condition=Q(reponse_a__isnull=False)
             ),
             # Recherche plein texte : toujours bornée à un ou plusieurs usagers (btree_gin pour
-            # `usager_id` : `usager_id = ANY(…) AND recherche @@ requête` dans un seul parcours GIN).
+            # `usager_id` : `usager_id = ANY(…) AND recherche @@ requête` dans un seul parcours GIN) ;
+            # sans liste d'attente (fastupdate) : écrire une note est rare, chercher fréquent.
             GinIndex(
-                "usager", "recherche", name="cahier_note_recherche_idx", condition=Q(active=True)
+                "usager",
+                "recherche",
+                name="cahier_note_recherche_idx",
+                condition=Q(active=True),
+                fastupdate=False,
             ),
         ]
 

@@ -50,6 +50,7 @@ class Migration(migrations.Migration):
                 models.F("usager"),
                 models.F("recherche"),
                 condition=models.Q(("active", True)),
+                fastupdate=False,
                 name="cahier_note_recherche_idx",
             ),
         ),
