@@ -235,7 +235,8 @@ def rechercher_dans_mes_cahiers(
 ) -> list[Note]:
     """Les notes qui répondent à `texte` dans tous les cahiers que l'acteur peut lire, des plus
     récentes aux plus anciennes (l'ordre du cahier ; ADR 0018), au plus `limite`, chacune avec son
-    usager, ses auteurs et `extrait` (HTML sûr). Deux requêtes : les usagers lisibles, les notes.
+    usager, ses auteurs et `extrait` (HTML sûr). Trois requêtes : les usagers lisibles, les notes
+    trouvées (identifiants des `limite` premières), ces notes avec usager, auteurs et extraits.
     Mêmes `filtres` que `notes_visibles` (sauf `fil`)."""
     texte = (texte or "").strip()
     if acteur is None or not texte:
@@ -246,9 +247,16 @@ def rechercher_dans_mes_cahiers(
         if not lisibles:
             return []
         notes = notes.filter(usager_id__in=lisibles)
-    notes = _filtrer(acteur, notes, {**(filtres or {}), "texte": texte})
-    notes = avec_extraits(notes, texte).select_related("usager", *AUTEURS).order_by("-ecrite_le", "-id")
-    resultats = list(notes[:limite])
+    trouvees = _filtrer(acteur, notes, {**(filtres or {}), "texte": texte}).order_by("-ecrite_le", "-id")
+    # Les `limite` premières d'abord, puis auteurs, usager et extraits pour elles seules : ni
+    # jointure ni ts_headline sur les milliers de notes d'un mot courant. (En sous-requête
+    # `pk IN (… LIMIT n)`, le planificateur joignait toute la table : deux requêtes.)
+    ids = list(trouvees.values_list("pk", flat=True)[:limite])
+    if not ids:
+        return []
+    page = Note.objects.filter(pk__in=ids)
+    notes = avec_extraits(page, texte).select_related("usager", *AUTEURS).order_by("-ecrite_le", "-id")
+    resultats = list(notes)
     for note in resultats:
         note.extrait = extrait_html(note.extrait_brut)
     return resultats

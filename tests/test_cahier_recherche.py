@@ -281,7 +281,8 @@ def test_tous_mes_cahiers_seulement_ceux_que_je_lis(monde, trois_cahiers):
 
 
 def test_tous_mes_cahiers_en_requetes_constantes(monde, trois_cahiers):
-    """Deux requêtes (usagers lisibles, notes avec usager, auteurs et extrait), pour 2 ou 40 notes."""
+    """Trois requêtes (usagers lisibles, notes trouvées, ces notes avec usager, auteurs et extrait),
+    pour 2 ou 40 notes."""
 
     def chercher() -> list:
         with CaptureQueriesContext(connection) as requetes:
@@ -297,7 +298,7 @@ def test_tous_mes_cahiers_en_requetes_constantes(monde, trois_cahiers):
         note_de(monde, "ide", texte=f"Hypoglycémie numéro {rang}.")
     beaucoup, apres = chercher()
     assert len(peu) == 2 and len(beaucoup) == 40
-    assert avant == apres == 2
+    assert avant == apres == 3
 
 
 def test_extrait_echappe_et_mots_marques(monde):
@@ -331,7 +332,9 @@ def test_index_gin_utilise(monde):
         assert "cahier_note_recherche_idx" in plan_un, plan_un
         with CaptureQueriesContext(connection) as requetes:
             selectors.rechercher_dans_mes_cahiers(qui(monde, "medecin"), "érysipèle")
-        curseur.execute("EXPLAIN " + requetes.captured_queries[-1]["sql"])
+        # Les requêtes : usagers lisibles, notes trouvées (celle qui cherche), ces notes avec extraits.
+        assert len(requetes) == 3
+        curseur.execute("EXPLAIN " + requetes.captured_queries[1]["sql"])
         plan = "\n".join(ligne for (ligne,) in curseur.fetchall())
     assert "cahier_note_recherche_idx" in plan
 
