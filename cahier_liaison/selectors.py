@@ -134,7 +134,8 @@ AUTEURS = (
 
 def notes_visibles(acteur: Acteur | None, usager: Usager, *, filtres: dict | None = None) -> QuerySet[Note]:
     """Les notes du cahier de `usager` que l'acteur peut lire, des plus récentes aux plus anciennes,
-    auteurs préchargés (une requête, plus au plus une pour l'habilitation).
+    auteurs préchargés (une requête, plus au plus une pour l'habilitation) ; sans le vecteur de
+    recherche (inutile à l'affichage, et le plus gros champ de la ligne).
 
     `filtres` (valeurs déjà propres, voir `cahier_liaison.forms.FiltresCahierForm`) :
     `type` (code J23), `urgente` (booléen), `depuis` / `jusqu_au` (moment d'écriture), `fil` (une
@@ -150,7 +151,7 @@ def notes_visibles(acteur: Acteur | None, usager: Usager, *, filtres: dict | Non
     if filtres.get("fil") is not None:
         fil = filtres["fil"]
         notes = notes.filter(Q(pk=fil.pk) | Q(reponse_a=fil))
-    return notes.select_related(*AUTEURS).order_by("-ecrite_le", "-id")
+    return notes.select_related(*AUTEURS).defer("recherche").order_by("-ecrite_le", "-id")
 
 
 def _filtrer(acteur: Acteur, notes: QuerySet[Note], filtres: dict) -> QuerySet[Note]:
@@ -255,7 +256,12 @@ def rechercher_dans_mes_cahiers(
     if not ids:
         return []
     page = Note.objects.filter(pk__in=ids)
-    notes = avec_extraits(page, texte).select_related("usager", *AUTEURS).order_by("-ecrite_le", "-id")
+    notes = (
+        avec_extraits(page, texte)
+        .select_related("usager", *AUTEURS)
+        .defer("recherche")
+        .order_by("-ecrite_le", "-id")
+    )
     resultats = list(notes)
     for note in resultats:
         note.extrait = extrait_html(note.extrait_brut)
