@@ -219,7 +219,7 @@ def avec_extraits(notes: QuerySet[Note], texte: str) -> QuerySet[Note]:
     return notes.annotate(
         extrait_brut=SearchHeadline(
             ContenuNote(), requete_texte(texte), config=CONFIG_RECHERCHE, start_sel=DEBUT_MARQUE,
-            stop_sel=FIN_MARQUE, max_words=25, min_words=10, max_fragments=2, fragment_delimiter=" … ",
+            stop_sel=FIN_MARQUE, max_words=30, min_words=12,
         )
     )  # fmt: skip
 
@@ -236,8 +236,10 @@ def rechercher_dans_mes_cahiers(
 ) -> list[Note]:
     """Les notes qui répondent à `texte` dans tous les cahiers que l'acteur peut lire, des plus
     récentes aux plus anciennes (l'ordre du cahier ; ADR 0018), au plus `limite`, chacune avec son
-    usager, ses auteurs et `extrait` (HTML sûr). Trois requêtes : les usagers lisibles, les notes
-    trouvées (identifiants des `limite` premières), ces notes avec usager, auteurs et extraits.
+    usager et `extrait` (HTML sûr) ; l'auteur est celui figé dans la note (`auteur_nom`,
+    `auteur_qualite`) : pas de jointure des auteurs (6 tables de plus à planifier à chaque
+    recherche). Trois requêtes : les usagers lisibles, les notes trouvées (identifiants des
+    `limite` premières), ces notes avec usager et extraits.
     Mêmes `filtres` que `notes_visibles` (sauf `fil`)."""
     texte = (texte or "").strip()
     if acteur is None or not texte:
@@ -257,10 +259,7 @@ def rechercher_dans_mes_cahiers(
         return []
     page = Note.objects.filter(pk__in=ids)
     notes = (
-        avec_extraits(page, texte)
-        .select_related("usager", *AUTEURS)
-        .defer("recherche")
-        .order_by("-ecrite_le", "-id")
+        avec_extraits(page, texte).select_related("usager").defer("recherche").order_by("-ecrite_le", "-id")
     )
     resultats = list(notes)
     for note in resultats:
