@@ -319,14 +319,17 @@ def auteurs_du_cahier(acteur: Acteur | None, usager: Usager) -> list[tuple[str, 
     lignes = (
         notes_visibles(acteur, usager)
         .select_related(None)
-        .order_by("-ecrite_le")
+        .order_by()
         .values_list(
             "auteur_type", "auteur_exercice__uuid", "auteur_proche__uuid", "auteur_usager__uuid",
             "auteur_structure__uuid", "auteur_nom", "auteur_qualite",
         )
+        .distinct()
     )  # fmt: skip
     auteurs: dict[str, str] = {}
-    for sorte, exercice, proche, usager_auteur, structure, nom, qualite in lignes.iterator(chunk_size=2000):
+    # Un auteur dont le nom ou la qualité a changé entre deux notes : un seul libellé (le premier
+    # dans l'ordre alphabétique), pour un résultat stable.
+    for sorte, exercice, proche, usager_auteur, structure, nom, qualite in sorted(lignes, key=str):
         if structure and not exercice:
             qualite = qualite or "logiciel de la structure"
         auteurs.setdefault(
