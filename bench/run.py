@@ -247,32 +247,39 @@ def scenario_cercle(ctx: Contexte) -> dict:
     }
 
 
-def _mesurer_page_mes_usagers(exercices: list[int]) -> tuple[list[float], int]:
-    """La vraie page « Mes usagers » (GET /usagers/, gabarit compris) par le client de test de Django,
-    pour chaque situation d'exercice : un compte est relié au professionnel s'il n'en a pas."""
-    from django.db import connection
+def client_professionnel(exercice):
+    """Un client de test de Django connecté comme le professionnel, dans cette situation d'exercice
+    (un compte est relié au professionnel s'il n'en a pas ; MFA faite)."""
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from coordination.comptes.acteur import SESSION_ACTEUR
     from coordination.comptes.middleware import SESSION_MFA_OK
     from coordination.comptes.models import Compte
+
+    professionnel = exercice.professionnel
+    if professionnel.compte_id is None:  # deux situations d'un même professionnel : un seul compte
+        professionnel.compte, _ = Compte.objects.get_or_create(email=f"banc-{professionnel.pk}@exemple.test")
+        professionnel.save(update_fields=["compte"])
+    client = Client()
+    client.force_login(professionnel.compte)
+    session = client.session
+    session[SESSION_MFA_OK] = True
+    session[SESSION_ACTEUR] = f"exercice:{exercice.uuid}"
+    session.save()
+    return client
+
+
+def _mesurer_page_mes_usagers(exercices: list[int]) -> tuple[list[float], int]:
+    """La vraie page « Mes usagers » (GET /usagers/, gabarit compris) par le client de test de Django,
+    pour chaque situation d'exercice."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
     from coordination.personnes.models import Exercice
 
     durees, requetes_max = [], 0
     for exercice in Exercice.objects.filter(id__in=exercices).select_related("professionnel"):
-        professionnel = exercice.professionnel
-        if professionnel.compte_id is None:  # deux situations d'un même professionnel : un seul compte
-            professionnel.compte, _ = Compte.objects.get_or_create(
-                email=f"banc-{professionnel.pk}@exemple.test"
-            )
-            professionnel.save(update_fields=["compte"])
-        client = Client()
-        client.force_login(professionnel.compte)
-        session = client.session
-        session[SESSION_MFA_OK] = True
-        session[SESSION_ACTEUR] = f"exercice:{exercice.uuid}"
-        session.save()
+        client = client_professionnel(exercice)
         client.get("/usagers/")  # première requête de la session : choix de l'acteur, mises en cache
         with CaptureQueriesContext(connection) as requetes:
             debut = time.perf_counter()
@@ -308,6 +315,53 @@ def scenario_recherche_annuaire(ctx: Contexte) -> dict:
         "par_sorte": {sorte: _centiles(liste) for sorte, liste in durees.items()},
         "toutes": _centiles([d for liste in durees.values() for d in liste]),
     }
+
+
+NOTES_PAR_USAGER = {"S": 100, "M": 100, "L": 100}  # ~10 millions de notes à l'échelle M
+
+
+@scenario("cahier")
+def scenario_cahier(ctx: Contexte) -> dict:
+    """Cahiers de liaison à l'échelle (bench/cahier.py : ~10 millions de notes à M), puis, sur des
+    paires (professionnel, usager) réelles : le fil (page `cahier_liaison:fil` si elle est servie,
+    sinon la composition des sélecteurs) et la recherche plein texte, dans un cahier et dans tous.
+    Les données déjà là ne sont pas régénérées."""
+    from django.db import connection
+
+    from bench import cahier
+    from bench.cercle import generer_cercles
+    from bench.generer import ECHELLES as TAILLES
+    from bench.generer import generer
+    from coordination.personnes.models import Usager
+
+    echelle = ctx.option("cahier", "echelle", TAILLES[ctx.echelle])
+    if Usager.objects.count() < echelle.usagers:
+        journal("[cahier] génération des personnes…")
+        generer(echelle)
+    journal("[cahier] cercles et cahiers (seulement ce qui manque)…")
+    cercles = generer_cercles()
+    generation = cahier.generer_notes(ctx.option("cahier", "notes_moyennes", NOTES_PAR_USAGER[ctx.echelle]))
+    paires = cahier.paires_lecteurs(ctx.option("cahier", "paires", 200))
+    cahier.mesurer_fil_selecteurs(paires[:20])  # chauffe
+    fil, requetes_fil = cahier.mesurer_fil_selecteurs(paires)
+    page = cahier.mesurer_fil_page(paires[: ctx.option("cahier", "pages", 100)])
+    recherche = cahier.mesurer_recherche(paires, cahier.saisies(ctx.option("cahier", "recherches", 200)))
+    with connection.cursor() as curseur:
+        curseur.execute("SELECT count(*) FROM cahier_liaison_note")
+        notes = curseur.fetchone()[0]
+    resultat = {
+        "notes": notes,
+        "generation": {**generation, "cercles": cercles} if generation or cercles else "déjà faite",
+        "paires_mesurees": len(paires),
+        "fil_selecteurs": {**_centiles(fil), "requetes_max": requetes_fil},
+        "fil_page_http": {**_centiles(page[0]), "requetes_max": page[1]} if page else "page non servie",
+    }
+    for sorte, (durees, trouvees, requetes) in recherche.items():
+        resultat[f"recherche_{sorte}"] = {
+            **_centiles(durees), "requetes_max": requetes, "recherches": len(durees),
+            "notes_trouvees_moyenne": round(sum(trouvees) / max(1, len(trouvees)), 1),
+        }  # fmt: skip
+    return resultat
 
 
 # --- Exécution ------------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ sous les champs."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django import forms
 from django.conf import settings
@@ -238,48 +239,6 @@ class RetraitForm(forms.Form):
     )
 
 
-class FiltresForm(forms.Form):
-    """Filtres du fil (GET). Les choix d'auteur et de structure viennent du cahier lui-même."""
-
-    texte = forms.CharField(label="Rechercher dans les notes", required=False, max_length=200)
-    type = forms.ChoiceField(
-        label="Type", required=False, choices=[("", "Tous les types"), *TypeNote.choices]
-    )
-    auteur = forms.ChoiceField(label="Auteur", required=False)
-    structure = forms.ChoiceField(label="Structure", required=False)
-    du = forms.DateField(label="Écrites du", required=False, widget=ChampDate)
-    au = forms.DateField(label="au", required=False, widget=ChampDate)
-    urgentes = forms.BooleanField(label="Urgentes seulement", required=False)
-    attente = forms.BooleanField(label="En attente de mon accusé de réception", required=False)
-
-    def __init__(self, *args, auteurs=(), structures=(), **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["auteur"].choices = [("", "Tous les auteurs"), *auteurs]
-        self.fields["structure"].choices = [
-            ("", "Toutes les structures"),
-            *((str(u), n) for u, n in structures),
-        ]
-
-    def filtres(self) -> dict:
-        """Les clés du contrat de `selectors.notes_visibles(filtres=...)`."""
-        if not self.is_valid():
-            return {}
-        d = self.cleaned_data
-        filtres: dict = {}
-        for cle in ("texte", "type", "auteur", "structure"):
-            if d.get(cle):
-                filtres[cle] = d[cle]
-        if d.get("du"):
-            filtres["depuis"] = timezone.make_aware(dt.datetime.combine(d["du"], dt.time.min))
-        if d.get("au"):
-            filtres["jusqu_au"] = timezone.make_aware(dt.datetime.combine(d["au"], dt.time.max))
-        if d.get("urgentes"):
-            filtres["urgente"] = True
-        if d.get("attente"):
-            filtres["attend_mon_accuse"] = True
-        return filtres
-
-
 def _champ_date(libelle: str, nom: str) -> forms.DateField:
     return forms.DateField(
         label=libelle,
@@ -314,3 +273,119 @@ class PeriodeExportForm(forms.Form):
     def initiale() -> dict:
         aujourd_hui = timezone.localdate()
         return {"du": aujourd_hui - dt.timedelta(days=30), "au": aujourd_hui, "format": "pdf"}
+
+
+# Clé d'auteur (voir `selectors.cle_auteur`) : « exercice:uuid », « proche:uuid », « usager:uuid »,
+# « structure:uuid ».
+CLE_AUTEUR = re.compile(
+    r"^(exercice|proche|usager|structure):[0-9a-fA-F]{8}(-?[0-9a-fA-F]{4}){3}-?[0-9a-fA-F]{12}$"
+)
+OUI_NON = (("", "toutes"), ("oui", "urgentes seulement"), ("non", "non urgentes seulement"))
+
+
+class FiltresCahierForm(forms.Form):
+    """Les filtres du fil et de la recherche, lus dans les paramètres GET. `filtres()` donne le
+    dictionnaire attendu par `selectors.notes_visibles` / `rechercher_dans_mes_cahiers`, avec les
+    seules valeurs valides ; les erreurs sont en français, par champ. Les choix d'auteur et de
+    structure viennent de `selectors.auteurs_du_cahier` / `structures_du_cahier` quand la page les
+    connaît (sinon tout auteur bien formé est accepté : il ne trouve que ce que l'acteur voit)."""
+
+    q = forms.CharField(
+        label="Rechercher", required=False, max_length=200, strip=True,
+        help_text=(
+            'Mots à trouver ; "entre guillemets" pour une expression exacte, -mot pour exclure, '
+            "or pour l'un ou l'autre."
+        ),
+        error_messages={"max_length": "La recherche est trop longue (200 caractères au plus)."},
+    )  # fmt: skip
+    type = forms.ChoiceField(
+        label="Type de note", required=False, choices=[("", "tous les types"), *TypeNote.choices],
+        error_messages={"invalid_choice": "Ce type de note n'existe pas."},
+    )  # fmt: skip
+    urgente = forms.ChoiceField(
+        label="Urgence", required=False, choices=OUI_NON,
+        error_messages={"invalid_choice": "Choisissez « urgentes » ou « non urgentes »."},
+    )  # fmt: skip
+    depuis = forms.DateField(
+        label="Écrites depuis le", required=False, widget=ChampDate,
+        error_messages={"invalid": "Date invalide : utilisez le format JJ/MM/AAAA."},
+    )  # fmt: skip
+    jusqu_au = forms.DateField(
+        label="Écrites jusqu'au", required=False, widget=ChampDate,
+        error_messages={"invalid": "Date invalide : utilisez le format JJ/MM/AAAA."},
+    )  # fmt: skip
+    auteur = forms.CharField(label="Auteur", required=False, max_length=60)
+    structure = forms.UUIDField(
+        label="Structure", required=False, error_messages={"invalid": "Cette structure n'existe pas."}
+    )
+    attend_mon_accuse = forms.BooleanField(label="Attendent mon accusé de réception", required=False)
+
+    def __init__(self, *args, auteurs: list[tuple[str, str]] | None = None,
+                 structures: list[tuple] | None = None, **kwargs) -> None:  # fmt: skip
+        super().__init__(*args, **kwargs)
+        self.auteurs_permis = None
+        if auteurs is not None:
+            self.auteurs_permis = {cle for cle, _ in auteurs}
+            self.fields["auteur"].widget = forms.Select(choices=[("", "tous les auteurs"), *auteurs])
+        self.structures_permises = None
+        if structures is not None:
+            self.structures_permises = {str(cle) for cle, _ in structures}
+            self.fields["structure"].widget = forms.Select(
+                choices=[("", "toutes les structures"), *((str(cle), nom) for cle, nom in structures)]
+            )
+
+    def clean_auteur(self) -> str:
+        auteur = self.cleaned_data["auteur"].strip()
+        if not auteur:
+            return ""
+        if not CLE_AUTEUR.match(auteur) or (
+            self.auteurs_permis is not None and auteur.lower() not in self.auteurs_permis
+        ):
+            raise forms.ValidationError("Cet auteur n'a pas écrit dans ce cahier.")
+        return auteur.lower()
+
+    def clean_structure(self):
+        structure = self.cleaned_data["structure"]
+        if (
+            structure
+            and self.structures_permises is not None
+            and str(structure) not in self.structures_permises
+        ):
+            raise forms.ValidationError("Aucune note de ce cahier ne vient de cette structure.")
+        return structure
+
+    def clean(self) -> dict:
+        donnees = super().clean()
+        depuis, jusqu_au = donnees.get("depuis"), donnees.get("jusqu_au")
+        if depuis and jusqu_au and depuis > jusqu_au:
+            self.add_error("jusqu_au", "La date de fin doit suivre la date de début.")
+        return donnees
+
+    def filtres(self) -> dict:
+        """Les filtres valides (un champ en erreur est ignoré) pour les sélecteurs du cahier."""
+        donnees = self.cleaned_data if hasattr(self, "cleaned_data") else {}
+        valides = {nom: valeur for nom, valeur in donnees.items() if nom not in self.errors}
+        filtres: dict = {}
+        if valides.get("q"):
+            filtres["texte"] = valides["q"]
+        if valides.get("type"):
+            filtres["type"] = valides["type"]
+        if valides.get("urgente"):
+            filtres["urgente"] = valides["urgente"] == "oui"
+        if valides.get("depuis"):
+            filtres["depuis"] = _debut_du_jour(valides["depuis"])
+        if valides.get("jusqu_au"):
+            filtres["jusqu_au"] = _debut_du_jour(valides["jusqu_au"] + dt.timedelta(days=1)) - (
+                dt.timedelta(microseconds=1)
+            )
+        if valides.get("auteur"):
+            filtres["auteur"] = valides["auteur"]
+        if valides.get("structure"):
+            filtres["structure"] = valides["structure"]
+        if valides.get("attend_mon_accuse"):
+            filtres["attend_mon_accuse"] = True
+        return filtres
+
+
+def _debut_du_jour(jour: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(jour, dt.time.min))

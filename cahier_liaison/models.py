@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import uuid
 
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -76,6 +78,24 @@ class ChampsAuteur(models.Model):
         )  # fmt: skip
 
 
+# Configuration de recherche plein texte créée par la migration 0004 : celle du français (racines
+# Snowball, mots vides) avec le dictionnaire `unaccent` devant : « Fièvre », « fievre » et « FIÈVRES »
+# donnent le même lexème, dans les notes comme dans la saisie (ADR 0018).
+CONFIG_RECHERCHE = "public.cahier_francais"
+
+
+class VecteurRecherche(models.Func):
+    """`to_tsvector('public.cahier_francais', a || ' ' || b || …)` : immuable (configuration
+    nommée en constante), donc utilisable dans une colonne générée. Les champs sont NOT NULL."""
+
+    template = f"to_tsvector('{CONFIG_RECHERCHE}'::regconfig, %(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = SearchVectorField()
+
+
+CHAMPS_RECHERCHES = ("texte", "cible", "donnees", "actions", "resultats")
+
+
 class Note(ChampsAuteur, ModeleDeBase):
     """Une transmission du cahier de liaison. Jamais modifiée en silence : chaque modification
     garde la version précédente (`VersionNote`) et incrémente `version` ; jamais supprimée :
@@ -112,6 +132,11 @@ class Note(ChampsAuteur, ModeleDeBase):
     desactivee_le = models.DateTimeField("désactivée le", null=True, blank=True)
     motif_desactivation = models.CharField("motif de désactivation", max_length=300, blank=True)
     version = models.PositiveIntegerField("version", default=1)
+    # Calculé par PostgreSQL (aussi pendant un COPY) : texte, cible, données, actions, résultats.
+    recherche = models.GeneratedField(
+        expression=VecteurRecherche(*CHAMPS_RECHERCHES), output_field=SearchVectorField(), db_persist=True,
+        verbose_name="vecteur de recherche plein texte",
+    )  # fmt: skip
 
     class Meta:
         verbose_name = "note du cahier de liaison"
@@ -153,6 +178,16 @@ class Note(ChampsAuteur, ModeleDeBase):
             ),
             models.Index(
                 fields=["reponse_a"], name="cahier_note_reponse_idx", condition=Q(reponse_a__isnull=False)
+            ),
+            # Recherche plein texte : toujours bornée à un ou plusieurs usagers (btree_gin pour
+            # `usager_id` : `usager_id = ANY(…) AND recherche @@ requête` dans un seul parcours GIN) ;
+            # sans liste d'attente (fastupdate) : écrire une note est rare, chercher fréquent.
+            GinIndex(
+                "usager",
+                "recherche",
+                name="cahier_note_recherche_idx",
+                condition=Q(active=True),
+                fastupdate=False,
             ),
         ]
 

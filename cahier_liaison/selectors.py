@@ -13,27 +13,36 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.contrib.postgres.search import SearchHeadline, SearchQuery
 from django.db.models import (
     BooleanField,
     Count,
     Exists,
     ExpressionWrapper,
+    F,
+    Func,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
+    TextField,
     Value,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from cahier_liaison.codes import Visibilite
 from cahier_liaison.models import (
+    CHAMPS_RECHERCHES,
     CHAMPS_VERSIONNES,
+    CONFIG_RECHERCHE,
     Lecture,
     NatureSollicitation,
     Note,
@@ -47,6 +56,7 @@ from coordination.comptes.acteur import TypeActeur
 from coordination.personnes.nomenclatures import PROFESSIONS_DE_SANTE
 
 if TYPE_CHECKING:
+    import uuid
     from datetime import datetime
 
     from coordination.comptes.acteur import Acteur
@@ -144,14 +154,34 @@ PIECES_JOINTES = Prefetch("pieces_jointes", queryset=PieceJointe.objects.order_b
 
 def notes_visibles(acteur: Acteur | None, usager: Usager, *, filtres: dict | None = None) -> QuerySet[Note]:
     """Les notes du cahier de `usager` que l'acteur peut lire, des plus récentes aux plus anciennes,
-    auteurs et pièces jointes préchargés (deux requêtes, plus au plus une pour l'habilitation).
+    auteurs et pièces jointes préchargés (deux requêtes, plus au plus une pour l'habilitation) ;
+    sans le vecteur de recherche (inutile à l'affichage, et le plus gros champ de la ligne).
 
-    `filtres` : `type` (code J23), `urgente` (booléen), `depuis` / `jusqu_au` (moment d'écriture),
-    `fil` (une note : elle et ses réponses), `desactivees` (vrai : les notes désactivées aussi)."""
+    `filtres` (valeurs déjà propres, voir `cahier_liaison.forms.FiltresCahierForm`) :
+    `type` (code J23), `urgente` (booléen), `depuis` / `jusqu_au` (moment d'écriture), `fil` (une
+    note : elle et ses réponses), `desactivees` (vrai : les notes désactivées aussi), `texte`
+    (recherche plein texte en français, syntaxe « websearch » : "expression exacte", -exclu, or),
+    `auteur` (clé d'auteur, voir `cle_auteur`), `structure` (UUID d'une structure : notes écrites
+    par quelqu'un qui agit pour elle), `attend_mon_accuse` (vrai : notes sur lesquelles l'acteur a
+    une demande d'accusé de réception en attente)."""
     if acteur is None or not habilitations.peut(acteur, usager, "lire", DOMAINE):
         return Note.objects.none()
     filtres = filtres or {}
-    notes = Note.objects.filter(usager=usager, visibilite__in=visibilites_permises(acteur))
+    notes = _filtrer(acteur, Note.objects.filter(usager=usager), filtres)
+    if filtres.get("fil") is not None:
+        fil = filtres["fil"]
+        notes = notes.filter(Q(pk=fil.pk) | Q(reponse_a=fil))
+    return (
+        notes.select_related(*AUTEURS)
+        .prefetch_related(PIECES_JOINTES)
+        .defer("recherche")
+        .order_by("-ecrite_le", "-id")
+    )
+
+
+def _filtrer(acteur: Acteur, notes: QuerySet[Note], filtres: dict) -> QuerySet[Note]:
+    """Visibilité selon la sorte d'acteur, puis les filtres communs au fil et à la recherche."""
+    notes = notes.filter(visibilite__in=visibilites_permises(acteur))
     if not filtres.get("desactivees"):
         notes = notes.filter(active=True)
     if filtres.get("type"):
@@ -162,10 +192,197 @@ def notes_visibles(acteur: Acteur | None, usager: Usager, *, filtres: dict | Non
         notes = notes.filter(ecrite_le__gte=filtres["depuis"])
     if filtres.get("jusqu_au"):
         notes = notes.filter(ecrite_le__lte=filtres["jusqu_au"])
-    if filtres.get("fil") is not None:
-        fil = filtres["fil"]
-        notes = notes.filter(Q(pk=fil.pk) | Q(reponse_a=fil))
-    return notes.select_related(*AUTEURS).prefetch_related(PIECES_JOINTES).order_by("-ecrite_le", "-id")
+    if filtres.get("texte"):
+        notes = notes.filter(recherche=requete_texte(filtres["texte"]))
+    if filtres.get("auteur"):
+        notes = notes.filter(q_auteur(filtres["auteur"]))
+    if filtres.get("structure"):
+        notes = notes.filter(
+            Q(auteur_structure__uuid=filtres["structure"])
+            | Q(auteur_exercice__structure__uuid=filtres["structure"])
+        )
+    if filtres.get("attend_mon_accuse"):
+        presences = habilitations.presences_de(acteur, prefixe="destinataire__")
+        if presences is None:
+            return notes.none()
+        attendus = Sollicitation.objects.filter(
+            presences, note=OuterRef("pk"), nature=NatureSollicitation.ACCUSE, accusee_le__isnull=True
+        )
+        notes = notes.filter(Exists(attendus))
+    return notes
+
+
+# --- Recherche plein texte (ADR 0018) -----------------------------------------------------------
+
+# Marques des mots trouvés dans un extrait : caractères d'usage privé, retirés du texte échappé
+# puis remplacés par <mark> (le texte des notes n'est jamais interprété comme du HTML).
+DEBUT_MARQUE, FIN_MARQUE = "\ue000", "\ue001"
+_MARQUES = re.compile(f"{DEBUT_MARQUE}([^{DEBUT_MARQUE}{FIN_MARQUE}]*){FIN_MARQUE}")
+
+
+def requete_texte(texte: str) -> SearchQuery:
+    """La saisie en requête plein texte : syntaxe « websearch » (guillemets, -exclusion, or),
+    accents et casse ignorés, racines françaises (même configuration que le vecteur des notes)."""
+    return SearchQuery(texte, config=CONFIG_RECHERCHE, search_type="websearch")
+
+
+class ContenuNote(Func):
+    """Le texte cherché d'une note, champs non vides séparés par « · », sans les caractères qui
+    servent de marques (une note ne peut pas faire surligner ce qu'elle veut)."""
+
+    function = "concat_ws"
+    template = f"translate(%(function)s(' · ', %(expressions)s), '{DEBUT_MARQUE}{FIN_MARQUE}', '')"
+    output_field = TextField()
+
+    def __init__(self) -> None:
+        super().__init__(*(NullIf(F(champ), Value("")) for champ in CHAMPS_RECHERCHES))
+
+
+def avec_extraits(notes: QuerySet[Note], texte: str) -> QuerySet[Note]:
+    """Ajoute `extrait_brut` : les passages où la recherche trouve la note (ts_headline, calculé
+    par PostgreSQL sur les seules lignes renvoyées). À afficher par `extrait_html`."""
+    return notes.annotate(
+        extrait_brut=SearchHeadline(
+            ContenuNote(), requete_texte(texte), config=CONFIG_RECHERCHE, start_sel=DEBUT_MARQUE,
+            stop_sel=FIN_MARQUE, max_words=30, min_words=12,
+        )
+    )  # fmt: skip
+
+
+def extrait_html(brut: str) -> SafeString:
+    """L'extrait échappé, où seuls les mots trouvés sont entourés de <mark>."""
+    echappe = escape(brut or "")
+    marque = _MARQUES.sub(r"<mark>\1</mark>", echappe)
+    return mark_safe(marque.replace(DEBUT_MARQUE, "").replace(FIN_MARQUE, ""))  # noqa: S308 - échappé
+
+
+def rechercher_dans_mes_cahiers(
+    acteur: Acteur | None, texte: str, *, filtres: dict | None = None, limite: int = 50
+) -> list[Note]:
+    """Les notes qui répondent à `texte` dans tous les cahiers que l'acteur peut lire, des plus
+    récentes aux plus anciennes (l'ordre du cahier ; ADR 0018), au plus `limite`, chacune avec son
+    usager et `extrait` (HTML sûr) ; l'auteur est celui figé dans la note (`auteur_nom`,
+    `auteur_qualite`) : pas de jointure des auteurs (6 tables de plus à planifier à chaque
+    recherche). Trois requêtes : les usagers lisibles, les notes trouvées (identifiants des
+    `limite` premières), ces notes avec usager et extraits.
+    Mêmes `filtres` que `notes_visibles` (sauf `fil`)."""
+    texte = (texte or "").strip()
+    if acteur is None or not texte:
+        return []
+    notes = Note.objects.all()
+    if acteur.type != TypeActeur.SYSTEME:
+        lisibles = list(habilitations.usagers_visibles(acteur, DOMAINE, "lire").values_list("pk", flat=True))
+        if not lisibles:
+            return []
+        notes = notes.filter(usager_id__in=lisibles)
+    trouvees = _filtrer(acteur, notes, {**(filtres or {}), "texte": texte}).order_by("-ecrite_le", "-id")
+    # Les `limite` premières d'abord, puis auteurs, usager et extraits pour elles seules : ni
+    # jointure ni ts_headline sur les milliers de notes d'un mot courant. (En sous-requête
+    # `pk IN (… LIMIT n)`, le planificateur joignait toute la table : deux requêtes.)
+    ids = list(trouvees.values_list("pk", flat=True)[:limite])
+    if not ids:
+        return []
+    page = Note.objects.filter(pk__in=ids)
+    notes = (
+        avec_extraits(page, texte).select_related("usager").defer("recherche").order_by("-ecrite_le", "-id")
+    )
+    resultats = list(notes)
+    for note in resultats:
+        note.extrait = extrait_html(note.extrait_brut)
+    return resultats
+
+
+# --- Choix des filtres ----------------------------------------------------------------------------
+
+
+def cle_auteur(note: Note) -> str:
+    """La clé d'auteur d'une note (auteurs préchargés) : « exercice:uuid » (un professionnel, même
+    par le logiciel de sa structure), « proche:uuid », « usager:uuid », « structure:uuid » (le
+    logiciel d'une structure, sans professionnel nommé), « systeme »."""
+    return _cle(
+        note.auteur_type,
+        note.auteur_exercice.uuid if note.auteur_exercice_id else None,
+        note.auteur_proche.uuid if note.auteur_proche_id else None,
+        note.auteur_usager.uuid if note.auteur_usager_id else None,
+        note.auteur_structure.uuid if note.auteur_structure_id else None,
+    )
+
+
+def _cle(sorte: str, exercice, proche, usager_auteur, structure) -> str:
+    if exercice:
+        return f"exercice:{exercice}"
+    if proche:
+        return f"proche:{proche}"
+    if usager_auteur:
+        return f"usager:{usager_auteur}"
+    if structure:
+        return f"structure:{structure}"
+    return sorte
+
+
+def q_auteur(cle: str) -> Q:
+    """Les notes de l'auteur désigné par sa clé (voir `cle_auteur`) ; une clé inconnue : aucune."""
+    sorte, _, identifiant = cle.partition(":")
+    if sorte == "exercice" and identifiant:
+        return Q(auteur_exercice__uuid=identifiant)
+    if sorte == "proche" and identifiant:
+        return Q(auteur_type=TypeAuteur.PROCHE, auteur_proche__uuid=identifiant)
+    if sorte == "usager" and identifiant:
+        return Q(auteur_type=TypeAuteur.USAGER, auteur_usager__uuid=identifiant)
+    if sorte == "structure" and identifiant:
+        return Q(
+            auteur_type=TypeAuteur.LOGICIEL, auteur_exercice__isnull=True, auteur_structure__uuid=identifiant
+        )
+    if cle == TypeAuteur.SYSTEME:
+        return Q(auteur_type=TypeAuteur.SYSTEME)
+    return Q(pk__in=[])
+
+
+def auteurs_du_cahier(acteur: Acteur | None, usager: Usager) -> list[tuple[str, str]]:
+    """(clé, libellé) des auteurs des notes que l'acteur peut lire dans ce cahier, par ordre
+    alphabétique : jamais l'auteur d'une note qu'il ne voit pas. Une requête (plus l'habilitation)."""
+    lignes = (
+        notes_visibles(acteur, usager)
+        .select_related(None)
+        .order_by()
+        .values_list(
+            "auteur_type", "auteur_exercice__uuid", "auteur_proche__uuid", "auteur_usager__uuid",
+            "auteur_structure__uuid", "auteur_nom", "auteur_qualite",
+        )
+        .distinct()
+    )  # fmt: skip
+    auteurs: dict[str, str] = {}
+    # Un auteur dont le nom ou la qualité a changé entre deux notes : un seul libellé (le premier
+    # dans l'ordre alphabétique), pour un résultat stable.
+    for sorte, exercice, proche, usager_auteur, structure, nom, qualite in sorted(lignes, key=str):
+        if structure and not exercice:
+            qualite = qualite or "logiciel de la structure"
+        auteurs.setdefault(
+            _cle(sorte, exercice, proche, usager_auteur, structure), f"{nom} ({qualite})" if qualite else nom
+        )
+    return sorted(auteurs.items(), key=lambda paire: paire[1].casefold())
+
+
+def structures_du_cahier(acteur: Acteur | None, usager: Usager) -> list[tuple[uuid.UUID, str]]:
+    """(uuid, raison sociale) des structures pour lesquelles ont écrit les auteurs des notes que
+    l'acteur peut lire dans ce cahier (professionnel qui y exerce ou logiciel de la structure)."""
+    lignes = (
+        notes_visibles(acteur, usager)
+        .select_related(None)
+        .order_by()
+        .values_list(
+            "auteur_structure__uuid", "auteur_structure__raison_sociale",
+            "auteur_exercice__structure__uuid", "auteur_exercice__structure__raison_sociale",
+        )
+        .distinct()
+    )  # fmt: skip
+    structures: dict = {}
+    for logiciel, nom_logiciel, exercice, nom_exercice in lignes:
+        if logiciel:
+            structures[logiciel] = nom_logiciel
+        if exercice:
+            structures[exercice] = nom_exercice
+    return sorted(structures.items(), key=lambda paire: paire[1].casefold())
 
 
 def cle_lecteur(acteur: Acteur) -> str:

@@ -12,6 +12,7 @@ C = "usagers/<uuid:usager_uuid>/cahier/"
 N = C + "notes/<uuid:note_uuid>/"
 
 urlpatterns = [
+    path("cahier/recherche/", views.recherche, name="recherche"),
     path(C, views.fil, name="fil"),
     path(C + "ecrire/", views.ecrire, name="ecrire"),
     path(C + "lu/", views.marquer_lu, name="marquer_lu"),

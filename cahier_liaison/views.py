@@ -24,7 +24,7 @@ from cahier_liaison import pieces_jointes as pj
 from cahier_liaison.models import NatureSollicitation, Note
 from cercle import habilitations
 from cercle.services import AccesRefuse
-from cercle.views import _ajouter_erreurs, _refus_journalise, _usager
+from cercle.views import _ajouter_erreurs, _est_htmx, _refus_journalise, _usager
 from coordination.comptes.acteur import TypeActeur
 from coordination.journal.lectures import noter_lecture
 
@@ -117,10 +117,12 @@ def _lu(request: HttpRequest, usager, objet=None, **details) -> None:
 def fil(request: HttpRequest, usager_uuid) -> HttpResponse:
     acteur = request.acteur
     usager = _cahier(request, usager_uuid)
-    # Choix d'auteur et de structure : fournis par le lot « recherche » quand il est présent.
-    auteurs = getattr(selectors, "auteurs_du_cahier", lambda *a: [])(acteur, usager)
-    structures = getattr(selectors, "structures_du_cahier", lambda *a: [])(acteur, usager)
-    filtres_form = forms.FiltresForm(request.GET or None, auteurs=auteurs, structures=structures)
+    filtres_form = forms.FiltresCahierForm(
+        request.GET,
+        auteurs=selectors.auteurs_du_cahier(acteur, usager),
+        structures=selectors.structures_du_cahier(acteur, usager),
+    )
+    filtres_form.is_valid()
     filtres = filtres_form.filtres()
     avant = request.GET.get("avant") or None
     if avant and not _est_uuid(avant):
@@ -427,3 +429,31 @@ def solliciter(request: HttpRequest, usager_uuid, note_uuid, nature: str) -> Htt
         gabarit="cahier_liaison/solliciter.html",
         contexte={"usager": usager, "note": la_note, "textes": textes},
     )
+
+
+# --- Chercher dans tous mes cahiers ---------------------------------------------------------------
+
+LIMITE_RECHERCHE = 50
+
+
+@login_required
+@require_GET
+def recherche(request: HttpRequest) -> HttpResponse:
+    """Chercher dans tous les cahiers que l'acteur peut lire (ADR 0018) : les notes les plus
+    récentes d'abord, avec l'usager, l'auteur et un extrait où les mots trouvés sont surlignés."""
+    form = forms.FiltresCahierForm(request.GET)
+    form.is_valid()
+    filtres = form.filtres()
+    texte = filtres.pop("texte", "")
+    notes = selectors.rechercher_dans_mes_cahiers(
+        request.acteur, texte, filtres=filtres, limite=LIMITE_RECHERCHE
+    )
+    for note in notes:
+        noter_lecture(request, usager=note.usager, objet=note, action="cahier.recherche")
+        # La page d'une note ouvre aussi une réponse (sans relire sa note d'origine).
+        note.lien = reverse("cahier_liaison:note", args=[note.usager.uuid, note.uuid])
+    contexte = {"form": form, "texte": texte, "notes": notes, "limite": LIMITE_RECHERCHE}
+    gabarit = (
+        "cahier_liaison/_resultats_recherche.html" if _est_htmx(request) else "cahier_liaison/recherche.html"
+    )
+    return render(request, gabarit, contexte)

@@ -278,15 +278,15 @@ def usagers_visibles(
     if presences is None:
         return Usager.objects.none()
     du_domaine = Q(domaine=domaine) if domaine else Q()
-    droits = Habilitation.objects.filter(
-        _en_vigueur(jour),
-        _membre_actif("membre__"),
-        presences,
-        du_domaine,
-        niveau__gte=requis,
-        membre__cercle__usager_id=OuterRef("pk"),
+    # Les usagers par leurs identifiants (droits directs UNION délégations) plutôt qu'un EXISTS par
+    # usager : une semi-jointure sur quelques dizaines d'identifiants, pas un parcours des usagers.
+    usagers_ids = (
+        Habilitation.objects.filter(
+            _en_vigueur(jour), _membre_actif("membre__"), presences, du_domaine, niveau__gte=requis
+        )
+        .order_by()
+        .values("membre__cercle__usager_id")
     )
-    condition = Exists(droits)
     if acteur.type == TypeActeur.PROFESSIONNEL:
         detenu = Habilitation.objects.filter(
             _en_vigueur(jour),
@@ -294,19 +294,22 @@ def usagers_visibles(
             domaine=OuterRef("domaine"),
             niveau__gte=requis,
         )
-        delegations = Delegation.objects.filter(
-            _membre_actif("delegant__"),
-            du_domaine,
-            Exists(detenu),
-            statut=StatutDelegation.ACTIVE,
-            delegataire_id=acteur.exercice.pk,
-            niveau__gte=requis,
-            date_debut__lte=jour,
-            date_fin__gte=jour,
-            delegant__cercle__usager_id=OuterRef("pk"),
+        delegations = (
+            Delegation.objects.filter(
+                _membre_actif("delegant__"),
+                du_domaine,
+                Exists(detenu),
+                statut=StatutDelegation.ACTIVE,
+                delegataire_id=acteur.exercice.pk,
+                niveau__gte=requis,
+                date_debut__lte=jour,
+                date_fin__gte=jour,
+            )
+            .order_by()
+            .values("delegant__cercle__usager_id")
         )
-        condition = condition | Exists(delegations)
-    return Usager.objects.filter(condition)
+        usagers_ids = usagers_ids.union(delegations, all=True)
+    return Usager.objects.filter(pk__in=usagers_ids)
 
 
 # --- Défauts ------------------------------------------------------------------------------------

@@ -179,3 +179,52 @@ def test_scenario_recherche_annuaire_a_petite_echelle(tmp_path):
 
     for rpps in requetes_types(5)["rpps"]:
         assert len(rechercher_professionnels(rpps).professionnels) == 1
+
+
+@pytest.mark.django_db
+def test_generateur_de_cahiers_lignes_valides_reprise_et_index_recree():
+    from bench import cahier
+    from bench.cercle import generer_cercles
+    from cahier_liaison.models import Lecture, Note, Sollicitation
+
+    generer(PETITE)
+    generer_cercles()
+    seuil = cahier.SEUIL_RETRAIT_INDEX
+    cahier.SEUIL_RETRAIT_INDEX = 10  # petite échelle : passer quand même par le retrait de l'index
+    try:
+        tables = cahier.generer_notes(notes_moyennes=6, usagers_par_lot=15)
+    finally:
+        cahier.SEUIL_RETRAIT_INDEX = seuil
+    assert Note.objects.count() == tables["cahier_liaison_note"] >= 40 * 3
+    assert tables["notes_par_s"] > 0 and tables["index_gin_s"] >= 0
+    assert cahier._definition_index() is not None  # l'index GIN est recréé
+    assert Lecture.objects.count() == tables["cahier_liaison_lecture"] > 0
+    assert Sollicitation.objects.count() == tables["cahier_liaison_sollicitation"]
+    for note in Note.objects.order_by("?")[:60]:
+        note.full_clean()
+    assert Note.objects.filter(reponse_a__isnull=False).exists()
+    assert set(Note.objects.values_list("auteur_type", flat=True)) >= {"professionnel", "logiciel", "usager"}
+    assert Note.objects.exclude(visibilite="").exists() and Note.objects.filter(visibilite="").exists()
+    assert not Note.objects.filter(auteur_type__in=["usager", "proche"]).exclude(visibilite="").exists()
+    assert cahier.generer_notes(notes_moyennes=6) == {}  # rien n'est refait
+
+
+@pytest.mark.django_db
+def test_scenario_cahier_a_petite_echelle(tmp_path):
+    ctx = run.Contexte(
+        echelle="S", database_url=run.url_base_django(), dossier=tmp_path,
+        options={"cahier": {"echelle": PETITE, "notes_moyennes": 8, "paires": 12, "pages": 3,
+                            "recherches": 24}},
+    )  # fmt: skip
+    assert "cahier" in run.SCENARIOS
+    resultat = run.scenario_cahier(ctx)
+    assert resultat["notes"] == resultat["generation"]["cahier_liaison_note"] > 40 * 3
+    assert resultat["paires_mesurees"] >= 10
+    assert resultat["fil_selecteurs"]["requetes_max"] <= 6 and resultat["fil_selecteurs"]["p95_ms"] > 0
+    assert resultat["fil_page_http"] == "page non servie" or resultat["fil_page_http"]["requetes_max"] <= 12
+    dans_un, partout = resultat["recherche_dans_un_cahier"], resultat["recherche_dans_mes_cahiers"]
+    assert dans_un["recherches"] == partout["recherches"] == 24
+    assert dans_un["requetes_max"] <= 2 and partout["requetes_max"] <= 3
+    assert partout["notes_trouvees_moyenne"] >= dans_un["notes_trouvees_moyenne"] > 0
+    # Relancé : rien n'est régénéré.
+    assert run.scenario_cahier(ctx)["generation"] == "déjà faite"

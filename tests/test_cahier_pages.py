@@ -105,12 +105,12 @@ def test_fil_filtres_type_urgence_periode(client, monde):
     en_tant_que(client, monde, "ide")
     seulement = texte(client.get(url("fil", monde) + "?type=INST"))
     assert "peser chaque matin" in seulement and "Chute" not in seulement
-    urgentes = texte(client.get(url("fil", monde) + "?urgentes=on"))
+    urgentes = texte(client.get(url("fil", monde) + "?urgente=oui"))
     assert "Chute" in urgentes and "peser" not in urgentes and "Urgent" in urgentes
     jour = (timezone.localdate() - datetime.timedelta(days=2)).isoformat()
-    recentes = texte(client.get(url("fil", monde) + f"?du={jour}"))
+    recentes = texte(client.get(url("fil", monde) + f"?depuis={jour}"))
     assert "semaine dernière" not in recentes and "Chute" in recentes
-    anciennes = texte(client.get(url("fil", monde) + f"?au={jour}"))
+    anciennes = texte(client.get(url("fil", monde) + f"?jusqu_au={jour}"))
     assert "semaine dernière" in anciennes and "Chute" not in anciennes
     assert "Aucune note ne correspond" in texte(client.get(url("fil", monde) + "?type=DEM-AVIS"))
 
@@ -358,7 +358,7 @@ def test_accuser_reception_depuis_le_fil(client, monde):
     en_tant_que(client, monde, "ide")
     page = texte(client.get(url("fil", monde)))
     assert "Accuser réception" in page and "Accusé de réception attendu de" in page
-    assert "1" in texte(client.get(url("fil", monde) + "?attente=on"))
+    assert "1" in texte(client.get(url("fil", monde) + "?attend_mon_accuse=on"))
     reponse = client.post(url("accuser", monde, note))
     assert reponse.status_code == 302
     page = texte(client.get(url("fil", monde)))

@@ -45,6 +45,7 @@ LIBELLES_ACTIONS: dict[str, str] = {
     "cahier.accuse.reception": "a accusé réception d'une note de votre cahier de liaison",
     "cahier.alerte": "a alerté des membres de votre cercle sur une note de votre cahier de liaison",
     "cahier.lecture_marquee": "a lu votre cahier de liaison",
+    "cahier.recherche": "a trouvé une note de votre cahier de liaison en cherchant dans ses cahiers",
     # Identité
     "usager.creation": "a créé votre dossier",
     "usager.identite.modification": "a modifié votre identité",
