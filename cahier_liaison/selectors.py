@@ -338,51 +338,54 @@ def q_auteur(cle: str) -> Q:
     return Q(pk__in=[])
 
 
-def auteurs_du_cahier(acteur: Acteur | None, usager: Usager) -> list[tuple[str, str]]:
-    """(clé, libellé) des auteurs des notes que l'acteur peut lire dans ce cahier, par ordre
-    alphabétique : jamais l'auteur d'une note qu'il ne voit pas. Une requête (plus l'habilitation)."""
+def choix_des_filtres(
+    acteur: Acteur | None, usager: Usager
+) -> tuple[list[tuple[str, str]], list[tuple[uuid.UUID, str]]]:
+    """Les choix des filtres du fil, en une requête (plus l'habilitation) :
+    - (clé, libellé) des auteurs des notes que l'acteur peut lire dans ce cahier, par ordre
+      alphabétique : jamais l'auteur d'une note qu'il ne voit pas ;
+    - (uuid, raison sociale) des structures pour lesquelles ces auteurs ont écrit (professionnel
+      qui y exerce ou logiciel de la structure)."""
     lignes = (
         notes_visibles(acteur, usager)
         .select_related(None)
+        .prefetch_related(None)
         .order_by()
         .values_list(
             "auteur_type", "auteur_exercice__uuid", "auteur_proche__uuid", "auteur_usager__uuid",
-            "auteur_structure__uuid", "auteur_nom", "auteur_qualite",
+            "auteur_structure__uuid", "auteur_nom", "auteur_qualite", "auteur_structure__raison_sociale",
+            "auteur_exercice__structure__uuid", "auteur_exercice__structure__raison_sociale",
         )
         .distinct()
     )  # fmt: skip
     auteurs: dict[str, str] = {}
+    structures: dict = {}
     # Un auteur dont le nom ou la qualité a changé entre deux notes : un seul libellé (le premier
     # dans l'ordre alphabétique), pour un résultat stable.
-    for sorte, exercice, proche, usager_auteur, structure, nom, qualite in sorted(lignes, key=str):
+    for ligne in sorted(lignes, key=str):
+        sorte, exercice, proche, usager_auteur, structure, nom, qualite = ligne[:7]
+        nom_logiciel, structure_exercice, nom_exercice = ligne[7:]
         if structure and not exercice:
             qualite = qualite or "logiciel de la structure"
         auteurs.setdefault(
             _cle(sorte, exercice, proche, usager_auteur, structure), f"{nom} ({qualite})" if qualite else nom
         )
-    return sorted(auteurs.items(), key=lambda paire: paire[1].casefold())
+        if structure:
+            structures[structure] = nom_logiciel
+        if structure_exercice:
+            structures[structure_exercice] = nom_exercice
+    return (
+        sorted(auteurs.items(), key=lambda paire: paire[1].casefold()),
+        sorted(structures.items(), key=lambda paire: paire[1].casefold()),
+    )
+
+
+def auteurs_du_cahier(acteur: Acteur | None, usager: Usager) -> list[tuple[str, str]]:
+    return choix_des_filtres(acteur, usager)[0]
 
 
 def structures_du_cahier(acteur: Acteur | None, usager: Usager) -> list[tuple[uuid.UUID, str]]:
-    """(uuid, raison sociale) des structures pour lesquelles ont écrit les auteurs des notes que
-    l'acteur peut lire dans ce cahier (professionnel qui y exerce ou logiciel de la structure)."""
-    lignes = (
-        notes_visibles(acteur, usager)
-        .select_related(None)
-        .order_by()
-        .values_list(
-            "auteur_structure__uuid", "auteur_structure__raison_sociale",
-            "auteur_exercice__structure__uuid", "auteur_exercice__structure__raison_sociale",
-        )
-        .distinct()
-    )  # fmt: skip
-    structures: dict = {}
-    for logiciel, nom_logiciel, exercice, nom_exercice in lignes:
-        if logiciel:
-            structures[logiciel] = nom_logiciel
-        if exercice:
-            structures[exercice] = nom_exercice
-    return sorted(structures.items(), key=lambda paire: paire[1].casefold())
+    return choix_des_filtres(acteur, usager)[1]
 
 
 def cle_lecteur(acteur: Acteur) -> str:

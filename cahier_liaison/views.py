@@ -117,11 +117,8 @@ def _lu(request: HttpRequest, usager, objet=None, **details) -> None:
 def fil(request: HttpRequest, usager_uuid) -> HttpResponse:
     acteur = request.acteur
     usager = _cahier(request, usager_uuid)
-    filtres_form = forms.FiltresCahierForm(
-        request.GET,
-        auteurs=selectors.auteurs_du_cahier(acteur, usager),
-        structures=selectors.structures_du_cahier(acteur, usager),
-    )
+    auteurs, structures = selectors.choix_des_filtres(acteur, usager)
+    filtres_form = forms.FiltresCahierForm(request.GET, auteurs=auteurs, structures=structures)
     filtres_form.is_valid()
     filtres = filtres_form.filtres()
     avant = request.GET.get("avant") or None
