@@ -663,8 +663,9 @@ def test_ressources_locales_presentes():
         ("compte_pro", 8),
         ("compte_pro_deux", 8),
         # Proche : + sa présence dans le cercle (lien « Quitter le cercle » s'il en est membre).
-        ("compte_aidant", 6),
-        ("compte_usager", 5),
+        # Usager et proche : + le cahier de liaison (droit de lecture, puis non-lus s'il le lit).
+        ("compte_aidant", 7),
+        ("compte_usager", 6),
         # Sans personne reliée, rien n'est gardé en session : les 3 requêtes de
         # acteurs_possibles() sont refaites à chaque page (voir coordination/comptes/acteur.py).
         ("compte_sans_personne", 7),
