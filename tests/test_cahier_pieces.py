@@ -8,6 +8,7 @@ réception limitée (gestionnaire de téléversement) ; fil à nombre de requêt
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -330,3 +331,33 @@ def test_orphelins_effaces_seulement_s_ils_sont_anciens(monde, stockage):
     call_command("nettoyer_pieces_orphelines", stdout=sortie)
     restants = {str(p.relative_to(stockage)) for p in fichiers_ranges(stockage)}
     assert restants == {gardee.fichier.name, gardee.vignette.name}
+
+
+def test_decorateur_de_vue_limite_la_reception(settings):
+    """`televersement_limite` pose le gestionnaire avant la lecture du formulaire (et avant la
+    vérification CSRF, qui la déclenche) : la vue reçoit les fichiers acceptables et le message
+    des autres."""
+    from django.http import JsonResponse
+
+    settings.CAHIER_PIECE_TAILLE_MAX = 5000
+
+    @pj.televersement_limite
+    def vue(request):
+        return JsonResponse(
+            {
+                "recus": [x.name for x in request.FILES.getlist("pieces")],
+                "ecartes": pj.fichiers_ecartes(request),
+            }
+        )
+
+    grosse = f.fichier("scanner.pdf", b"%PDF-1.7\n" + b"0" * 20_000, "application/pdf")
+    requete = RequestFactory().post("/", {"pieces": [grosse, f.fichier("photo.jpg", f.photo_jpeg(60, 40))]})
+    requete._dont_enforce_csrf_checks = True
+    reponse = json.loads(vue(requete).content)
+    assert reponse == {
+        "recus": ["photo.jpg"],
+        "ecartes": ["« scanner.pdf » : le fichier est trop gros ; 5 Ko au plus."],
+    }
+    # Seule l'enveloppe est exemptée : la vue elle-même passe par csrf_protect.
+    assert vue.csrf_exempt is True
+    assert getattr(vue.__wrapped__, "csrf_exempt", False) is False
