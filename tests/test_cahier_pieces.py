@@ -260,7 +260,8 @@ def test_televersement_trop_gros_ecarte_avec_un_message(settings):
     petite = f.fichier("photo.jpg", f.photo_jpeg(60, 40))
     requete = RequestFactory().post("/", {"texte": "x", "pieces": [grosse, petite]})
     requete.upload_handlers = [pj.TeleversementLimite(requete)]
-    assert [fichier.name for fichier in requete.FILES.getlist("pieces")] == ["photo.jpg"]
+    recus = requete.FILES.getlist("pieces")
+    assert [fichier.name for fichier in recus] == ["photo.jpg"]
     messages = pj.fichiers_ecartes(requete)
     assert messages == ["« scanner.pdf » : le fichier est trop gros ; 5 Ko au plus."]
 
@@ -271,6 +272,8 @@ def test_televersement_trop_gros_ecarte_avec_un_message(settings):
     assert not form.is_valid() and "scanner.pdf" in form.errors["pieces"][0]
     champ = str(form["pieces"])
     assert "multiple" in champ and 'accept="image/*,application/pdf"' in champ and 'name="pieces"' in champ
+    for fichier in recus:
+        fichier.close()
 
 
 def test_formulaire_recueille_plusieurs_fichiers():
