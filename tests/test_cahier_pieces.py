@@ -8,6 +8,7 @@ réception limitée (gestionnaire de téléversement) ; fil à nombre de requêt
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -259,7 +260,8 @@ def test_televersement_trop_gros_ecarte_avec_un_message(settings):
     petite = f.fichier("photo.jpg", f.photo_jpeg(60, 40))
     requete = RequestFactory().post("/", {"texte": "x", "pieces": [grosse, petite]})
     requete.upload_handlers = [pj.TeleversementLimite(requete)]
-    assert [fichier.name for fichier in requete.FILES.getlist("pieces")] == ["photo.jpg"]
+    recus = requete.FILES.getlist("pieces")
+    assert [fichier.name for fichier in recus] == ["photo.jpg"]
     messages = pj.fichiers_ecartes(requete)
     assert messages == ["« scanner.pdf » : le fichier est trop gros ; 5 Ko au plus."]
 
@@ -270,6 +272,8 @@ def test_televersement_trop_gros_ecarte_avec_un_message(settings):
     assert not form.is_valid() and "scanner.pdf" in form.errors["pieces"][0]
     champ = str(form["pieces"])
     assert "multiple" in champ and 'accept="image/*,application/pdf"' in champ and 'name="pieces"' in champ
+    for fichier in recus:
+        fichier.close()
 
 
 def test_formulaire_recueille_plusieurs_fichiers():
@@ -330,3 +334,33 @@ def test_orphelins_effaces_seulement_s_ils_sont_anciens(monde, stockage):
     call_command("nettoyer_pieces_orphelines", stdout=sortie)
     restants = {str(p.relative_to(stockage)) for p in fichiers_ranges(stockage)}
     assert restants == {gardee.fichier.name, gardee.vignette.name}
+
+
+def test_decorateur_de_vue_limite_la_reception(settings):
+    """`televersement_limite` pose le gestionnaire avant la lecture du formulaire (et avant la
+    vérification CSRF, qui la déclenche) : la vue reçoit les fichiers acceptables et le message
+    des autres."""
+    from django.http import JsonResponse
+
+    settings.CAHIER_PIECE_TAILLE_MAX = 5000
+
+    @pj.televersement_limite
+    def vue(request):
+        return JsonResponse(
+            {
+                "recus": [x.name for x in request.FILES.getlist("pieces")],
+                "ecartes": pj.fichiers_ecartes(request),
+            }
+        )
+
+    grosse = f.fichier("scanner.pdf", b"%PDF-1.7\n" + b"0" * 20_000, "application/pdf")
+    requete = RequestFactory().post("/", {"pieces": [grosse, f.fichier("photo.jpg", f.photo_jpeg(60, 40))]})
+    requete._dont_enforce_csrf_checks = True
+    reponse = json.loads(vue(requete).content)
+    assert reponse == {
+        "recus": ["photo.jpg"],
+        "ecartes": ["« scanner.pdf » : le fichier est trop gros ; 5 Ko au plus."],
+    }
+    # Seule l'enveloppe est exemptée : la vue elle-même passe par csrf_protect.
+    assert vue.csrf_exempt is True
+    assert getattr(vue.__wrapped__, "csrf_exempt", False) is False
