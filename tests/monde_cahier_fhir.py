@@ -23,6 +23,7 @@ from tests.factories import CompteFactory, ExerciceFactory, StructureFactory, ni
 from tests.monde_cahier import construire_monde_cahier
 from tests.monde_cercle import Monde
 
+TEXTE_EXEMPLE = "Maman est fatiguée. Elle n'a pas voulu sortir ce matin."  # exemple du volet
 SYSTEME_DUI = "urn:oid:1.2.250.1.999.1.1"  # OID fictif du DUI de la plateforme
 
 
@@ -32,7 +33,8 @@ def construire_monde_api() -> Monde:
     # Identité qualifiée (INS de test) : les volets désignent le patient par son matricule INS.
     for rang, usager in enumerate((monde.usager, monde.autre_usager)):
         Usager.objects.filter(pk=usager.pk).update(
-            matricule_ins=nir_valide(900 + rang), oid_ins=OID_INS_TEST, statut_identite=StatutIdentite.QUALIFIEE,
+            matricule_ins=nir_valide(900 + rang), oid_ins=OID_INS_TEST,
+            statut_identite=StatutIdentite.QUALIFIEE,
             mode_recueil=ModeRecueil.INSI, date_interrogation_insi=datetime.date(2026, 1, 15),
         )  # fmt: skip
         usager.refresh_from_db()
@@ -83,7 +85,7 @@ def patient_ins(usager) -> dict:
 
 
 def document_reference(
-    usager, *, auteurs=None, type_note="DEM-AVIS", texte="Maman est fatiguée. Elle n'a pas voulu sortir ce matin.",
+    usager, *, auteurs=None, type_note="DEM-AVIS", texte=TEXTE_EXEMPLE,
     identifiant: str | None = None, visibilite: str | None = None, urgente: bool | None = None, date=None,
     reponse_a: str | None = None, contenu=None,
 ) -> dict:  # fmt: skip
