@@ -70,7 +70,9 @@ def _relue(note: Note) -> Note:
 def _membres(note: Note, uuids) -> list[Membre]:
     membres = list(Membre.objects.select_related("cercle").filter(uuid__in=uuids, cercle__usager=note.usager))
     if len(membres) != len(set(uuids)):
-        raise ValidationError({"destinataires": "Destinataires : certains ne sont pas membres de ce cercle."})
+        raise ValidationError(
+            {"destinataires": ["Destinataires : certains ne sont pas membres de ce cercle."]}
+        )
     return membres
 
 
@@ -89,13 +91,13 @@ class Notes(APIView):
         if "fil" in filtres:
             filtres["fil"] = Note.objects.filter(uuid=filtres["fil"], usager=usager).first()
             if filtres["fil"] is None:
-                raise ValidationError({"fil": "Fil : note introuvable dans ce cahier."})
+                raise ValidationError({"fil": ["Fil : note introuvable dans ce cahier."]})
         page = entree.validated_data["page"]
         debut = (page - 1) * TAILLE_PAGE
         notes = list(
-            selectors.notes_visibles(_acteur(request), usager, filtres=filtres).select_related("reponse_a")[
-                debut : debut + TAILLE_PAGE + 1
-            ]
+            selectors.notes_visibles(_acteur(request), usager, filtres=filtres).select_related(
+                "usager", "reponse_a"
+            )[debut : debut + TAILLE_PAGE + 1]
         )
         resultats = [_lue(request, note) for note in notes[:TAILLE_PAGE]]
         return Response({"page": page, "suivante": len(notes) > TAILLE_PAGE, "resultats": resultats})
@@ -114,7 +116,7 @@ class Notes(APIView):
         if uuid_origine := donnees.pop("reponse_a", None):
             reponse_a = Note.objects.filter(uuid=uuid_origine).first()
             if reponse_a is None or not selectors.peut_voir_note(_acteur(request), reponse_a):
-                raise ValidationError({"reponse_a": "Réponse : note d'origine introuvable."})
+                raise ValidationError({"reponse_a": ["Réponse : note d'origine introuvable."]})
         note = _appliquer(
             services.ecrire_note, acteur=_acteur(request), usager=usager, reponse_a=reponse_a, **donnees
         )
@@ -142,7 +144,7 @@ class UneNote(APIView):
             courante = Note.objects.select_for_update().values_list("version", flat=True).get(pk=note.pk)
             if courante != version:
                 return Response(
-                    {"version": f"La note a été modifiée entre-temps (version {courante}) : relisez-la."},
+                    {"version": [f"La note a été modifiée entre-temps (version {courante}) : relisez-la."]},
                     status=status.HTTP_409_CONFLICT,
                 )
             note = _appliquer(services.modifier_note, acteur=_acteur(request), note=note, **changements)
