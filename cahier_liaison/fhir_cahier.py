@@ -28,6 +28,7 @@ from django.utils.dateparse import parse_datetime
 from cahier_liaison import fhir, selectors, services
 from cahier_liaison.codes import SYSTEME_TYPE_NOTE, SYSTEME_VISIBILITE
 from cahier_liaison.models import Note, TypeAuteur
+from cercle import habilitations
 from cercle import selectors as selectors_cercle
 from cercle.fhir_usagers import exiger_acces, noter, usager_designe
 from cercle.models import Domaine
@@ -53,7 +54,7 @@ from coordination.fhir.registre import (
     registre,
 )
 from coordination.personnes import fhir as fhir_personnes
-from coordination.personnes.fhir_annuaire import exercice_designe, professionnel_designe, structure_designee
+from coordination.personnes.fhir_annuaire import professionnel_designe, structure_designee
 from coordination.personnes.models import Exercice
 
 if TYPE_CHECKING:
@@ -176,7 +177,7 @@ def _auteur_pour_le_compte(contexte: Contexte, recue: fhir.NoteRecue) -> Acteur:
         reference = element.get("reference") or ""
         type_auteur = reference.partition("/")[0] if reference else element.get("type", "")
         if type_auteur == "PractitionerRole":
-            trouve = exercice_designe(element) if reference else _exercice_par_identifiant(element, structure)
+            trouve = _exercice_designe(element, structure)
         elif type_auteur == "Practitioner":
             professionnel = professionnel_designe(element)
             trouve = (
@@ -216,20 +217,28 @@ def _auteur_pour_le_compte(contexte: Contexte, recue: fhir.NoteRecue) -> Acteur:
             )
         exercice = trouve
     if exercice is None:
-        return replace(acteur, memo={})
-    exercice = Exercice.objects.select_related("professionnel", "structure").get(pk=exercice.pk)
-    return replace(acteur, exercice=exercice, memo={})
+        return acteur
+    # Les droits restent ceux de la structure : le mémo des habilitations est partagé.
+    return replace(acteur, exercice=exercice)
 
 
-def _exercice_par_identifiant(element: dict, structure) -> Exercice | None:
+def _exercice_designe(element: dict, structure) -> Exercice | None:
+    """Situation d'exercice d'une référence « PractitionerRole/uuid » (professionnel et structure
+    chargés : une requête), ou d'une référence logique par identifiant."""
+    reference = element.get("reference") or ""
+    exercices = Exercice.objects.select_related("professionnel", "structure")
+    if reference:
+        type_ressource, _, identifiant = reference.partition("/")
+        code = uuid_ou_rien(identifiant) if type_ressource == "PractitionerRole" else None
+        return exercices.filter(uuid=code).first() if code else None
     identifiant = element.get("identifier") or {}
     valeur = (identifiant.get("value") or "").removeprefix("urn:uuid:")
     if identifiant.get("system") == fhir_personnes.SYSTEME_URN and (code := uuid_ou_rien(valeur)):
-        return Exercice.objects.filter(uuid=code).first()
+        return exercices.filter(uuid=code).first()
     professionnel = professionnel_designe({"identifier": identifiant})
     if professionnel is None:
         return None
-    return Exercice.objects.filter(professionnel=professionnel, structure=structure).first()
+    return exercices.filter(professionnel=professionnel, structure=structure).first()
 
 
 def _note_d_origine(contexte: Contexte, cible: dict, usager) -> Note:
@@ -256,11 +265,19 @@ def _note_d_origine(contexte: Contexte, cible: dict, usager) -> Note:
     return note
 
 
+def _connu(acteur: Acteur, usager) -> bool:
+    """`usager_connu` (ADR 0008) sans relire l'usager déjà chargé ; pour un logiciel, qui n'est ni
+    l'usager ni un proche ni un professionnel de « Mes usagers » : un droit sur son dossier."""
+    if acteur.type == TypeActeur.LOGICIEL:
+        return any(habilitations.niveaux(acteur, usager).values())
+    return selectors_cercle.usager_connu(acteur, usager.uuid) is not None
+
+
 def _usager_du_cahier(contexte: Contexte, element: dict):
     """Usager cité dans le corps : inconnu ou hors du monde de l'acteur → 422 (même réponse) ; le
     droit d'écrire est ensuite décidé par le service (403)."""
     usager = usager_designe(element)
-    if usager is None or selectors_cercle.usager_connu(contexte.acteur, usager.uuid) is None:
+    if usager is None or not _connu(contexte.acteur, usager):
         raise erreurs.non_traitable(
             "DocumentReference.subject : ce patient n'est pas connu du portail pour vous (matricule INS "
             "avec son OID, ou identifiant ou référence du portail). Le portail ne crée pas d'usager par "
@@ -437,7 +454,9 @@ class RessourceDocumentReference(RessourceModele):
                 "DocumentReference.masterIdentifier : cet identifiant désigne déjà une note d'un autre "
                 "auteur."
             )
-        note = Note.objects.select_related("usager", "reponse_a", *selectors.AUTEURS).get(pk=note.pk)
+        if existante:
+            note = Note.objects.select_related("usager", "reponse_a", *selectors.AUTEURS).get(pk=note.pk)
+        # Sinon la note vient d'être écrite avec les objets déjà chargés (usager, auteur, origine).
         return replace(self.representation(note), existante=existante)
 
     def modifier(self, contexte: Contexte, id_logique: str, ressource: dict, *, version_attendue):
