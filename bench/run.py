@@ -367,6 +367,26 @@ def scenario_cahier(ctx: Contexte) -> dict:
 # --- Exécution ------------------------------------------------------------------------------------
 
 
+@scenario("cahier_fhir")
+def scenario_cahier_fhir(ctx: Contexte) -> dict:
+    """Réception de notes du cahier par Bundles `cdl-bundle-creation-note` POSTés sur /fhir/ avec
+    le jeton d'un DUI (bench/cahier_fhir.py) : notes/s (un client, puis plusieurs en parallèle)."""
+    from bench.cahier_fhir import mesurer_reception
+    from bench.cercle import generer_cercles
+    from bench.generer import ECHELLES as TAILLES
+    from bench.generer import generer
+    from coordination.personnes.models import Usager
+
+    echelle = ctx.option("cahier_fhir", "echelle", TAILLES[ctx.echelle])
+    if Usager.objects.count() < echelle.usagers:
+        journal("[cahier_fhir] génération des personnes…")
+        generer(echelle)
+    generer_cercles()
+    nombre = ctx.option("cahier_fhir", "notes", 2000)
+    journal(f"[cahier_fhir] réception de {nombre} notes…")
+    return mesurer_reception(nombre, clients=ctx.option("cahier_fhir", "clients", 4))
+
+
 def executer(ctx: Contexte, noms: list[str]) -> list[dict]:
     resultats = []
     for nom in noms:

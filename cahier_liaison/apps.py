@@ -6,3 +6,6 @@ class CahierLiaisonConfig(AppConfig):
 
     name = "cahier_liaison"
     verbose_name = "cahier de liaison"
+
+    def ready(self) -> None:
+        from cahier_liaison import fhir_cahier  # noqa: F401 (enregistre DocumentReference)

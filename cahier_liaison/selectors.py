@@ -133,9 +133,11 @@ def est_auteur(acteur: Acteur, note: Note) -> bool:
     if acteur.type == TypeActeur.USAGER:
         return note.auteur_type == TypeAuteur.USAGER and note.auteur_usager_id == acteur.usager.pk
     if acteur.type == TypeActeur.LOGICIEL and acteur.structure_logiciel is not None:
+        # Même structure, et même professionnel quand le logiciel a écrit pour son compte.
         return (
             note.auteur_type == TypeAuteur.LOGICIEL
             and note.auteur_structure_id == acteur.structure_logiciel.pk
+            and note.auteur_exercice_id == (acteur.exercice.pk if acteur.exercice is not None else None)
         )
     return False
 
@@ -649,3 +651,15 @@ def piece_jointe_visible(acteur: Acteur | None, usager: Usager, piece_uuid) -> P
     if piece is None or not peut_voir_note(acteur, piece.note):
         return None
     return piece
+
+
+def notes_lisibles(acteur: Acteur | None) -> QuerySet[Note]:
+    """Toutes les notes, de tous les cahiers, que l'acteur peut lire (désactivées comprises : l'API
+    FHIR les sert avec le statut entered-in-error), auteurs, usager et note d'origine préchargés.
+    Les habilitations filtrent par sous-requête (`usagers_visibles`) : une seule requête."""
+    if acteur is None:
+        return Note.objects.none()
+    return Note.objects.filter(
+        usager__in=habilitations.usagers_visibles(acteur, DOMAINE, "lire"),
+        visibilite__in=visibilites_permises(acteur),
+    ).select_related("usager", "reponse_a", *AUTEURS)

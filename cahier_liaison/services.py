@@ -96,7 +96,20 @@ def _champs_auteur(acteur: Acteur) -> dict:
     if acteur.type == TypeActeur.USAGER:
         return {**champs, "auteur_type": TypeAuteur.USAGER, "auteur_usager": acteur.usager}
     if acteur.type == TypeActeur.LOGICIEL:
-        return {**champs, "auteur_type": TypeAuteur.LOGICIEL, "auteur_structure": acteur.structure_logiciel}
+        # Le logiciel d'une structure qui écrit pour le compte d'un de ses professionnels (ADR 0020) :
+        # la note garde les deux, la structure (les droits) et la situation d'exercice (la personne).
+        if acteur.exercice is not None:
+            metier = acteur.exercice.fonction or acteur.exercice.profession_libelle or "professionnel"
+            champs = {
+                "auteur_nom": str(acteur.exercice.professionnel)[:200],
+                "auteur_qualite": f"{metier} · {acteur.qualite}"[:300],
+            }
+        return {
+            **champs,
+            "auteur_type": TypeAuteur.LOGICIEL,
+            "auteur_structure": acteur.structure_logiciel,
+            "auteur_exercice": acteur.exercice,
+        }
     if acteur.type == TypeActeur.SYSTEME:
         return {**champs, "auteur_type": TypeAuteur.SYSTEME}
     raise AccesRefuse("Seule une personne identifiée peut écrire dans le cahier de liaison.")
@@ -160,6 +173,8 @@ def _deja_recue(systeme_emetteur: str, master_identifier: str, usager: Usager) -
                 )
             }
         )
+    if note is not None:
+        note.deja_recue = True  # l'appelant (FHIR : 200 au lieu de 201) sait que rien n'a été écrit
     return note
 
 

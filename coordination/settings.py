@@ -331,6 +331,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Deux listes de choix s'appellent « type » (membre du cercle, note du cahier) : noms explicites.
+    "ENUM_NAME_OVERRIDES": {"TypeNoteEnum": "cahier_liaison.codes.TypeNote"},
 }
 
 # django-oauth-toolkit : jetons des logiciels des structures (client credentials, ADR 0010).

@@ -47,6 +47,7 @@ urlpatterns = [
     # API : FHIR R4, jetons OAuth2 des logiciels (client credentials), schéma OpenAPI.
     path("fhir/", include("coordination.fhir.urls")),
     path("o/", include(urls_oauth, namespace="oauth2_provider")),
+    path("api/v1/", include("cahier_liaison.urls_api")),
     path("api/v1/", include("cercle.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(

@@ -229,3 +229,23 @@ def test_scenario_cahier_a_petite_echelle(tmp_path):
     assert partout["notes_trouvees_moyenne"] >= dans_un["notes_trouvees_moyenne"] > 0
     # Relancé : rien n'est régénéré.
     assert run.scenario_cahier(ctx)["generation"] == "déjà faite"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scenario_cahier_fhir_a_toute_petite_echelle(tmp_path):
+    from cahier_liaison.models import Note, TypeAuteur
+
+    ctx = run.Contexte(
+        echelle="S", database_url=run.url_base_django(), dossier=tmp_path,
+        options={"cahier_fhir": {"echelle": PETITE, "notes": 12, "clients": 2}},
+    )  # fmt: skip
+
+    resultat = run.scenario_cahier_fhir(ctx)
+
+    assert resultat["notes_ecrites"] == 24  # 12 en séquence, 12 en parallèle
+    assert resultat["sequentiel"]["notes_par_s"] > 0 and resultat["parallele"]["clients"] == 2
+    assert 0 < resultat["requetes_sql_par_bundle"] < 80
+    # Chaque note est écrite par le logiciel pour le compte d'un professionnel de sa structure.
+    note = Note.objects.order_by("-id").first()
+    assert note.auteur_type == TypeAuteur.LOGICIEL and note.auteur_exercice.structure == note.auteur_structure
+    assert Note.objects.count() == 25  # et le Bundle d'essai qui compte les requêtes

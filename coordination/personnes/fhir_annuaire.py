@@ -193,6 +193,8 @@ class RessourcePractitionerRole(RessourceModele):
         return Exercice.objects.select_related("professionnel", "structure")
 
     creation_en_transaction = True
+    # Après le Practitioner et l'Organization qu'elle cite (Bundle du cahier : urn:uuid:… résolus).
+    rang_transaction = 1
 
     def vers_fhir(self, objet: Exercice) -> dict:
         return fhir.exercice_vers_practitionerrole(objet, jour=timezone.localdate())
