@@ -524,12 +524,20 @@ def _avec_details(acteur: Acteur, notes: QuerySet[Note]) -> QuerySet[Note]:
     de_moi = q_ecrites_par(acteur)
     # « Nouvelle » : écrite par un autre après ma marque de lecture (même règle que `non_lus`).
     nouvelle = Q(active=True, ecrite_le__gt=_marque(acteur, OuterRef("usager_id"))) & ~de_moi
-    return notes.annotate(
-        nombre_reponses=Coalesce(Subquery(reponses), Value(0)),
-        accuse_attendu_de_moi=attendu,
-        de_moi=ExpressionWrapper(de_moi, output_field=BooleanField()),
-        nouvelle=ExpressionWrapper(nouvelle, output_field=BooleanField()),
-    ).prefetch_related(sollicitations)
+    # La carte d'une note montre l'auteur figé dans la note (nom, qualité) : des six jointures des
+    # auteurs, seul le professionnel d'une note écrite par un logiciel « au nom de » sert (moins de
+    # tables à planifier à chaque page ; ADR 0018).
+    return (
+        notes.select_related(None)
+        .select_related("auteur_exercice__professionnel")
+        .annotate(
+            nombre_reponses=Coalesce(Subquery(reponses), Value(0)),
+            accuse_attendu_de_moi=attendu,
+            de_moi=ExpressionWrapper(de_moi, output_field=BooleanField()),
+            nouvelle=ExpressionWrapper(nouvelle, output_field=BooleanField()),
+        )
+        .prefetch_related(sollicitations)
+    )
 
 
 def page_du_fil(
