@@ -486,6 +486,7 @@ class TeleversementLimite(TemporaryFileUploadHandler):
             ecartes = getattr(self.request, ECARTES, [])
             ecartes.append(self.nom_en_cours)
             setattr(self.request, ECARTES, ecartes)
+            self.file.close()  # fichier temporaire effacé tout de suite
             raise SkipFile
         return super().receive_data_chunk(raw_data, start)
 
