@@ -486,7 +486,7 @@ class TeleversementLimite(TemporaryFileUploadHandler):
             ecartes = getattr(self.request, ECARTES, [])
             ecartes.append(self.nom_en_cours)
             setattr(self.request, ECARTES, ecartes)
-            self.file.close()  # le fichier temporaire commencé est jeté (et effacé) tout de suite
+            self.file.close()  # fichier temporaire effacé tout de suite
             raise SkipFile
         return super().receive_data_chunk(raw_data, start)
 
