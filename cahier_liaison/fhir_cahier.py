@@ -14,7 +14,6 @@ d'un de ses professionnels quand l'auteur en désigne un (PractitionerRole ou Pr
 from __future__ import annotations
 
 import copy
-import inspect
 import uuid
 from contextlib import contextmanager
 from dataclasses import replace
@@ -65,11 +64,6 @@ if TYPE_CHECKING:
 T = TypeParametre
 P = ParametreRecherche
 LECTURE = "fhir.documentreference.lecture"
-# Les pièces jointes arrivent avec le lot « pièces jointes » : on ne les passe au service que s'il
-# les prend.
-PIECES_PRISES_EN_CHARGE = "pieces_jointes" in inspect.signature(services.ecrire_note).parameters
-
-
 # --- Recherche --------------------------------------------------------------------------------------
 
 
@@ -435,11 +429,6 @@ class RessourceDocumentReference(RessourceModele):
         acteur = _auteur_pour_le_compte(contexte, recue)
         supplements = {}
         if recue.pieces_jointes:
-            if not PIECES_PRISES_EN_CHARGE:
-                raise erreurs.non_traitable(
-                    "DocumentReference.content : les pièces jointes ne sont pas encore prises en charge.",
-                    expression=["DocumentReference.content"],
-                )
             supplements["pieces_jointes"] = recue.pieces_jointes
         reponse_a = _note_d_origine(contexte, recue.reponse_a, usager) if recue.reponse_a else None
         with services_en_fhir():

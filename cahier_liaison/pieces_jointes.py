@@ -195,9 +195,9 @@ def detecter_type(contenu: bytes) -> str:
                 return image.format
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise Refus(DEMESUREE) from exc
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
-        pass
-    raise Refus(f"type de fichier non reconnu ; seuls sont acceptés : {TYPES_ACCEPTES}.")
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        # Ni PDF ni image lisible dans les formats permis : refusé, sans deviner davantage.
+        raise Refus(f"type de fichier non reconnu ; seuls sont acceptés : {TYPES_ACCEPTES}.") from exc
 
 
 # --- Images -------------------------------------------------------------------------------------

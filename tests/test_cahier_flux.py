@@ -78,12 +78,9 @@ def test_message_publie_apres_validation_sans_donnee_de_sante(monde, django_capt
 
 def test_ecriture_annulee_rien_publie(monde, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as rappels:
-        try:
-            with transaction.atomic():
-                note_de(monde, "medecin")
-                raise RuntimeError("annulée")
-        except RuntimeError:
-            pass
+        with pytest.raises(RuntimeError, match="annulée"), transaction.atomic():
+            note_de(monde, "medecin")
+            raise RuntimeError("annulée")
     assert rappels == []
 
 

@@ -233,10 +233,6 @@ def test_transmission_ciblee_en_plusieurs_contenus_titres(client, monde, dui):
     assert titres == ["Cible", "Données", "Actions", "Résultats"]
 
 
-@pytest.mark.skip(
-    reason="Pièces jointes : services.ecrire_note ne prend pas encore `pieces_jointes` (lot « pièces "
-    "jointes », fusionné par l'intégrateur, qui retire ce skip)."
-)
 def test_photo_envoyee_par_fhir_devient_piece_jointe(client, monde, dui):
     png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
     contenu = [
@@ -248,22 +244,6 @@ def test_photo_envoyee_par_fhir_devient_piece_jointe(client, monde, dui):
     note = Note.objects.get()
     pieces = list(note.pieces_jointes.all())
     assert len(pieces) == 1
-
-
-def test_piece_jointe_sans_prise_en_charge_refusee_sans_rien_ecrire(client, monde, dui):
-    from cahier_liaison.fhir_cahier import PIECES_PRISES_EN_CHARGE
-
-    if PIECES_PRISES_EN_CHARGE:
-        pytest.skip("Les pièces jointes sont prises en charge : voir le test de la photo.")
-    contenu = [
-        {"attachment": {"contentType": "text/plain", "data": b64("Photo jointe.")}},
-        {"attachment": {"contentType": "image/png", "title": "talon.png", "data": b64("png")}},
-    ]
-    oo(_poster(client, dui, document_reference(monde.usager, contenu=contenu)), 422)
-    assert Note.objects.count() == 0
-
-
-# --- Modification, désactivation ------------------------------------------------------------------
 
 
 def _creer(client, dui, monde, **champs) -> dict:
