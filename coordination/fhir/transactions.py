@@ -27,7 +27,7 @@ from django.db import transaction
 
 from coordination.fhir import erreurs
 from coordination.fhir.erreurs import ErreurFHIR
-from coordination.fhir.registre import Interaction, registre
+from coordination.fhir.registre import Creation, Interaction, registre
 from coordination.fhir.validation import valider
 from coordination.fhir.versions import instant_fhir
 
@@ -159,6 +159,30 @@ def _executer(contexte: Contexte, operation: Operation) -> tuple[int, Representa
     return (201 if cree else 200), representation
 
 
+def _sans_id(ressource: dict) -> dict:
+    ressource = dict(ressource)
+    ressource.pop("id", None)
+    return ressource
+
+
+def _groupes(operations: list[Operation]) -> list[list[Operation]]:
+    """Les opérations ordonnées, par groupes : les créations consécutives d'un même type ensemble,
+    chaque mise à jour seule."""
+    groupes: list[list[Operation]] = []
+    for operation in operations:
+        precedent = groupes[-1][0] if groupes else None
+        if (
+            operation.methode == "POST"
+            and precedent is not None
+            and precedent.methode == "POST"
+            and precedent.gestionnaire is operation.gestionnaire
+        ):
+            groupes[-1].append(operation)
+        else:
+            groupes.append([operation])
+    return groupes
+
+
 def _reponse(code: int, representation: Representation, avec_ressource: bool) -> dict:
     reponse = {"status": statut(code), "location": f"{representation.type}/{representation.id}"}
     if representation.version is not None:
@@ -214,14 +238,24 @@ def traiter(contexte: Contexte, corps, *, avec_ressources: bool = False) -> dict
     table = _correspondances(entrees, operations)
     resultats: dict[int, dict] = {}
     with transaction.atomic():
-        for operation in _ordre(operations):
-            operation.ressource = _reecrire(operation.ressource, table)
-            try:
-                code, representation = _executer(contexte, operation)
-            except ErreurFHIR as erreur:
-                raise erreur.avec_prefixe(operation.chemin) from None
-            _suivre(table, operation, representation)
-            resultats[operation.rang] = _reponse(code, representation, avec_ressources)
+        for groupe in _groupes(_ordre(operations)):
+            for operation in groupe:
+                operation.ressource = _reecrire(operation.ressource, table)
+            if groupe[0].methode == "POST":
+                # Les créations d'un même type ensemble : le gestionnaire résout et écrit en lot.
+                creations = [
+                    Creation(o.chemin, _sans_id(o.ressource), uuid.UUID(o.id_logique)) for o in groupe
+                ]
+                representations = groupe[0].gestionnaire.creer_plusieurs(contexte, creations)
+                executees = [(200 if r.existante else 201, r) for r in representations]
+            else:
+                try:
+                    executees = [_executer(contexte, groupe[0])]
+                except ErreurFHIR as erreur:
+                    raise erreur.avec_prefixe(groupe[0].chemin) from None
+            for operation, (code, representation) in zip(groupe, executees, strict=True):
+                _suivre(table, operation, representation)
+                resultats[operation.rang] = _reponse(code, representation, avec_ressources)
     return {
         "resourceType": "Bundle",
         "type": "transaction-response",
