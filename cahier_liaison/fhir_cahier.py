@@ -348,6 +348,10 @@ class _Resolutions:
                 elif code := _uuid_de(reference, "Practitioner"):
                     professionnels.add(code)
         exercices = Exercice.objects.select_related("professionnel", "structure")
+        for code in list(roles):  # déjà résolues par les entrées PractitionerRole du Bundle
+            if (exercice := contexte.resolues.get(("PractitionerRole", code))) is not None:
+                self.exercices[("PractitionerRole", code)] = exercice
+                roles.discard(code)
         if roles:
             for exercice in exercices.filter(uuid__in=roles):
                 self.exercices[("PractitionerRole", exercice.uuid)] = exercice

@@ -231,6 +231,8 @@ class RessourcePractitionerRole(RessourceModele):
         trouves = exercices_designes([creation.ressource for creation in creations])
         representations = []
         for creation, exercice in zip(creations, trouves, strict=True):
+            if exercice is not None and hasattr(contexte, "resolues"):
+                contexte.resolues[("PractitionerRole", exercice.uuid)] = exercice
             try:
                 if exercice is None:
                     self.creer(contexte, creation.ressource, id_logique=creation.id_logique)
