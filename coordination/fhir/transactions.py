@@ -12,8 +12,11 @@ au Bundle : `fullUrl` en `urn:uuid:…` et, par tolérance pour les exemples des
 sont celles du gestionnaire (`methodes_transaction`, POST et PUT par défaut : invariant req-met).
 Ordre d'exécution (règle FHIR) : créations, puis mises à jour ; parmi les créations, les ressources
 citées d'abord (`rang_transaction` : Patient et Organization, puis RelatedPerson, puis CareTeam) ;
-réponses dans l'ordre des entrées. Une création qui désigne une ressource déjà connue (Patient
-reconnu par son INS…) répond 200, et les références des entrées suivantes visent cette ressource.
+réponses dans l'ordre des entrées. Dans une transaction, les créations consécutives d'un même type
+passent ensemble au gestionnaire (`creer_plusieurs`) : un Bundle de 100 notes du cahier se résout
+et s'écrit en autant de requêtes qu'un Bundle d'une note (ADR 0020). Une création qui désigne une
+ressource déjà connue (Patient reconnu par son INS…) répond 200, et les références des entrées
+suivantes visent cette ressource.
 """
 
 from __future__ import annotations
