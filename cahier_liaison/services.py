@@ -268,6 +268,20 @@ def ecrire_note(*, acteur: Acteur, usager: Usager, **champs) -> Note:
     return note
 
 
+def _deja_recues(cles: set[tuple[str, str]]) -> dict[tuple[str, str], Note]:
+    """Les notes déjà reçues sous ces (système émetteur, identifiant) : une requête."""
+    if not cles:
+        return {}
+    existantes = Note.objects.filter(
+        master_identifier__in={c[1] for c in cles}, systeme_emetteur__in={c[0] for c in cles}
+    )
+    return {
+        (n.systeme_emetteur, n.master_identifier): n
+        for n in existantes
+        if (n.systeme_emetteur, n.master_identifier) in cles
+    }
+
+
 class NoteRefusee(Exception):
     """Refus d'une note d'un envoi groupé (`ecrire_notes`) : son `rang` dans l'envoi et la `cause`
     (AccesRefuse ou ValidationError, comme `ecrire_note` la lèverait). Rien n'est écrit."""
@@ -306,12 +320,7 @@ def ecrire_notes(demandes: list[dict]) -> list[Note]:
                     {"master_identifier": "Identifiant de note : il figure deux fois dans le même envoi."}
                 ))  # fmt: skip
             cles[cle] = rang
-    deja: dict[tuple[str, str], Note] = {}
-    if cles:
-        existantes = Note.objects.filter(
-            master_identifier__in={c[1] for c in cles}, systeme_emetteur__in={c[0] for c in cles}
-        )
-        deja = {(n.systeme_emetteur, n.master_identifier): n for n in existantes}
+    deja = _deja_recues(set(cles))
     resultats, nouvelles = list(notes), []
     for rang, note in enumerate(notes):
         existante = deja.get((note.systeme_emetteur, note.master_identifier or ""))

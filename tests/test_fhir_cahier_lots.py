@@ -158,3 +158,36 @@ def test_meme_identifiant_deux_fois_dans_un_lot_refuse(client, monde, dui):
     assert contenu["issue"][0]["diagnostics"].startswith("Bundle.entry[4] : ")
     assert "deux fois" in contenu["issue"][0]["diagnostics"]
     assert Note.objects.count() == 0
+
+
+def test_lot_croise_un_envoi_simultane_repris_note_par_note(monde, monkeypatch):
+    """Un identifiant reçu par un autre envoi entre la lecture des identifiants et l'écriture : la
+    contrainte unique refuse le lot, qui est repris note par note (la note déjà reçue est rendue,
+    les autres écrites), sans double."""
+    from cahier_liaison import services
+    from coordination.comptes.acteur import acteur_systeme
+
+    acteur = acteur_systeme("test des lots")
+
+    def demande(identifiant):
+        return {
+            "acteur": acteur, "usager": monde.usager, "type": "OBS", "texte": f"Note {identifiant}.",
+            "survenue_le": timezone.now() - datetime.timedelta(hours=1),
+            "systeme_emetteur": "urn:oid:1.2.3", "master_identifier": identifiant,
+        }  # fmt: skip
+
+    premiere = services.ecrire_note(**demande("a"))
+    reelle = services._deja_recues
+    appels = []
+
+    def en_retard(cles):  # la lecture du lot a précédé l'écriture de « a » par l'autre envoi
+        appels.append(cles)
+        return {} if len(appels) == 1 else reelle(cles)
+
+    monkeypatch.setattr(services, "_deja_recues", en_retard)
+    notes = services.ecrire_notes([demande("a"), demande("b")])
+    assert notes[0].pk == premiere.pk and notes[0].deja_recue
+    assert not getattr(notes[1], "deja_recue", False)
+    assert Note.objects.filter(systeme_emetteur="urn:oid:1.2.3").count() == 2
+    assert Evenement.objects.filter(action="cahier.note.ecriture").count() == 2
+    assert EvenementCahier.objects.count() == 2
