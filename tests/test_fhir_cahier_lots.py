@@ -191,3 +191,18 @@ def test_lot_croise_un_envoi_simultane_repris_note_par_note(monde, monkeypatch):
     assert Note.objects.filter(systeme_emetteur="urn:oid:1.2.3").count() == 2
     assert Evenement.objects.filter(action="cahier.note.ecriture").count() == 2
     assert EvenementCahier.objects.count() == 2
+
+
+def test_reponse_a_une_note_du_meme_lot(client, monde, dui):
+    """Une note qui répond à une note créée plus haut dans le même Bundle (référence urn:uuid) :
+    le lot est coupé avant elle, la note d'origine est écrite d'abord."""
+    bundle = bundle_lot(monde, 4)
+    origine = bundle["entry"][0]["fullUrl"]
+    bundle["entry"][2]["resource"]["relatesTo"] = [{"code": "appends", "target": {"reference": origine}}]
+    reponse = _poster(client, dui, bundle)
+    assert reponse.status_code == 200, reponse.content[:500]
+    notes = {n.master_identifier: n for n in Note.objects.all()}
+    assert len(notes) == 4
+    assert notes["lot-2"].reponse_a == notes["lot-0"]
+    assert notes["lot-1"].reponse_a is None
+    assert EvenementCahier.objects.filter(nature="reponse", note=notes["lot-2"]).exists()

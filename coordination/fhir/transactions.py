@@ -168,21 +168,38 @@ def _sans_id(ressource: dict) -> dict:
     return ressource
 
 
-def _groupes(operations: list[Operation]) -> list[list[Operation]]:
+def _references(valeur) -> set[str]:
+    if isinstance(valeur, dict):
+        trouvees = {valeur["reference"]} if isinstance(valeur.get("reference"), str) else set()
+        for sous_valeur in valeur.values():
+            trouvees |= _references(sous_valeur)
+        return trouvees
+    if isinstance(valeur, list):
+        return set().union(*(_references(v) for v in valeur)) if valeur else set()
+    return set()
+
+
+def _groupes(operations: list[Operation], table: dict[str, str]) -> list[list[Operation]]:
     """Les opérations ordonnées, par groupes : les créations consécutives d'un même type ensemble,
-    chaque mise à jour seule."""
+    sauf si l'une cite une création du même groupe (réponse à une note du même Bundle : elle
+    attend que la première soit écrite) ; chaque mise à jour seule."""
     groupes: list[list[Operation]] = []
+    cibles: set[str] = set()  # « Type/id attribué » des créations du groupe en cours
     for operation in operations:
         precedent = groupes[-1][0] if groupes else None
+        citees = {table.get(r, r) for r in _references(operation.ressource)} if precedent else set()
         if (
             operation.methode == "POST"
             and precedent is not None
             and precedent.methode == "POST"
             and precedent.gestionnaire is operation.gestionnaire
+            and not citees & cibles
         ):
             groupes[-1].append(operation)
         else:
             groupes.append([operation])
+            cibles = set()
+        cibles.add(f"{operation.gestionnaire.type}/{operation.id_logique}")
     return groupes
 
 
@@ -241,7 +258,7 @@ def traiter(contexte: Contexte, corps, *, avec_ressources: bool = False) -> dict
     table = _correspondances(entrees, operations)
     resultats: dict[int, dict] = {}
     with transaction.atomic():
-        for groupe in _groupes(_ordre(operations)):
+        for groupe in _groupes(_ordre(operations), table):
             for operation in groupe:
                 operation.ressource = _reecrire(operation.ressource, table)
             if groupe[0].methode == "POST":
