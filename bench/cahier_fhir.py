@@ -131,6 +131,26 @@ def bundle(usager: Usager, exercice: Exercice, rang: int, structure: Structure) 
     }
 
 
+def bundle_lot(
+    usagers: list[Usager], exercices: list[Exercice], debut: int, taille: int, structure: Structure
+) -> dict:
+    """Un Bundle transaction de `taille` notes (usagers et auteurs tournants) : chaque auteur cité
+    une fois (son PractitionerRole et son Practitioner), comme un DUI qui envoie ses notes en lot."""
+    entrees, auteurs = [], {}
+    for rang in range(debut, debut + taille):
+        exercice = exercices[rang % len(exercices)]
+        if exercice.pk not in auteurs:
+            unitaire = bundle(usagers[0], exercice, rang, structure)["entry"]
+            auteurs[exercice.pk] = unitaire[1:]
+        role, pro = (e["fullUrl"] for e in auteurs[exercice.pk])
+        note = bundle(usagers[rang % len(usagers)], exercice, rang, structure)["entry"][0]
+        note["resource"]["author"] = [{"reference": role}, {"reference": pro}]
+        entrees.append(note)
+    for paire in auteurs.values():
+        entrees += paire
+    return {"resourceType": "Bundle", "type": "transaction", "entry": entrees}
+
+
 def _envoyer(jeton_acces: str, corps: list[str], erreurs: list) -> None:
     client = Client()
     try:
@@ -147,8 +167,11 @@ def _envoyer(jeton_acces: str, corps: list[str], erreurs: list) -> None:
         connections.close_all()
 
 
-def mesurer_reception(nombre: int = 1000, clients: int = 4) -> dict:
-    """Reçoit `nombre` notes (un Bundle chacune) par `clients` clients parallèles : notes/s, et
+def mesurer_reception(
+    nombre: int = 1000, clients: int = 4, tailles_lots: tuple[int, ...] = (50, 100)
+) -> dict:
+    """Reçoit `nombre` notes (un Bundle chacune) par `clients` clients parallèles, puis `nombre`
+    notes par Bundles de chaque taille de `tailles_lots` (un client, puis `clients`) : notes/s, et
     requêtes SQL par Bundle (mesurées sur un Bundle à part)."""
     structure, usagers, exercices = preparer()
     jeton_acces = jeton(structure)
@@ -163,7 +186,7 @@ def mesurer_reception(nombre: int = 1000, clients: int = 4) -> dict:
         _envoyer_un(jeton_acces, corps(-1))
     requetes_par_bundle = len(requetes)
     avant = Note.objects.count()
-    resultats = {"requetes_sql_par_bundle": requetes_par_bundle}
+    resultats: dict = {"requetes_sql_par_bundle": requetes_par_bundle}
     for nom, nombre_clients in (("sequentiel", 1), ("parallele", clients)):
         lots = [[corps(r) for r in range(i, nombre, nombre_clients)] for i in range(nombre_clients)]
         erreurs: list = []
@@ -178,6 +201,38 @@ def mesurer_reception(nombre: int = 1000, clients: int = 4) -> dict:
             raise RuntimeError(f"Banc cahier_fhir : {len(erreurs)} Bundles refusés, dont {erreurs[0]}.")
         resultats[nom] = {"clients": nombre_clients, "notes": nombre, "duree_s": round(duree, 2),
                           "notes_par_s": round(nombre / duree, 1)}  # fmt: skip
+    for taille in tailles_lots:
+
+        def corps_lot(rang: int, taille: int = taille) -> str:
+            return json.dumps(bundle_lot(usagers, exercices, rang * taille, taille, structure))
+
+        with CaptureQueriesContext(connection) as requetes:
+            _envoyer_un(jeton_acces, corps_lot(10_000 + taille))  # à part, comme ci-dessus
+        chiffres = {"notes_par_bundle": taille, "requetes_sql_par_bundle": len(requetes)}
+        nombre_lots = max(nombre // taille, 4)
+        for nom, nombre_clients in (("sequentiel", 1), ("parallele", clients)):
+            base = 20_000 + (taille * 100 if nom == "sequentiel" else taille * 200)
+            lots = [[corps_lot(base + r) for r in range(i, nombre_lots, nombre_clients)]
+                    for i in range(nombre_clients)]  # fmt: skip
+            erreurs = []
+            fils = [threading.Thread(target=_envoyer, args=(jeton_acces, lot, erreurs)) for lot in lots]
+            debut = time.perf_counter()
+            for fil in fils:
+                fil.start()
+            for fil in fils:
+                fil.join()
+            duree = time.perf_counter() - debut
+            if erreurs:
+                raise RuntimeError(f"Banc cahier_fhir : {len(erreurs)} Bundles refusés, dont {erreurs[0]}.")
+            chiffres[nom] = {
+                "clients": nombre_clients,
+                "bundles": nombre_lots,
+                "notes": nombre_lots * taille,
+                "duree_s": round(duree, 2),
+                "ms_par_bundle": round(1000 * duree * nombre_clients / nombre_lots, 1),
+                "notes_par_s": round(nombre_lots * taille / duree, 1),
+            }
+        resultats[f"lots_de_{taille}"] = chiffres
     resultats["notes_ecrites"] = Note.objects.count() - avant
     resultats["usagers"] = len(usagers)
     return resultats

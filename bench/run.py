@@ -370,7 +370,8 @@ def scenario_cahier(ctx: Contexte) -> dict:
 @scenario("cahier_fhir")
 def scenario_cahier_fhir(ctx: Contexte) -> dict:
     """Réception de notes du cahier par Bundles `cdl-bundle-creation-note` POSTés sur /fhir/ avec
-    le jeton d'un DUI (bench/cahier_fhir.py) : notes/s (un client, puis plusieurs en parallèle)."""
+    le jeton d'un DUI (bench/cahier_fhir.py) : notes/s (un client, puis plusieurs en parallèle), une
+    note par Bundle puis par lots de 50 et 100 notes."""
     from bench.cahier_fhir import mesurer_reception
     from bench.cercle import generer_cercles
     from bench.generer import ECHELLES as TAILLES
@@ -384,7 +385,11 @@ def scenario_cahier_fhir(ctx: Contexte) -> dict:
     generer_cercles()
     nombre = ctx.option("cahier_fhir", "notes", 2000)
     journal(f"[cahier_fhir] réception de {nombre} notes…")
-    return mesurer_reception(nombre, clients=ctx.option("cahier_fhir", "clients", 4))
+    return mesurer_reception(
+        nombre,
+        clients=ctx.option("cahier_fhir", "clients", 4),
+        tailles_lots=tuple(ctx.option("cahier_fhir", "lots", (50, 100))),
+    )
 
 
 def executer(ctx: Contexte, noms: list[str]) -> list[dict]:

@@ -29,7 +29,7 @@ from cahier_liaison.codes import SYSTEME_TYPE_NOTE, SYSTEME_VISIBILITE
 from cahier_liaison.models import Note, TypeAuteur
 from cercle import habilitations
 from cercle import selectors as selectors_cercle
-from cercle.fhir_usagers import exiger_acces, noter, usager_designe
+from cercle.fhir_usagers import SYSTEMES_INS, exiger_acces, noter, usager_designe
 from cercle.models import Domaine
 from cercle.services import AccesRefuse
 from coordination.comptes.acteur import TypeActeur
@@ -45,6 +45,7 @@ from coordination.fhir.filtres import (
 )
 from coordination.fhir.orm import RessourceModele
 from coordination.fhir.registre import (
+    Creation,
     Interaction,
     ParametreRecherche,
     Representation,
@@ -54,7 +55,7 @@ from coordination.fhir.registre import (
 )
 from coordination.personnes import fhir as fhir_personnes
 from coordination.personnes.fhir_annuaire import professionnel_designe, structure_designee
-from coordination.personnes.models import Exercice
+from coordination.personnes.models import Exercice, Usager
 
 if TYPE_CHECKING:
     from coordination.comptes.acteur import Acteur
@@ -155,7 +156,9 @@ def services_en_fhir():
         raise erreurs.non_traitable(" ".join(erreur.messages), expression=["DocumentReference"]) from None
 
 
-def _auteur_pour_le_compte(contexte: Contexte, recue: fhir.NoteRecue) -> Acteur:
+def _auteur_pour_le_compte(
+    contexte: Contexte, recue: fhir.NoteRecue, resolutions: _Resolutions | None = None
+) -> Acteur:
     """L'acteur qui écrit : le logiciel de la structure, pour le compte du professionnel que désigne
     l'auteur (PractitionerRole ou Practitioner), qui doit exercer dans cette structure. Les autres
     auteurs cités (la structure elle-même, le logiciel) ne changent rien ; un proche ou l'usager ne
@@ -170,7 +173,10 @@ def _auteur_pour_le_compte(contexte: Contexte, recue: fhir.NoteRecue) -> Acteur:
     for chemin, element in recue.auteurs:
         reference = element.get("reference") or ""
         type_auteur = reference.partition("/")[0] if reference else element.get("type", "")
-        if type_auteur == "PractitionerRole":
+        prechargee = resolutions.exercice(element) if resolutions is not None else None
+        if prechargee is not None:
+            trouve = prechargee[0]
+        elif type_auteur == "PractitionerRole":
             trouve = _exercice_designe(element, structure)
         elif type_auteur == "Practitioner":
             professionnel = professionnel_designe(element)
@@ -267,10 +273,11 @@ def _connu(acteur: Acteur, usager) -> bool:
     return selectors_cercle.usager_connu(acteur, usager.uuid) is not None
 
 
-def _usager_du_cahier(contexte: Contexte, element: dict):
+def _usager_du_cahier(contexte: Contexte, element: dict, resolutions: _Resolutions | None = None):
     """Usager cité dans le corps : inconnu ou hors du monde de l'acteur → 422 (même réponse) ; le
     droit d'écrire est ensuite décidé par le service (403)."""
-    usager = usager_designe(element)
+    prechargee = resolutions.usager(element) if resolutions is not None else None
+    usager = prechargee[0] if prechargee is not None else usager_designe(element)
     if usager is None or not _connu(contexte.acteur, usager):
         raise erreurs.non_traitable(
             "DocumentReference.subject : ce patient n'est pas connu du portail pour vous (matricule INS "
@@ -279,6 +286,105 @@ def _usager_du_cahier(contexte: Contexte, element: dict):
             expression=["DocumentReference.subject"],
         )
     return usager
+
+
+def _uuid_de(reference: str, type_ressource: str):
+    type_cite, _, identifiant = reference.partition("/")
+    return uuid_ou_rien(identifiant) if type_cite == type_ressource else None
+
+
+def _cle_usager(element: dict) -> tuple | None:
+    """La clé de l'usager cité sous ses deux formes courantes (« Patient/uuid », matricule INS avec
+    l'OID de son système) ; None pour une autre forme (résolue par `usager_designe`)."""
+    if reference := element.get("reference") or "":
+        code = _uuid_de(reference, "Patient")
+        return ("uuid", code) if code else None
+    identifiant = element.get("identifier")
+    if not isinstance(identifiant, dict) or identifiant.get("system") not in SYSTEMES_INS:
+        return None
+    valeur = "".join((identifiant.get("value") or "").split()).upper()
+    return ("ins", (valeur, SYSTEMES_INS[identifiant["system"]])) if valeur else None
+
+
+class _Resolutions:
+    """Ce que citent les notes d'un même Bundle, lu en trois requêtes au plus avant de les traiter
+    une à une : les usagers (« Patient/uuid » ou INS), les situations d'exercice des auteurs
+    (« PractitionerRole/uuid », ou « Practitioner/uuid » : sa situation la plus récente dans la
+    structure du logiciel, comme `_auteur_pour_le_compte`), et les droits du logiciel sur tous ces
+    usagers (mémo des habilitations). `usager()` et `exercice()` renvoient (trouvé ou None,) pour
+    une clé préchargée, None sinon : l'appelant résout alors comme pour une note seule."""
+
+    def __init__(self, contexte: Contexte, recues: list[fhir.NoteRecue]):
+        self.usagers: dict[tuple, Usager | None] = {}
+        self.exercices: dict[tuple, Exercice | None] = {}
+        cles = {c for r in recues if (c := _cle_usager(r.sujet)) is not None}
+        if cles:
+            uuids = {v for t, v in cles if t == "uuid"}
+            matricules = {v[0] for t, v in cles if t == "ins"}
+            for usager in Usager.objects.filter(Q(uuid__in=uuids) | Q(matricule_ins__in=matricules)):
+                self.usagers[("uuid", usager.uuid)] = usager
+                self.usagers[("ins", (usager.matricule_ins, usager.oid_ins))] = usager
+        for cle in cles:
+            self.usagers.setdefault(cle, None)
+        acteur = contexte.acteur
+        structure = acteur.structure_logiciel if acteur.type == TypeActeur.LOGICIEL else None
+        if structure is None:
+            return  # refusé plus loin, note par note
+        trouves = [u for u in self.usagers.values() if u is not None]
+        if trouves:
+            habilitations.niveaux_de_plusieurs(acteur, trouves)
+        roles, professionnels = set(), set()
+        for recue in recues:
+            for _, element in recue.auteurs:
+                reference = element.get("reference") or ""
+                if code := _uuid_de(reference, "PractitionerRole"):
+                    roles.add(code)
+                elif code := _uuid_de(reference, "Practitioner"):
+                    professionnels.add(code)
+        exercices = Exercice.objects.select_related("professionnel", "structure")
+        for code in list(roles):  # déjà résolues par les entrées PractitionerRole du Bundle
+            if (exercice := contexte.resolues.get(("PractitionerRole", code))) is not None:
+                self.exercices[("PractitionerRole", code)] = exercice
+                roles.discard(code)
+        if roles:
+            for exercice in exercices.filter(uuid__in=roles):
+                self.exercices[("PractitionerRole", exercice.uuid)] = exercice
+        if professionnels:
+            lus = exercices.filter(structure=structure, professionnel__uuid__in=professionnels).order_by(
+                "professionnel_id", "-date_debut", "-id"
+            )
+            for exercice in lus:
+                self.exercices.setdefault(("Practitioner", exercice.professionnel.uuid), exercice)
+        for code in roles:
+            self.exercices.setdefault(("PractitionerRole", code), None)
+        for code in professionnels:
+            self.exercices.setdefault(("Practitioner", code), None)
+
+    def usager(self, element: dict) -> tuple[Usager | None] | None:
+        cle = _cle_usager(element)
+        return (self.usagers[cle],) if cle in self.usagers else None
+
+    def exercice(self, element: dict) -> tuple[Exercice | None] | None:
+        reference = element.get("reference") or ""
+        type_ressource = reference.partition("/")[0]
+        cle = (type_ressource, _uuid_de(reference, type_ressource)) if reference else None
+        return (self.exercices[cle],) if cle in self.exercices else None
+
+
+class _RefusEntree(Exception):
+    """Une note d'un lot refusée : son rang dans le lot et l'erreur FHIR (non située)."""
+
+    def __init__(self, rang: int, erreur: erreurs.ErreurFHIR):
+        super().__init__(str(erreur))
+        self.rang, self.erreur = rang, erreur
+
+
+@contextmanager
+def _entree(rang: int):
+    try:
+        yield
+    except erreurs.ErreurFHIR as erreur:
+        raise _RefusEntree(rang, erreur) from None
 
 
 # --- La ressource ------------------------------------------------------------------------------------
@@ -418,35 +524,72 @@ class RessourceDocumentReference(RessourceModele):
 
     def creer(self, contexte: Contexte, ressource: dict, *, id_logique) -> Representation:
         """Une note écrite par le service ; la même (système émetteur, masterIdentifier) déjà reçue
-        est renvoyée telle quelle (200), rien n'est écrit de plus."""
-        recue = fhir.lire_documentreference(ressource)
-        if recue.statut != fhir.STATUT_ACTIF:
-            raise erreurs.non_traitable(
-                "DocumentReference.status : une nouvelle note est « current ».",
-                expression=["DocumentReference.status"],
+        est renvoyée telle quelle (200), rien n'est écrit de plus. Même chemin qu'un Bundle."""
+        try:
+            return self._creer_lot(contexte, [ressource])[0]
+        except _RefusEntree as refus:
+            raise refus.erreur from None
+
+    def creer_plusieurs(self, contexte: Contexte, creations: list[Creation]) -> list[Representation]:
+        """Les notes d'un Bundle transaction (une, ou beaucoup) : tout ou rien, en un nombre constant
+        de requêtes (ADR 0020). La première entrée refusée est nommée (`Bundle.entry[n]`)."""
+        try:
+            return self._creer_lot(contexte, [creation.ressource for creation in creations])
+        except _RefusEntree as refus:
+            raise refus.erreur.avec_prefixe(creations[refus.rang].chemin) from None
+
+    def _creer_lot(self, contexte: Contexte, ressources: list[dict]) -> list[Representation]:
+        recues = []
+        for rang, ressource in enumerate(ressources):
+            with _entree(rang):
+                recue = fhir.lire_documentreference(ressource)
+                if recue.statut != fhir.STATUT_ACTIF:
+                    raise erreurs.non_traitable(
+                        "DocumentReference.status : une nouvelle note est « current ».",
+                        expression=["DocumentReference.status"],
+                    )
+                recues.append(recue)
+        resolutions = _Resolutions(contexte, recues)
+        demandes = []
+        for rang, recue in enumerate(recues):
+            with _entree(rang):
+                usager = _usager_du_cahier(contexte, recue.sujet, resolutions)
+                acteur = _auteur_pour_le_compte(contexte, recue, resolutions)
+                supplements = {}
+                if recue.pieces_jointes:
+                    supplements["pieces_jointes"] = recue.pieces_jointes
+                reponse_a = _note_d_origine(contexte, recue.reponse_a, usager) if recue.reponse_a else None
+                demandes.append(dict(
+                    acteur=acteur, usager=usager, systeme_emetteur=recue.systeme_emetteur,
+                    master_identifier=recue.master_identifier, reponse_a=reponse_a, **recue.champs,
+                    **supplements,
+                ))  # fmt: skip
+        try:
+            notes = services.ecrire_notes(demandes)
+        except services.NoteRefusee as refus:
+            with _entree(refus.rang), services_en_fhir():
+                raise refus.cause from None
+        representations: list[Representation | None] = [None] * len(notes)
+        deja = []
+        for rang, (demande, note) in enumerate(zip(demandes, notes, strict=True)):
+            if not getattr(note, "deja_recue", False):
+                # Note neuve : écrite avec les objets déjà chargés (usager, auteur, origine).
+                representations[rang] = self.representation(note)
+            elif not selectors.est_auteur(demande["acteur"], note):
+                with _entree(rang):
+                    raise erreurs.conflit(
+                        "DocumentReference.masterIdentifier : cet identifiant désigne déjà une note d'un "
+                        "autre auteur."
+                    )
+            else:
+                deja.append(rang)
+        if deja:  # notes déjà reçues : relues ensemble, avec usager et auteurs
+            relues = Note.objects.select_related("usager", "reponse_a", *selectors.AUTEURS).in_bulk(
+                [notes[r].pk for r in deja]
             )
-        usager = _usager_du_cahier(contexte, recue.sujet)
-        acteur = _auteur_pour_le_compte(contexte, recue)
-        supplements = {}
-        if recue.pieces_jointes:
-            supplements["pieces_jointes"] = recue.pieces_jointes
-        reponse_a = _note_d_origine(contexte, recue.reponse_a, usager) if recue.reponse_a else None
-        with services_en_fhir():
-            note = services.ecrire_note(
-                acteur=acteur, usager=usager, systeme_emetteur=recue.systeme_emetteur,
-                master_identifier=recue.master_identifier, reponse_a=reponse_a, **recue.champs,
-                **supplements,
-            )  # fmt: skip
-        existante = getattr(note, "deja_recue", False)
-        if existante and not selectors.est_auteur(acteur, note):
-            raise erreurs.conflit(
-                "DocumentReference.masterIdentifier : cet identifiant désigne déjà une note d'un autre "
-                "auteur."
-            )
-        if existante:
-            note = Note.objects.select_related("usager", "reponse_a", *selectors.AUTEURS).get(pk=note.pk)
-        # Sinon la note vient d'être écrite avec les objets déjà chargés (usager, auteur, origine).
-        return replace(self.representation(note), existante=existante)
+            for rang in deja:
+                representations[rang] = replace(self.representation(relues[notes[rang].pk]), existante=True)
+        return representations
 
     def modifier(self, contexte: Contexte, id_logique: str, ressource: dict, *, version_attendue):
         """Modification par l'auteur (le logiciel de la même structure, pour le même professionnel),

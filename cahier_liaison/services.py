@@ -163,22 +163,19 @@ def emettre_evenement(
 # --- Écrire, répondre ---------------------------------------------------------------------------
 
 
+DEJA_UTILISE = "Identifiant de note : il est déjà utilisé par ce système pour une autre personne."
+
+
 def _deja_recue(systeme_emetteur: str, master_identifier: str, usager: Usager) -> Note | None:
     note = Note.objects.filter(systeme_emetteur=systeme_emetteur, master_identifier=master_identifier).first()
     if note is not None and note.usager_id != usager.pk:
-        raise ValidationError(
-            {
-                "master_identifier": (
-                    "Identifiant de note : il est déjà utilisé par ce système pour une autre personne."
-                )
-            }
-        )
+        raise ValidationError({"master_identifier": DEJA_UTILISE})
     if note is not None:
         note.deja_recue = True  # l'appelant (FHIR : 200 au lieu de 201) sait que rien n'a été écrit
     return note
 
 
-def ecrire_note(
+def _preparer_note(
     *,
     acteur: Acteur,
     usager: Usager,
@@ -195,14 +192,11 @@ def ecrire_note(
     master_identifier: str | None = None,
     reponse_a: Note | None = None,
     pieces_jointes: Sequence[UploadedFile] = (),
-) -> Note:
-    """Écrit une transmission dans le cahier de `usager`. Avec `master_identifier` (identifiant
-    donné par le système émetteur, un DUI), l'écriture est idempotente : le même identifiant du
-    même système renvoie la note déjà reçue, sans rien écrire de plus.
-
-    `pieces_jointes` : fichiers reçus (photos, PDF), tous contrôlés avant que rien ne soit écrit
-    (cahier_liaison/pieces_jointes.py) ; un seul refusé, et ni la note ni aucun fichier n'est
-    écrit. Les fichiers écrits sont effacés si la transaction échoue."""
+) -> tuple[Note, list[pj.PiecePrete]]:
+    """Les contrôles d'une écriture (droit, contenu, pièces jointes, note d'origine, émetteur) et la
+    note à écrire, non enregistrée, avec ses pièces prêtes. Sans requête quand les droits de l'acteur
+    sur l'usager sont déjà mémorisés. `pieces_jointes` : fichiers reçus (photos, PDF), tous contrôlés
+    ici, avant que rien ne soit écrit (cahier_liaison/pieces_jointes.py)."""
     _exiger(acteur, usager, "ecrire", REFUS_ECRIRE)
     texte, cible, donnees, actions, resultats = map(_propre, (texte, cible, donnees, actions, resultats))
     visibilite = visibilite or Visibilite.TOUS
@@ -235,51 +229,171 @@ def ecrire_note(
             raise ValidationError(
                 {"systeme_emetteur": "Système émetteur : il est obligatoire avec un identifiant de note."}
             )
-    if master_identifier:
-        deja = _deja_recue(systeme_emetteur, master_identifier, usager)
-        if deja is not None:
-            return deja
     note = Note(
         usager=usager, survenue_le=survenue_le, ecrite_le=timezone.now(), type=type, texte=texte,
         cible=cible[:200], donnees=donnees, actions=actions, resultats=resultats, urgente=bool(urgente),
         visibilite=visibilite, systeme_emetteur=systeme_emetteur, master_identifier=master_identifier,
         reponse_a=reponse_a, **_champs_auteur(acteur),
     )  # fmt: skip
-    ecrits: list[str] = []
+    return note, pretes
+
+
+def _evenements_a_notifier(note: Note) -> list[EvenementCahier]:
+    """Les événements que cause une note neuve (non enregistrés) : nouvelle note ou réponse, et
+    note urgente."""
+    nature = NatureEvenement.REPONSE if note.reponse_a_id is not None else NatureEvenement.NOUVELLE_NOTE
+    evenements = [EvenementCahier(nature=nature, note=note)]
+    if note.urgente:
+        evenements.append(EvenementCahier(nature=NatureEvenement.NOTE_URGENTE, note=note))
+    return evenements
+
+
+def _action_d_ecriture(note: Note) -> str:
+    return "cahier.note.reponse" if note.reponse_a_id is not None else "cahier.note.ecriture"
+
+
+def _evenement_de_journal(acteur: Acteur, note: Note, pretes: Sequence[pj.PiecePrete]):
+    return preparer_evenement(
+        acteur=acteur,
+        action=_action_d_ecriture(note),
+        objet=note,
+        usager=note.usager,
+        au_nom_de=str(note.usager) if habilitations.agit_pour_l_usager(acteur, note.usager) else "",
+        details={
+            "type": note.type,
+            "urgente": note.urgente,
+            "visibilite": note.visibilite,
+            "reponse_a": str(note.reponse_a.uuid) if note.reponse_a_id is not None else None,
+            **({"pieces_jointes": [prete.pour_journal() for prete in pretes]} if pretes else {}),
+        },
+    )
+
+
+def ecrire_note(*, acteur: Acteur, usager: Usager, **champs) -> Note:
+    """Écrit une transmission dans le cahier de `usager` (champs : ceux de `_preparer_note`). Avec
+    `master_identifier` (identifiant donné par le système émetteur, un DUI), l'écriture est
+    idempotente : le même identifiant du même système renvoie la note déjà reçue, sans rien écrire
+    de plus. Un seul fichier joint refusé, et ni la note ni aucun fichier n'est écrit ; les fichiers
+    écrits sont effacés si la transaction échoue."""
+    note, pretes = _preparer_note(acteur=acteur, usager=usager, **champs)
+    if note.master_identifier:
+        deja = _deja_recue(note.systeme_emetteur, note.master_identifier, usager)
+        if deja is not None:
+            return deja
     try:
-        with transaction.atomic():
-            note.save()
-            pj.ranger_pieces(note, pretes, ecrits)
-            if reponse_a is not None:
-                emettre_evenement(nature=NatureEvenement.REPONSE, note=note)
-            else:
-                emettre_evenement(nature=NatureEvenement.NOUVELLE_NOTE, note=note)
-            if note.urgente:
-                emettre_evenement(nature=NatureEvenement.NOTE_URGENTE, note=note)
-            _journaliser(
-                acteur,
-                "cahier.note.reponse" if reponse_a is not None else "cahier.note.ecriture",
-                usager=usager,
-                objet=note,
-                details={
-                    "type": type,
-                    "urgente": note.urgente,
-                    "visibilite": visibilite,
-                    "reponse_a": str(reponse_a.uuid) if reponse_a is not None else None,
-                    **({"pieces_jointes": [prete.pour_journal() for prete in pretes]} if pretes else {}),
-                },
-            )
-    except BaseException as exc:
-        pj.effacer_fichiers(ecrits)
-        if not isinstance(exc, IntegrityError):
-            raise
+        _enregistrer([(acteur, note, pretes)])
+    except IntegrityError:
         # Deux réceptions simultanées du même identifiant : la première gagne.
-        if master_identifier:
-            deja = _deja_recue(systeme_emetteur, master_identifier, usager)
+        if note.master_identifier:
+            deja = _deja_recue(note.systeme_emetteur, note.master_identifier, usager)
             if deja is not None:
                 return deja
         raise
     return note
+
+
+def _deja_recues(cles: set[tuple[str, str]]) -> dict[tuple[str, str], Note]:
+    """Les notes déjà reçues sous ces (système émetteur, identifiant) : une requête."""
+    if not cles:
+        return {}
+    existantes = Note.objects.filter(
+        master_identifier__in={c[1] for c in cles}, systeme_emetteur__in={c[0] for c in cles}
+    )
+    return {
+        (n.systeme_emetteur, n.master_identifier): n
+        for n in existantes
+        if (n.systeme_emetteur, n.master_identifier) in cles
+    }
+
+
+class NoteRefusee(Exception):
+    """Refus d'une note d'un envoi groupé (`ecrire_notes`) : son `rang` dans l'envoi et la `cause`
+    (AccesRefuse ou ValidationError, comme `ecrire_note` la lèverait). Rien n'est écrit."""
+
+    def __init__(self, rang: int, cause: Exception):
+        super().__init__(str(cause))
+        self.rang, self.cause = rang, cause
+
+
+def _enregistrer(nouvelles: list[tuple[Acteur, Note, list[pj.PiecePrete]]]) -> None:
+    """Écrit des notes préparées, leurs pièces jointes, leurs événements à notifier et leur journal,
+    en une transaction (un INSERT par table), et les publie après validation. Les fichiers écrits
+    sont effacés si elle échoue."""
+    ecrits: list[str] = []
+    try:
+        with transaction.atomic():
+            Note.objects.bulk_create([note for _, note, _ in nouvelles])
+            for _, note, pretes in nouvelles:
+                if pretes:
+                    pj.ranger_pieces(note, pretes, ecrits)
+            EvenementCahier.objects.bulk_create(
+                [evenement for _, note, _ in nouvelles for evenement in _evenements_a_notifier(note)]
+            )
+            journaliser_plusieurs(
+                [_evenement_de_journal(acteur, note, pretes) for acteur, note, pretes in nouvelles]
+            )
+            for _, note, _ in nouvelles:  # vers les pages ouvertes sur ce cahier (ADR 0017)
+                temps_reel.publier_apres_validation(_action_d_ecriture(note), note)
+    except BaseException:
+        pj.effacer_fichiers(ecrits)
+        raise
+
+
+def ecrire_notes(demandes: list[dict]) -> list[Note]:
+    """Écrit plusieurs notes en tout ou rien : chaque demande porte les arguments de `ecrire_note`
+    (acteur, usager, champs), avec les mêmes contrôles, la même idempotence et, par note, ses
+    événements à notifier et son événement de journal. Requêtes en nombre constant : droits par
+    acteur pour tous ses usagers (une requête ; les acteurs « pour le compte » d'un logiciel
+    partagent son mémo), identifiants déjà reçus (une), puis un INSERT par table (notes, événements,
+    journal en un seul ajout à la chaîne). Le premier refus lève `NoteRefusee` : rien n'est écrit."""
+    par_memo: dict[int, tuple[Acteur, set[int]]] = {}
+    for demande in demandes:
+        if demande.get("acteur") is not None:
+            acteur = demande["acteur"]
+            par_memo.setdefault(id(acteur.memo), (acteur, set()))[1].add(demande["usager"].pk)
+    for acteur, usager_ids in par_memo.values():
+        habilitations.niveaux_de_plusieurs(acteur, sorted(usager_ids))
+    preparees: list[tuple[Note, list[pj.PiecePrete]]] = []
+    for rang, demande in enumerate(demandes):
+        try:
+            preparees.append(_preparer_note(**demande))
+        except (AccesRefuse, ValidationError) as cause:
+            raise NoteRefusee(rang, cause) from cause
+    notes = [note for note, _ in preparees]
+    cles: dict[tuple[str, str], int] = {}
+    for rang, note in enumerate(notes):
+        if note.master_identifier:
+            cle = (note.systeme_emetteur, note.master_identifier)
+            if cle in cles:
+                raise NoteRefusee(rang, ValidationError(
+                    {"master_identifier": "Identifiant de note : il figure deux fois dans le même envoi."}
+                ))  # fmt: skip
+            cles[cle] = rang
+    deja = _deja_recues(set(cles))
+    resultats, nouvelles = list(notes), []
+    for rang, note in enumerate(notes):
+        existante = deja.get((note.systeme_emetteur, note.master_identifier or ""))
+        if existante is None:
+            nouvelles.append((demandes[rang]["acteur"], note, preparees[rang][1]))
+            continue
+        if existante.usager_id != note.usager_id:
+            raise NoteRefusee(rang, ValidationError({"master_identifier": DEJA_UTILISE}))
+        existante.deja_recue = True
+        resultats[rang] = existante
+    if not nouvelles:
+        return resultats
+    try:
+        _enregistrer(nouvelles)
+    except IntegrityError:
+        # Réception simultanée d'un même identifiant par un autre envoi : note par note, la première
+        # arrivée gagne (ecrire_note relit la note déjà reçue).
+        resultats = []
+        for rang, demande in enumerate(demandes):
+            try:
+                resultats.append(ecrire_note(**demande))
+            except (AccesRefuse, ValidationError) as cause:
+                raise NoteRefusee(rang, cause) from cause
+    return resultats
 
 
 def repondre(*, acteur: Acteur, note: Note, **champs) -> Note:

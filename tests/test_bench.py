@@ -237,15 +237,19 @@ def test_scenario_cahier_fhir_a_toute_petite_echelle(tmp_path):
 
     ctx = run.Contexte(
         echelle="S", database_url=run.url_base_django(), dossier=tmp_path,
-        options={"cahier_fhir": {"echelle": PETITE, "notes": 12, "clients": 2}},
+        options={"cahier_fhir": {"echelle": PETITE, "notes": 12, "clients": 2, "lots": [5]}},
     )  # fmt: skip
 
     resultat = run.scenario_cahier_fhir(ctx)
 
-    assert resultat["notes_ecrites"] == 24  # 12 en séquence, 12 en parallèle
+    # 12 en séquence, 12 en parallèle ; puis le lot d'essai (5) et 4 lots de 5 notes par passe.
+    assert resultat["notes_ecrites"] == 24 + 5 + 2 * 4 * 5
+    lots = resultat["lots_de_5"]
+    assert lots["sequentiel"]["notes"] == lots["parallele"]["notes"] == 20
+    assert 0 < lots["requetes_sql_par_bundle"] < 80
     assert resultat["sequentiel"]["notes_par_s"] > 0 and resultat["parallele"]["clients"] == 2
     assert 0 < resultat["requetes_sql_par_bundle"] < 80
     # Chaque note est écrite par le logiciel pour le compte d'un professionnel de sa structure.
     note = Note.objects.order_by("-id").first()
     assert note.auteur_type == TypeAuteur.LOGICIEL and note.auteur_exercice.structure == note.auteur_structure
-    assert Note.objects.count() == 25  # et le Bundle d'essai qui compte les requêtes
+    assert Note.objects.count() == 70  # et le Bundle d'essai qui compte les requêtes

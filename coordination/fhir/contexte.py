@@ -24,6 +24,9 @@ class Contexte:
     base: str
     requete: HttpRequest | None = None
     prefer: dict[str, str] = field(default_factory=dict)
+    # Ce qu'une entrée d'un Bundle a déjà résolu, pour les suivantes (ex. les situations d'exercice
+    # des PractitionerRole, relues par les DocumentReference qui les citent) : durée de la requête.
+    resolues: dict = field(default_factory=dict)
 
     def exiger(self, type_ressource: str, *, ecriture: bool) -> None:
         """403 si les portées ne couvrent pas la lecture (ou l'écriture) de ce type."""

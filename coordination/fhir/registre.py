@@ -33,6 +33,16 @@ if TYPE_CHECKING:
     from coordination.fhir.recherche import Recherche
 
 
+@dataclass
+class Creation:
+    """Une création (POST) d'un Bundle transaction : l'entrée (`Bundle.entry[3]`), la ressource aux
+    références déjà réécrites, l'id attribué par le serveur."""
+
+    chemin: str
+    ressource: dict
+    id_logique: uuid.UUID
+
+
 class Interaction(enum.StrEnum):
     READ = "read"
     VREAD = "vread"
@@ -166,6 +176,21 @@ class Ressource:
     def creer(self, contexte: Contexte, ressource: dict, *, id_logique: uuid.UUID) -> Representation:
         """Crée la ressource (déjà validée par fhir.resources) sous l'id attribué par le serveur."""
         raise erreurs.interaction_non_prise_en_charge(self.type, Interaction.CREATE)
+
+    def creer_plusieurs(self, contexte: Contexte, creations: list[Creation]) -> list[Representation]:
+        """Les créations de ce type d'un même Bundle transaction, dans l'ordre : une représentation
+        par création. Une erreur est levée située sur son entrée (`creation.chemin`). Par défaut,
+        `creer` une à une ; un gestionnaire la redéfinit pour résoudre et écrire en quelques
+        requêtes (DocumentReference du cahier, Practitioner, PractitionerRole)."""
+        representations = []
+        for creation in creations:
+            try:
+                representations.append(
+                    self.creer(contexte, creation.ressource, id_logique=creation.id_logique)
+                )
+            except erreurs.ErreurFHIR as erreur:
+                raise erreur.avec_prefixe(creation.chemin) from None
+        return representations
 
     def modifier(
         self, contexte: Contexte, id_logique: str, ressource: dict, *, version_attendue: str | None

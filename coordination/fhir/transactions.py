@@ -12,8 +12,11 @@ au Bundle : `fullUrl` en `urn:uuid:…` et, par tolérance pour les exemples des
 sont celles du gestionnaire (`methodes_transaction`, POST et PUT par défaut : invariant req-met).
 Ordre d'exécution (règle FHIR) : créations, puis mises à jour ; parmi les créations, les ressources
 citées d'abord (`rang_transaction` : Patient et Organization, puis RelatedPerson, puis CareTeam) ;
-réponses dans l'ordre des entrées. Une création qui désigne une ressource déjà connue (Patient
-reconnu par son INS…) répond 200, et les références des entrées suivantes visent cette ressource.
+réponses dans l'ordre des entrées. Dans une transaction, les créations consécutives d'un même type
+passent ensemble au gestionnaire (`creer_plusieurs`) : un Bundle de 100 notes du cahier se résout
+et s'écrit en autant de requêtes qu'un Bundle d'une note (ADR 0020). Une création qui désigne une
+ressource déjà connue (Patient reconnu par son INS…) répond 200, et les références des entrées
+suivantes visent cette ressource.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from django.db import transaction
 
 from coordination.fhir import erreurs
 from coordination.fhir.erreurs import ErreurFHIR
-from coordination.fhir.registre import Interaction, registre
+from coordination.fhir.registre import Creation, Interaction, registre
 from coordination.fhir.validation import valider
 from coordination.fhir.versions import instant_fhir
 
@@ -159,6 +162,47 @@ def _executer(contexte: Contexte, operation: Operation) -> tuple[int, Representa
     return (201 if cree else 200), representation
 
 
+def _sans_id(ressource: dict) -> dict:
+    ressource = dict(ressource)
+    ressource.pop("id", None)
+    return ressource
+
+
+def _references(valeur) -> set[str]:
+    if isinstance(valeur, dict):
+        trouvees = {valeur["reference"]} if isinstance(valeur.get("reference"), str) else set()
+        for sous_valeur in valeur.values():
+            trouvees |= _references(sous_valeur)
+        return trouvees
+    if isinstance(valeur, list):
+        return set().union(*(_references(v) for v in valeur)) if valeur else set()
+    return set()
+
+
+def _groupes(operations: list[Operation], table: dict[str, str]) -> list[list[Operation]]:
+    """Les opérations ordonnées, par groupes : les créations consécutives d'un même type ensemble,
+    sauf si l'une cite une création du même groupe (réponse à une note du même Bundle : elle
+    attend que la première soit écrite) ; chaque mise à jour seule."""
+    groupes: list[list[Operation]] = []
+    cibles: set[str] = set()  # « Type/id attribué » des créations du groupe en cours
+    for operation in operations:
+        precedent = groupes[-1][0] if groupes else None
+        citees = {table.get(r, r) for r in _references(operation.ressource)} if precedent else set()
+        if (
+            operation.methode == "POST"
+            and precedent is not None
+            and precedent.methode == "POST"
+            and precedent.gestionnaire is operation.gestionnaire
+            and not citees & cibles
+        ):
+            groupes[-1].append(operation)
+        else:
+            groupes.append([operation])
+            cibles = set()
+        cibles.add(f"{operation.gestionnaire.type}/{operation.id_logique}")
+    return groupes
+
+
 def _reponse(code: int, representation: Representation, avec_ressource: bool) -> dict:
     reponse = {"status": statut(code), "location": f"{representation.type}/{representation.id}"}
     if representation.version is not None:
@@ -214,14 +258,24 @@ def traiter(contexte: Contexte, corps, *, avec_ressources: bool = False) -> dict
     table = _correspondances(entrees, operations)
     resultats: dict[int, dict] = {}
     with transaction.atomic():
-        for operation in _ordre(operations):
-            operation.ressource = _reecrire(operation.ressource, table)
-            try:
-                code, representation = _executer(contexte, operation)
-            except ErreurFHIR as erreur:
-                raise erreur.avec_prefixe(operation.chemin) from None
-            _suivre(table, operation, representation)
-            resultats[operation.rang] = _reponse(code, representation, avec_ressources)
+        for groupe in _groupes(_ordre(operations), table):
+            for operation in groupe:
+                operation.ressource = _reecrire(operation.ressource, table)
+            if groupe[0].methode == "POST":
+                # Les créations d'un même type ensemble : le gestionnaire résout et écrit en lot.
+                creations = [
+                    Creation(o.chemin, _sans_id(o.ressource), uuid.UUID(o.id_logique)) for o in groupe
+                ]
+                representations = groupe[0].gestionnaire.creer_plusieurs(contexte, creations)
+                executees = [(200 if r.existante else 201, r) for r in representations]
+            else:
+                try:
+                    executees = [_executer(contexte, groupe[0])]
+                except ErreurFHIR as erreur:
+                    raise erreur.avec_prefixe(groupe[0].chemin) from None
+            for operation, (code, representation) in zip(groupe, executees, strict=True):
+                _suivre(table, operation, representation)
+                resultats[operation.rang] = _reponse(code, representation, avec_ressources)
     return {
         "resourceType": "Bundle",
         "type": "transaction-response",

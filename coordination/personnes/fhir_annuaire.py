@@ -165,6 +165,19 @@ class RessourcePractitioner(RessourceModele):
             )
         return replace(self.representation(professionnel), existante=True)
 
+    def creer_plusieurs(self, contexte, creations) -> list[Representation]:
+        """Les Practitioner d'un Bundle : tous les professionnels cités lus en une requête."""
+        trouves = professionnels_designes([creation.ressource for creation in creations])
+        representations = []
+        for creation, professionnel in zip(creations, trouves, strict=True):
+            try:
+                if professionnel is None:
+                    self.creer(contexte, creation.ressource, id_logique=creation.id_logique)
+                representations.append(replace(self.representation(professionnel), existante=True))
+            except erreurs.ErreurFHIR as erreur:
+                raise erreur.avec_prefixe(creation.chemin) from None
+        return representations
+
 
 @enregistrer
 class RessourcePractitionerRole(RessourceModele):
@@ -211,6 +224,22 @@ class RessourcePractitionerRole(RessourceModele):
                 expression=["PractitionerRole.practitioner"],
             )
         return replace(self.representation(exercice), existante=True)
+
+    def creer_plusieurs(self, contexte, creations) -> list[Representation]:
+        """Les PractitionerRole d'un Bundle : désignés par professionnel et structure du portail
+        (références « Type/uuid », cas du Bundle du cahier), lus en une requête ; les autres un à un."""
+        trouves = exercices_designes([creation.ressource for creation in creations])
+        representations = []
+        for creation, exercice in zip(creations, trouves, strict=True):
+            if exercice is not None and hasattr(contexte, "resolues"):
+                contexte.resolues[("PractitionerRole", exercice.uuid)] = exercice
+            try:
+                if exercice is None:
+                    self.creer(contexte, creation.ressource, id_logique=creation.id_logique)
+                representations.append(replace(self.representation(exercice), existante=True))
+            except erreurs.ErreurFHIR as erreur:
+                raise erreur.avec_prefixe(creation.chemin) from None
+        return representations
 
 
 # --- Résolution : quelle structure, quelle situation d'exercice désigne une ressource reçue ---------
@@ -282,6 +311,74 @@ def professionnel_designe(element: dict) -> Professionnel | None:
         if professionnel := Professionnel.objects.filter(**critere).first():
             return professionnel
     return None
+
+
+def _criteres_professionnel(element: dict) -> list[tuple[str, object]]:
+    """Les clés qui désignent un professionnel, dans l'ordre où `professionnel_designe` les essaie."""
+    identifiant = _uuid_de_reference(element.get("reference"), "Practitioner")
+    if identifiant is not None:
+        return [("uuid", identifiant)]
+    identifiants = element.get("identifier") or []
+    if isinstance(identifiants, dict):
+        identifiants = [identifiants]
+    criteres = []
+    for trouve in identifiants:
+        systeme, valeur = trouve.get("system"), trouve.get("value") or ""
+        if systeme == SYSTEME_IDNAT_PS and valeur:
+            criteres.append(("idnat_ps", valeur))
+        elif systeme == SYSTEME_RPPS and valeur:
+            criteres.append(("idnat_ps", "8" + valeur))
+        elif systeme == fhir.SYSTEME_URN and (code := uuid_ou_rien(valeur.removeprefix("urn:uuid:"))):
+            criteres.append(("uuid", code))
+    return criteres
+
+
+def professionnels_designes(elements: list[dict]) -> list[Professionnel | None]:
+    """`professionnel_designe` de chaque élément, en une requête pour tous."""
+    criteres = [_criteres_professionnel(element) for element in elements]
+    uuids = {v for liste in criteres for c, v in liste if c == "uuid"}
+    idnats = {v for liste in criteres for c, v in liste if c == "idnat_ps"}
+    if not uuids and not idnats:
+        return [None] * len(elements)
+    connus: dict[tuple[str, object], Professionnel] = {}
+    for professionnel in Professionnel.objects.filter(Q(uuid__in=uuids) | Q(idnat_ps__in=idnats)):
+        connus[("uuid", professionnel.uuid)] = professionnel
+        connus[("idnat_ps", professionnel.idnat_ps)] = professionnel
+    return [next((connus[c] for c in liste if c in connus), None) for liste in criteres]
+
+
+def exercices_designes(elements: list[dict]) -> list[Exercice | None]:
+    """`exercice_designe` de chaque ressource PractitionerRole : celles qui citent professionnel et
+    structure du portail par « Type/uuid » (sans id propre), en une requête pour toutes, avec la même
+    règle (une seule situation convient, sinon rien) ; les autres par `exercice_designe`."""
+    cles: list[tuple | None] = []
+    for element in elements:
+        trouves = fhir.identifiants_practitionerrole(element)
+        professionnel = _uuid_de_reference(trouves.practitioner, "Practitioner")
+        structure = _uuid_de_reference(trouves.organization, "Organization")
+        simple = (
+            element.get("resourceType") == "PractitionerRole"
+            and uuid_ou_rien(trouves.uuid or element.get("id") or "") is None
+            and professionnel is not None
+            and structure is not None
+        )
+        cles.append((professionnel, structure, trouves.profession_code) if simple else None)
+    simples = [cle for cle in cles if cle is not None]
+    candidats: dict[tuple, list[Exercice]] = {}
+    if simples:
+        lus = Exercice.objects.select_related("professionnel", "structure").filter(
+            professionnel__uuid__in={c[0] for c in simples}, structure__uuid__in={c[1] for c in simples}
+        )
+        for exercice in lus:
+            candidats.setdefault((exercice.professionnel.uuid, exercice.structure.uuid), []).append(exercice)
+    resultats: list[Exercice | None] = []
+    for element, cle in zip(elements, cles, strict=True):
+        if cle is None:
+            resultats.append(exercice_designe(element))
+            continue
+        convenables = [e for e in candidats.get(cle[:2], []) if not cle[2] or e.profession_code == cle[2]]
+        resultats.append(convenables[0] if len(convenables) == 1 else None)
+    return resultats
 
 
 def exercice_designe(element: dict) -> Exercice | None:
