@@ -296,19 +296,10 @@ def paires_lecteurs(nombre: int, graine: int = 6) -> list[tuple[int, int]]:
     return paires
 
 
-def _piece_jointe_existe() -> bool:
-    from django.apps import apps
-
-    try:
-        apps.get_model("cahier_liaison", "PieceJointe")
-    except LookupError:
-        return False
-    return True
-
-
 def mesurer_fil_selecteurs(paires: list[tuple[int, int]]) -> tuple[list[float], int]:
-    """La composition du fil sans la page : 50 notes visibles avec auteurs (et pièces jointes si le
-    modèle existe), marque de lecture, nombre de non-lus ; droits recalculés à chaque fois."""
+    """Les données de la page du fil sans le gabarit : `selectors.page_du_fil` (50 notes visibles
+    avec auteurs, pièces jointes, sollicitations, nombre de réponses, marque « nouvelle », marque de
+    lecture et non-lus) ; droits recalculés à chaque fois (un acteur neuf par mesure)."""
     from django.test.utils import CaptureQueriesContext
 
     from cahier_liaison import selectors
@@ -317,20 +308,15 @@ def mesurer_fil_selecteurs(paires: list[tuple[int, int]]) -> tuple[list[float], 
 
     exercices = Exercice.objects.in_bulk([e for e, _ in paires])
     usagers = Usager.objects.in_bulk([u for _, u in paires])
-    pieces = _piece_jointe_existe()
     durees, requetes_max = [], 0
     for exercice_id, usager_id in paires:
         acteur = Acteur(TypeActeur.PROFESSIONNEL, None, exercice=exercices[exercice_id])
-        usager = usagers[usager_id]
         with CaptureQueriesContext(connection) as requetes:
             debut = time.perf_counter()
-            notes = selectors.notes_visibles(acteur, usager)
-            if pieces:
-                notes = notes.prefetch_related("pieces_jointes")
-            list(notes[:50])
-            selectors.lu_jusqu_au(acteur, usager)
-            selectors.non_lus(acteur, usager)
+            page = selectors.page_du_fil(acteur, usagers[usager_id])
             durees.append(time.perf_counter() - debut)
+        if not page.notes:
+            raise RuntimeError(f"fil vide pour l'exercice {exercice_id} et l'usager {usager_id}")
         requetes_max = max(requetes_max, len(requetes))
     return durees, requetes_max
 

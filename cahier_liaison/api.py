@@ -207,12 +207,8 @@ class NonLus(APIView):
         _exiger_lecture(request, usager)
         acteur = _acteur(request)
         noter_lecture(request, usager=usager, action="cahier.non_lus.lecture", acteur=acteur)
-        return Response(
-            {
-                "non_lus": selectors.non_lus(acteur, usager),
-                "lu_jusqu_au": selectors.lu_jusqu_au(acteur, usager),
-            }
-        )
+        lecture = selectors.etat_de_lecture(acteur, usager)
+        return Response({"non_lus": lecture.non_lus, "lu_jusqu_au": lecture.lu_jusqu_au})
 
 
 class Lecture(APIView):

@@ -151,7 +151,7 @@ def note_en_json(request, usager: Usager, note: Note) -> dict:
         "active": note.active,
         "desactivee_le": note.desactivee_le.isoformat() if note.desactivee_le else None,
         "motif_desactivation": note.motif_desactivation or None,
-        "pieces_jointes": [_piece_en_json(request, usager, piece) for piece in note.pieces_jointes.all()],
+        "pieces_jointes": [_piece_en_json(request, usager, piece) for piece in note.pieces_prechargees],
     }
 
 
@@ -183,7 +183,7 @@ def export_pdf(request, *, usager: Usager, periode: Periode, notes: list[Note]) 
     from weasyprint import CSS, HTML
 
     for note in notes:
-        for piece in note.pieces_jointes.all():
+        for piece in note.pieces_prechargees:
             piece.vignette_en_ligne = _vignette_en_ligne(piece) if piece.vignette else ""
     html = render_to_string(
         "cahier_liaison/export.pdf.html",

@@ -176,6 +176,15 @@ class Note(ChampsAuteur, ModeleDeBase):
             models.Index(
                 "usager", models.F("ecrite_le").desc(), name="cahier_note_fil_idx", condition=Q(active=True)
             ),
+            # Une page du fil : les notes d'origine (désactivées comprises, elles restent à leur
+            # place), dans l'ordre de la pagination par clé (ecrite_le, id) ; LIMIT 51 sans tri.
+            models.Index(
+                "usager",
+                models.F("ecrite_le").desc(),
+                models.F("id").desc(),
+                name="cahier_note_fil_origines_idx",
+                condition=Q(reponse_a__isnull=True),
+            ),
             models.Index(
                 fields=["reponse_a"], name="cahier_note_reponse_idx", condition=Q(reponse_a__isnull=False)
             ),

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from django.contrib.postgres.search import SearchHeadline, SearchQuery
 from django.db.models import (
     BooleanField,
+    Case,
     Count,
     Exists,
     ExpressionWrapper,
@@ -32,6 +33,7 @@ from django.db.models import (
     Subquery,
     TextField,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
@@ -53,6 +55,7 @@ from cahier_liaison.models import (
 from cercle import habilitations
 from cercle.models import Domaine, Habilitation, Membre, StatutCercle, StatutMembre, TypeMembre
 from coordination.comptes.acteur import TypeActeur
+from coordination.personnes.models import Professionnel, Usager
 from coordination.personnes.nomenclatures import PROFESSIONS_DE_SANTE
 
 if TYPE_CHECKING:
@@ -60,7 +63,6 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from coordination.comptes.acteur import Acteur
-    from coordination.personnes.models import Usager
 
 DOMAINE = Domaine.CAHIER
 LE_DEBUT = timezone.make_aware(timezone.datetime(1900, 1, 1))
@@ -150,8 +152,12 @@ AUTEURS = (
     "auteur_structure",
 )
 
-# Les pièces jointes d'un lot de notes : une requête pour tout le fil, dans l'ordre de la note.
-PIECES_JOINTES = Prefetch("pieces_jointes", queryset=PieceJointe.objects.order_by("ordre", "id"))
+# Les pièces jointes d'un lot de notes : une requête pour tout le fil, dans l'ordre de la note,
+# rangées en liste dans `note.pieces_prechargees` (to_attr : Django ne bâtit pas alors un jeu de
+# requêtes filtré par note, ce qui coûtait ~5 ms pour une page de 50 notes).
+PIECES_JOINTES = Prefetch(
+    "pieces_jointes", queryset=PieceJointe.objects.order_by("ordre", "id"), to_attr="pieces_prechargees"
+)
 
 
 def notes_visibles(acteur: Acteur | None, usager: Usager, *, filtres: dict | None = None) -> QuerySet[Note]:
@@ -411,21 +417,43 @@ def lu_jusqu_au(acteur: Acteur, usager: Usager) -> datetime | None:
     )
 
 
-def non_lus(acteur: Acteur | None, usager: Usager) -> int:
-    """Nombre de notes visibles écrites par d'autres depuis la marque de lecture de l'acteur
-    (0 sans droit de lecture : pas même un compte). Une requête, plus l'habilitation."""
+@dataclass(frozen=True)
+class EtatDeLecture:
+    lu_jusqu_au: datetime | None
+    non_lus: int
+
+
+def etat_de_lecture(acteur: Acteur | None, usager: Usager) -> EtatDeLecture:
+    """La marque de lecture de l'acteur sur ce cahier et le nombre de notes visibles écrites par
+    d'autres depuis (0 sans droit de lecture : pas même un compte). Une requête, plus
+    l'habilitation."""
     if acteur is None or not habilitations.peut(acteur, usager, "lire", DOMAINE):
-        return 0
-    return (
+        return EtatDeLecture(None, 0)
+    marque = Lecture.objects.filter(lecteur=cle_lecteur(acteur), usager=OuterRef("pk")).values("lu_jusqu_au")
+    nouvelles = (
         Note.objects.filter(
-            usager=usager,
+            usager=OuterRef("pk"),
             active=True,
             visibilite__in=visibilites_permises(acteur),
-            ecrite_le__gt=_marque(acteur, usager),
+            ecrite_le__gt=_marque(acteur, OuterRef("usager_id")),
         )
         .exclude(q_ecrites_par(acteur))
-        .count()
+        .order_by()
+        .values("usager")
+        .annotate(n=Count("id"))
+        .values("n")
     )
+    lu, nombre = (
+        Usager.objects.filter(pk=usager.pk)
+        .values_list(Subquery(marque[:1]), Coalesce(Subquery(nouvelles), Value(0)))
+        .get()
+    )
+    return EtatDeLecture(lu, nombre)
+
+
+def non_lus(acteur: Acteur | None, usager: Usager) -> int:
+    """Nombre de notes non lues (voir `etat_de_lecture`)."""
+    return etat_de_lecture(acteur, usager).non_lus
 
 
 def non_lus_par_usager(acteur: Acteur | None) -> dict[int, int]:
@@ -495,7 +523,8 @@ class PageFil:
 
 def _avec_details(acteur: Acteur, notes: QuerySet[Note]) -> QuerySet[Note]:
     """Ajoute à chaque note, dans la même requête, le nombre de réponses visibles et si un accusé de
-    réception m'y est demandé ; précharge ses sollicitations (une requête pour toute la page)."""
+    réception m'y est demandé ; précharge ses sollicitations (une requête pour toute la page, en liste
+    dans `note.sollicitations_prechargees`)."""
     reponses = (
         Note.objects.filter(
             reponse_a=OuterRef("pk"), active=True, visibilite__in=visibilites_permises(acteur)
@@ -520,17 +549,20 @@ def _avec_details(acteur: Acteur, notes: QuerySet[Note]) -> QuerySet[Note]:
         queryset=Sollicitation.objects.select_related(
             "destinataire__professionnel", "destinataire__structure", "destinataire__proche"
         ).order_by("demandee_le", "id"),
+        to_attr="sollicitations_prechargees",
     )
     de_moi = q_ecrites_par(acteur)
     # « Nouvelle » : écrite par un autre après ma marque de lecture (même règle que `non_lus`).
     nouvelle = Q(active=True, ecrite_le__gt=_marque(acteur, OuterRef("usager_id"))) & ~de_moi
-    # La carte d'une note montre l'auteur figé dans la note (nom, qualité) : des six jointures des
-    # auteurs, seul le professionnel d'une note écrite par un logiciel « au nom de » sert (moins de
-    # tables à planifier à chaque page ; ADR 0018).
+    # La carte d'une note montre l'auteur figé dans la note (nom, qualité) ; seul le nom du
+    # professionnel d'une note écrite par un logiciel « au nom de » est lu en plus, sans charger de
+    # fiche (moins de tables à planifier, moins d'objets à bâtir à chaque page ; ADR 0018).
+    nom = Professionnel.nom_en_sql("auteur_exercice__professionnel__")
+    au_nom_de = Case(When(auteur_type=TypeAuteur.LOGICIEL, then=nom), default=Value(""))
     return (
         notes.select_related(None)
-        .select_related("auteur_exercice__professionnel")
         .annotate(
+            au_nom_de=au_nom_de,
             nombre_reponses=Coalesce(Subquery(reponses), Value(0)),
             accuse_attendu_de_moi=attendu,
             de_moi=ExpressionWrapper(de_moi, output_field=BooleanField()),
@@ -551,7 +583,7 @@ def page_du_fil(
     """Une page du fil (notes d'origine, réponses comptées) : les `taille` plus récentes visibles,
     ou celles d'avant la note `avant` (UUID ; pagination par clé (ecrite_le, id), sans OFFSET).
     Les notes désactivées restent à leur place (« transmission retirée »). Nombre de requêtes
-    constant : habilitation, notes, sollicitations, marque de lecture, non-lus."""
+    constant : habilitation, notes, pièces jointes, sollicitations, marque de lecture et non-lus."""
     if acteur is None or not habilitations.peut(acteur, usager, "lire", DOMAINE):
         return PageFil([], None, 0, False)
     notes = notes_visibles(acteur, usager, filtres={"desactivees": True, **(filtres or {})}).filter(
@@ -564,10 +596,11 @@ def page_du_fil(
             Q(ecrite_le__lt=moment) | Q(ecrite_le=moment, id__lt=Subquery(repere.values("id")[:1]))
         )
     lignes = list(_avec_details(acteur, notes)[: taille + 1])
+    lecture = etat_de_lecture(acteur, usager)
     return PageFil(
         notes=lignes[:taille],
-        lu_jusqu_au=lu_jusqu_au(acteur, usager),
-        non_lus=non_lus(acteur, usager),
+        lu_jusqu_au=lecture.lu_jusqu_au,
+        non_lus=lecture.non_lus,
         plus_anciennes=len(lignes) > taille,
     )
 

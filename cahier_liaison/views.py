@@ -10,6 +10,8 @@ l'acteur ne peut pas lire (visibilité) → 404, comme une note qui n'existe pas
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -167,8 +169,7 @@ def fragment(request: HttpRequest, usager_uuid, note_uuid) -> HttpResponse:
     contexte = {
         "usager": usager,
         "note": note,
-        "lu_jusqu_au": selectors.lu_jusqu_au(acteur, usager),
-        "non_lus": selectors.non_lus(acteur, usager),
+        **asdict(selectors.etat_de_lecture(acteur, usager)),
         **_droits_sur(request, usager),
     }
     return render(request, "cahier_liaison/_fragment.html", contexte)

@@ -295,7 +295,7 @@ def test_fil_avec_pieces_en_nombre_de_requetes_constant(monde, django_assert_num
 
     def lire():
         return [
-            (note.texte, [p.nom for p in note.pieces_jointes.all()])
+            (note.texte, [p.nom for p in note.pieces_prechargees])
             for note in selectors.notes_visibles(qui(monde, "medecin"), monde.usager)
         ]
 

@@ -54,7 +54,7 @@ def lire_le_fil(acteur, usager) -> list[str]:
                     str(exercice.professionnel) if exercice else "",
                     exercice.structure.raison_sociale if exercice and exercice.structure_id else "",
                     note.auteur_usager.nom_naissance if note.auteur_usager_id else "",
-                    ", ".join(piece.nom for piece in note.pieces_jointes.all()),
+                    ", ".join(piece.nom for piece in note.pieces_prechargees),
                 ]
             )
         )
@@ -197,3 +197,36 @@ def test_attend_mon_accuse(monde, django_assert_num_queries):
     cahier.desactiver_note(acteur=medecin, note=seconde, motif="Erreur de dossier.")
     assert [s.note for s in selectors.attend_mon_accuse(qui(monde, "ide"))] == [premiere]
     assert Note.objects.count() == 2
+
+
+def test_page_du_fil_suit_son_index(monde):
+    """Sur une table réaliste (des milliers de notes), la page du fil lit l'index des notes d'origine
+    dans l'ordre de la pagination (usager, ecrite_le, id) : LIMIT sans tri de tout le cahier, ni
+    pour la première page, ni pour une page plus ancienne."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cahier_liaison.models import TypeAuteur
+
+    note_de(monde, texte="Première note.")
+    base = {"auteur_type": TypeAuteur.USAGER, "type": "OBS", "survenue_le": timezone.now()}
+    Note.objects.bulk_create(
+        [Note(usager=usager, auteur_usager=usager, auteur_nom="usager fictif", texte=f"Repas, note {i}.",
+              **base) for usager in (monde.usager, monde.autre_usager) for i in range(2500)]
+    )  # fmt: skip
+    medecin = qui(monde, "medecin")
+    with connection.cursor() as curseur:
+        curseur.execute("ANALYZE cahier_liaison_note")
+        premiere = selectors.page_du_fil(medecin, monde.usager)
+        for avant in (None, premiere.curseur):
+            with CaptureQueriesContext(connection) as requetes:
+                selectors.page_du_fil(qui(monde, "medecin"), monde.usager, avant=avant)
+            [sql] = [
+                q["sql"]
+                for q in requetes.captured_queries
+                if q["sql"].startswith('SELECT "cahier_liaison_note"."id"')
+            ]
+            curseur.execute("EXPLAIN " + sql)
+            plan = "\n".join(ligne for (ligne,) in curseur.fetchall())
+            assert "cahier_note_fil_origines_idx" in plan, plan
+            assert "Sort" not in plan.split("SubPlan")[0], plan

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from cahier_liaison import selectors
 from cahier_liaison import services as cahier
 from tests import fichiers_pieces as f
 from tests.monde_cahier import construire_monde_cahier, note_de, qui, une_heure_avant
@@ -70,6 +71,7 @@ def test_vignette_affichee_par_la_vue_protegee(page, live_server):
         acteur=qui(monde, "ide"), usager=monde.usager, type="OBS", survenue_le=une_heure_avant(),
         texte="Photo.", pieces_jointes=[f.fichier("talon.jpg", f.photo_jpeg(400, 300))],
     )  # fmt: skip
+    note = selectors.note_visible(qui(monde, "medecin"), monde.usager, note.uuid)  # comme les vues
     fragment = render_to_string("cahier_liaison/_pieces_jointes.html", {"note": note, "usager": monde.usager})
     ouvrir_session(page, live_server, monde.acteurs["medecin"].compte)
     page.goto(live_server.url + "/")

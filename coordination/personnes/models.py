@@ -10,8 +10,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Collate
+from django.db.models import F, Q, Value
+from django.db.models.functions import Collate, Concat, Trim
 
 from coordination.modeles import ModeleDeBase
 from coordination.personnes import identifiants
@@ -167,6 +167,12 @@ class Professionnel(ModeleDeBase):
 
     def __str__(self) -> str:
         return " ".join(p for p in (self.prenom_exercice, self.nom_exercice) if p)
+
+    @staticmethod
+    def nom_en_sql(chemin: str = "") -> Trim:
+        """Le nom qu'affiche `str()`, calculé par PostgreSQL pour le professionnel au bout de
+        `chemin` (« auteur_exercice__professionnel__ ») : une liste en affiche sans charger la fiche."""
+        return Trim(Concat(F(f"{chemin}prenom_exercice"), Value(" "), F(f"{chemin}nom_exercice")))
 
     def clean_fields(self, exclude=None) -> None:
         _compacter_identifiants(self, ("idnat_ps",), nullables=("idnat_ps",))
