@@ -300,8 +300,7 @@ def mesurer_fil_selecteurs(paires: list[tuple[int, int]]) -> tuple[list[float], 
     """Les données de la page du fil sans le gabarit : `selectors.page_du_fil` (50 notes visibles
     avec auteurs, pièces jointes, sollicitations, nombre de réponses, marque « nouvelle », marque de
     lecture et non-lus) ; droits recalculés à chaque fois (un acteur neuf par mesure)."""
-    from django.test.utils import CaptureQueriesContext
-
+    from bench.run import CompteurDeRequetes
     from cahier_liaison import selectors
     from coordination.comptes.acteur import Acteur, TypeActeur
     from coordination.personnes.models import Exercice, Usager
@@ -311,7 +310,7 @@ def mesurer_fil_selecteurs(paires: list[tuple[int, int]]) -> tuple[list[float], 
     durees, requetes_max = [], 0
     for exercice_id, usager_id in paires:
         acteur = Acteur(TypeActeur.PROFESSIONNEL, None, exercice=exercices[exercice_id])
-        with CaptureQueriesContext(connection) as requetes:
+        with CompteurDeRequetes() as requetes:
             debut = time.perf_counter()
             page = selectors.page_du_fil(acteur, usagers[usager_id])
             durees.append(time.perf_counter() - debut)
@@ -323,10 +322,9 @@ def mesurer_fil_selecteurs(paires: list[tuple[int, int]]) -> tuple[list[float], 
 
 def mesurer_fil_page(paires: list[tuple[int, int]]) -> tuple[list[float], int] | None:
     """La vraie page du fil (`cahier_liaison:fil`, gabarit compris), si elle est servie ; sinon None."""
-    from django.test.utils import CaptureQueriesContext
     from django.urls import NoReverseMatch, reverse
 
-    from bench.run import client_professionnel
+    from bench.run import CompteurDeRequetes, client_professionnel
     from coordination.personnes.models import Exercice, Usager
 
     exercices = Exercice.objects.select_related("professionnel").in_bulk([e for e, _ in paires])
@@ -340,7 +338,7 @@ def mesurer_fil_page(paires: list[tuple[int, int]]) -> tuple[list[float], int] |
         client = client_professionnel(exercices[exercice_id])
         adresse = reverse("cahier_liaison:fil", kwargs={"usager_uuid": usagers[usager_id].uuid})
         client.get(adresse)  # première requête de la session : choix de l'acteur, mises en cache
-        with CaptureQueriesContext(connection) as requetes:
+        with CompteurDeRequetes() as requetes:
             debut = time.perf_counter()
             reponse = client.get(adresse)
             durees.append(time.perf_counter() - debut)
@@ -354,8 +352,7 @@ def mesurer_recherche(paires: list[tuple[int, int]], recherches: list[str]) -> d
     """Recherche dans un cahier (le fil filtré par `texte`, 50 notes) et dans tous les cahiers du
     professionnel (`rechercher_dans_mes_cahiers`, 50 notes avec extraits) : durées, requêtes,
     nombre moyen de notes trouvées."""
-    from django.test.utils import CaptureQueriesContext
-
+    from bench.run import CompteurDeRequetes
     from cahier_liaison import selectors
     from coordination.comptes.acteur import Acteur, TypeActeur
     from coordination.personnes.models import Exercice, Usager
@@ -368,7 +365,7 @@ def mesurer_recherche(paires: list[tuple[int, int]], recherches: list[str]) -> d
         for sorte in mesures:
             acteur = Acteur(TypeActeur.PROFESSIONNEL, None, exercice=exercices[exercice_id])
             durees, trouvees, requetes_max = mesures[sorte]
-            with CaptureQueriesContext(connection) as requetes:
+            with CompteurDeRequetes() as requetes:
                 debut = time.perf_counter()
                 if sorte == "dans_un_cahier":
                     notes = list(

@@ -405,8 +405,37 @@ def executer(ctx: Contexte, noms: list[str]) -> list[dict]:
     return resultats
 
 
+class CompteurDeRequetes:
+    """Compte les requêtes SQL d'un bloc sans les enregistrer (CaptureQueriesContext passe par le
+    curseur de débogage, qui met en forme chaque requête : une dépense que la production n'a pas
+    et qui fausserait les durées mesurées)."""
+
+    def __init__(self, connexion=None) -> None:
+        from django.db import connection
+
+        self.connexion = connexion or connection
+        self.nombre = 0
+
+    def _compter(self, execute, sql, params, many, contexte):
+        self.nombre += 1
+        return execute(sql, params, many, contexte)
+
+    def __len__(self) -> int:
+        return self.nombre
+
+    def __enter__(self) -> CompteurDeRequetes:
+        self._bloc = self.connexion.execute_wrapper(self._compter)
+        self._bloc.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._bloc.__exit__(*exc)
+
+
 def _preparer_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coordination.settings")
+    # Les durées sont celles de la production : sans le mode de débogage de Django.
+    os.environ.setdefault("DEBUG", "false")
     import django
     from django.core.management import call_command
 
