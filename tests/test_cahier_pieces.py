@@ -250,12 +250,13 @@ def test_piece_immuable_en_base(monde):
 # --- Réception, formulaire ----------------------------------------------------------------------
 
 
-def test_televersement_trop_gros_ecarte_avec_un_message(settings):
+def test_televersement_trop_gros_ecarte_avec_un_message(settings, request):
     settings.CAHIER_PIECE_TAILLE_MAX = 5000
     grosse = f.fichier("scanner.pdf", b"%PDF-1.7\n" + b"0" * 20_000, "application/pdf")
     petite = f.fichier("photo.jpg", f.photo_jpeg(60, 40))
     requete = RequestFactory().post("/", {"texte": "x", "pieces": [grosse, petite]})
     requete.upload_handlers = [pj.TeleversementLimite(requete)]
+    request.addfinalizer(requete.close)  # ferme les fichiers temporaires reçus, comme le serveur
     recus = requete.FILES.getlist("pieces")
     assert [fichier.name for fichier in recus] == ["photo.jpg"]
     messages = pj.fichiers_ecartes(requete)
@@ -268,8 +269,6 @@ def test_televersement_trop_gros_ecarte_avec_un_message(settings):
     assert not form.is_valid() and "scanner.pdf" in form.errors["pieces"][0]
     champ = str(form["pieces"])
     assert "multiple" in champ and 'accept="image/*,application/pdf"' in champ and 'name="pieces"' in champ
-    for fichier in recus:
-        fichier.close()
 
 
 def test_formulaire_recueille_plusieurs_fichiers():
@@ -332,7 +331,7 @@ def test_orphelins_effaces_seulement_s_ils_sont_anciens(monde, stockage):
     assert restants == {gardee.fichier.name, gardee.vignette.name}
 
 
-def test_decorateur_de_vue_limite_la_reception(settings):
+def test_decorateur_de_vue_limite_la_reception(settings, request):
     """`televersement_limite` pose le gestionnaire avant la lecture du formulaire (et avant la
     vérification CSRF, qui la déclenche) : la vue reçoit les fichiers acceptables et le message
     des autres."""
@@ -352,6 +351,7 @@ def test_decorateur_de_vue_limite_la_reception(settings):
     grosse = f.fichier("scanner.pdf", b"%PDF-1.7\n" + b"0" * 20_000, "application/pdf")
     requete = RequestFactory().post("/", {"pieces": [grosse, f.fichier("photo.jpg", f.photo_jpeg(60, 40))]})
     requete._dont_enforce_csrf_checks = True
+    request.addfinalizer(requete.close)
     reponse = json.loads(vue(requete).content)
     assert reponse == {
         "recus": ["photo.jpg"],
