@@ -1,0 +1,320 @@
+"""Agenda : événements (rendez-vous, interventions, réunions), leurs participants, les
+disponibilités et absences des professionnels, les flux ICS privés (ADR 0021).
+
+Un événement récurrent est **une ligne** (la série : premier début, première fin, RRULE,
+EXDATE) ; une occurrence modifiée ou annulée est une ligne fille (`serie`, `recurrence_id`).
+Les occurrences sont dépliées à la lecture (`agenda/recurrence.py`), jamais stockées.
+Instants en UTC en base ; `fuseau` garde l'heure murale de la série (10 h reste 10 h après le
+changement d'heure)."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.contrib.postgres.constraints import ExclusionConstraint
+from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+
+from coordination.modeles import ModeleDeBase
+
+FUSEAU_PAR_DEFAUT = "Europe/Paris"
+
+
+class StatutEvenement(models.TextChoices):
+    """Statuts FHIR Appointment (valeurs) en français (libellés)."""
+
+    PROPOSE = "proposed", "proposé"
+    EN_ATTENTE = "pending", "en attente des réponses"
+    RESERVE = "booked", "confirmé"
+    ANNULE = "cancelled", "annulé"
+    ABSENT = "noshow", "personne absente"
+
+
+class StatutParticipation(models.TextChoices):
+    """PARTSTAT iCalendar / ParticipationStatus FHIR."""
+
+    A_REPONDRE = "needs-action", "réponse attendue"
+    ACCEPTE = "accepted", "accepte"
+    DECLINE = "declined", "décline"
+    PROVISOIRE = "tentative", "peut-être"
+
+
+class TypeParticipant(models.TextChoices):
+    PROFESSIONNEL = "professionnel", "professionnel"
+    USAGER = "usager", "usager"
+    PROCHE = "proche", "proche"
+
+
+class Evenement(ModeleDeBase):
+    """Un rendez-vous, une intervention ou une réunion ; ou une série récurrente de ceux-ci."""
+
+    titre = models.CharField("titre", max_length=200)
+    motif = models.CharField("motif", max_length=300, blank=True)
+    description = models.TextField("description", blank=True)
+    usager = models.ForeignKey(
+        "personnes.Usager",
+        verbose_name="usager concerné",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="evenements",
+    )
+    debut = models.DateTimeField("début")
+    fin = models.DateTimeField("fin")
+    journee_entiere = models.BooleanField("toute la journée", default=False)
+    fuseau = models.CharField("fuseau horaire", max_length=40, default=FUSEAU_PAR_DEFAUT)
+    statut = models.CharField(
+        "statut", max_length=12, choices=StatutEvenement, default=StatutEvenement.RESERVE
+    )
+    # Lieux : [{"libelle": …, "adresse": …, "visio": "https://…"}] (plusieurs adresses possibles).
+    lieux = models.JSONField("lieux", default=list, blank=True)
+    # Récurrence (RFC 5545) : règle normalisée par agenda/recurrence.py, dates exclues.
+    rrule = models.CharField("règle de récurrence", max_length=300, blank=True)
+    exdates = ArrayField(
+        models.DateTimeField(), verbose_name="occurrences retirées", default=list, blank=True
+    )
+    # Fin de la dernière occurrence (NULL : série sans fin) ; `fin` pour un événement simple.
+    fin_serie = models.DateTimeField("fin de la série", null=True, blank=True)
+    # Occurrence modifiée d'une série : la série et le début d'origine de l'occurrence remplacée.
+    serie = models.ForeignKey(
+        "self",
+        verbose_name="série",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="remplacements",
+    )
+    recurrence_id = models.DateTimeField("début d'origine de l'occurrence", null=True, blank=True)
+    # Provenance : « portail », « dui:<FINESS> », « caldav », « mes », « ics »… et l'identifiant
+    # de l'événement chez elle (dédoublonnage, mise à jour conditionnelle FHIR).
+    systeme_source = models.CharField("système source", max_length=100, default="portail")
+    identifiant_externe = models.CharField("identifiant externe", max_length=255, blank=True)
+    cree_par = models.CharField("créé par (clé de l'acteur)", max_length=60)
+    cree_par_nom = models.CharField("créé par", max_length=200)
+    sequence = models.PositiveIntegerField("version (SEQUENCE)", default=0)
+
+    class Meta:
+        verbose_name = "événement"
+        verbose_name_plural = "événements"
+        indexes = [
+            # Agenda d'un usager sur une fenêtre : début avant la fin de la fenêtre, fin de série
+            # après son début (ARCHITECTURE : B-tree + test de chevauchement, pas de GiST).
+            models.Index(fields=["usager", "debut"], name="agenda_evt_usager_debut_idx"),
+            models.Index(fields=["serie"], name="agenda_evt_serie_idx", condition=Q(serie__isnull=False)),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(fin__gt=F("debut")), name="agenda_evt_fin_apres_debut"),
+            models.CheckConstraint(
+                condition=Q(fin_serie__isnull=True) | Q(fin_serie__gte=F("fin")),
+                name="agenda_evt_fin_serie",
+            ),
+            models.CheckConstraint(
+                condition=Q(serie__isnull=True, recurrence_id__isnull=True)
+                | Q(serie__isnull=False, recurrence_id__isnull=False, rrule=""),
+                name="agenda_evt_remplacement_complet",
+            ),
+            models.UniqueConstraint(
+                fields=["serie", "recurrence_id"],
+                name="agenda_evt_un_remplacement_par_occurrence",
+                condition=Q(serie__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["systeme_source", "identifiant_externe"],
+                name="agenda_evt_identifiant_externe_unique",
+                condition=~Q(identifiant_externe="") & Q(serie__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.titre
+
+    @property
+    def est_recurrent(self) -> bool:
+        return bool(self.rrule)
+
+
+class Participant(models.Model):
+    """Une personne conviée à un événement, avec sa réponse. Le nom est figé à l'invitation."""
+
+    evenement = models.ForeignKey(
+        Evenement, verbose_name="événement", on_delete=models.CASCADE, related_name="participants"
+    )
+    type = models.CharField("type", max_length=15, choices=TypeParticipant)
+    professionnel = models.ForeignKey(
+        "personnes.Professionnel",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="participations",
+    )
+    exercice = models.ForeignKey(
+        "personnes.Exercice",
+        verbose_name="au titre de",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="participations",
+    )
+    usager = models.ForeignKey(
+        "personnes.Usager", on_delete=models.PROTECT, null=True, blank=True, related_name="participations"
+    )
+    proche = models.ForeignKey(
+        "personnes.Proche", on_delete=models.PROTECT, null=True, blank=True, related_name="participations"
+    )
+    nom = models.CharField("nom", max_length=200)
+    statut = models.CharField(
+        "réponse", max_length=15, choices=StatutParticipation, default=StatutParticipation.A_REPONDRE
+    )
+    requis = models.BooleanField("présence requise", default=True)
+    repondu_le = models.DateTimeField("répondu le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "participant"
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(type=TypeParticipant.PROFESSIONNEL, professionnel__isnull=False, usager__isnull=True)
+                    & Q(proche__isnull=True)
+                )
+                | Q(
+                    type=TypeParticipant.USAGER,
+                    usager__isnull=False,
+                    professionnel__isnull=True,
+                    proche__isnull=True,
+                )
+                | Q(
+                    type=TypeParticipant.PROCHE,
+                    proche__isnull=False,
+                    professionnel__isnull=True,
+                    usager__isnull=True,
+                ),
+                name="agenda_participant_une_personne",
+            ),
+            models.UniqueConstraint(
+                fields=["evenement", "professionnel"],
+                name="agenda_participant_pro_unique",
+                condition=Q(professionnel__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["evenement", "usager"],
+                name="agenda_participant_usager_unique",
+                condition=Q(usager__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["evenement", "proche"],
+                name="agenda_participant_proche_unique",
+                condition=Q(proche__isnull=False),
+            ),
+        ]
+        indexes = [
+            # Agenda d'un professionnel, toutes structures confondues.
+            models.Index(
+                fields=["professionnel", "evenement"],
+                name="agenda_part_pro_idx",
+                condition=Q(professionnel__isnull=False),
+            ),
+            models.Index(
+                fields=["proche", "evenement"],
+                name="agenda_part_proche_idx",
+                condition=Q(proche__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nom} ({self.get_statut_display()})"
+
+
+class Disponibilite(ModeleDeBase):
+    """Plage d'ouverture hebdomadaire d'un professionnel, en heure murale de son fuseau ; propre à
+    une structure (`exercice`) ou valable pour toutes."""
+
+    professionnel = models.ForeignKey(
+        "personnes.Professionnel", on_delete=models.CASCADE, related_name="disponibilites"
+    )
+    exercice = models.ForeignKey(
+        "personnes.Exercice", verbose_name="structure", on_delete=models.CASCADE, null=True, blank=True
+    )
+    jours = ArrayField(models.PositiveSmallIntegerField(), verbose_name="jours (0 = lundi)")
+    heure_debut = models.TimeField("de")
+    heure_fin = models.TimeField("à")
+    fuseau = models.CharField("fuseau horaire", max_length=40, default=FUSEAU_PAR_DEFAUT)
+    du = models.DateField("à partir du", null=True, blank=True)
+    au = models.DateField("jusqu'au", null=True, blank=True)
+    toutes_les_n_semaines = models.PositiveSmallIntegerField("toutes les n semaines", default=1)
+
+    class Meta:
+        verbose_name = "disponibilité"
+        constraints = [
+            models.CheckConstraint(condition=Q(heure_fin__gt=F("heure_debut")), name="agenda_dispo_heures"),
+            models.CheckConstraint(
+                condition=Q(du__isnull=True) | Q(au__isnull=True) | Q(au__gte=F("du")),
+                name="agenda_dispo_dates",
+            ),
+            models.CheckConstraint(
+                condition=Q(toutes_les_n_semaines__gte=1, toutes_les_n_semaines__lte=8),
+                name="agenda_dispo_semaines",
+            ),
+        ]
+
+
+class MotifAbsence(models.TextChoices):
+    CONGE = "conge", "congé"
+    FORMATION = "formation", "formation"
+    MALADIE = "maladie", "arrêt"
+    AUTRE = "autre", "autre absence"
+
+
+class Absence(ModeleDeBase):
+    """Congé ou absence d'un professionnel. Les autres ne voient que « absent » : le motif reste
+    à lui. Deux absences d'une même personne ne se chevauchent pas (contrainte d'exclusion)."""
+
+    professionnel = models.ForeignKey(
+        "personnes.Professionnel", on_delete=models.CASCADE, related_name="absences"
+    )
+    periode = DateTimeRangeField("période")
+    motif = models.CharField("motif", max_length=12, choices=MotifAbsence, default=MotifAbsence.CONGE)
+    commentaire = models.CharField("commentaire", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "absence"
+        constraints = [
+            ExclusionConstraint(
+                name="agenda_absences_sans_chevauchement",
+                expressions=[("professionnel", RangeOperators.EQUAL), ("periode", RangeOperators.OVERLAPS)],
+            ),
+        ]
+
+
+def nouveau_jeton() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class FluxIcs(ModeleDeBase):
+    """Flux webcal privé : l'agenda d'un professionnel (tous ses exercices) ou celui d'un usager
+    lu par un proche ou un membre. Le jeton secret est l'unique clé d'accès ; les droits de
+    `titulaire` sont revérifiés à chaque lecture. Tourner le jeton rend l'ancien inutilisable."""
+
+    jeton = models.CharField("jeton", max_length=64, unique=True, default=nouveau_jeton)
+    compte = models.ForeignKey("comptes.Compte", on_delete=models.CASCADE, related_name="flux_ics")
+    titulaire = models.CharField("titulaire (clé de l'acteur)", max_length=60)
+    usager = models.ForeignKey(
+        "personnes.Usager", on_delete=models.CASCADE, null=True, blank=True, related_name="flux_ics"
+    )
+    dernier_acces = models.DateTimeField("dernier accès", null=True, blank=True)
+    cree_le_jeton = models.DateTimeField("jeton créé le", default=timezone.now)
+
+    class Meta:
+        verbose_name = "flux ICS"
+        verbose_name_plural = "flux ICS"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["titulaire"], name="agenda_flux_pro_unique", condition=Q(usager__isnull=True)
+            ),
+            models.UniqueConstraint(
+                fields=["titulaire", "usager"],
+                name="agenda_flux_usager_unique",
+                condition=Q(usager__isnull=False),
+            ),
+        ]
