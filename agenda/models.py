@@ -9,7 +9,9 @@ changement d'heure)."""
 
 from __future__ import annotations
 
+import datetime
 import secrets
+import uuid
 
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import ArrayField, DateTimeRangeField, RangeOperators
@@ -316,5 +318,103 @@ class FluxIcs(ModeleDeBase):
                 fields=["titulaire", "usager"],
                 name="agenda_flux_usager_unique",
                 condition=Q(usager__isnull=False),
+            ),
+        ]
+
+
+# --- Réunions de coordination (cas d'usage 4 et 4') -----------------------------------------------
+
+
+class StatutDemande(models.TextChoices):
+    OUVERTE = "ouverte", "en attente des réponses"
+    RESERVEE = "reservee", "confirmée"
+    ANNULEE = "annulee", "annulée"
+    EXPIREE = "expiree", "sans accord à la date limite"
+
+
+class DemandeReunion(ModeleDeBase):
+    """Une demande de réunion : le créneau retenu est tenu (événement « en attente », provisoire
+    dans chaque agenda) jusqu'à ce que tous les participants requis acceptent, ou jusqu'à la date
+    limite de réponse."""
+
+    evenement = models.OneToOneField(
+        Evenement, verbose_name="réunion", on_delete=models.PROTECT, related_name="demande"
+    )
+    demandeur = models.ForeignKey(
+        "personnes.Exercice",
+        verbose_name="demandée par",
+        on_delete=models.PROTECT,
+        related_name="demandes_reunion",
+    )
+    duree = models.DurationField("durée")
+    horizon_debut = models.DateTimeField("chercher à partir du")
+    horizon_fin = models.DateTimeField("chercher jusqu'au")
+    date_limite = models.DateTimeField("réponses attendues avant le")
+    statut = models.CharField("statut", max_length=10, choices=StatutDemande, default=StatutDemande.OUVERTE)
+    conclue_le = models.DateTimeField("conclue le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "demande de réunion"
+        verbose_name_plural = "demandes de réunion"
+        indexes = [
+            models.Index(
+                fields=["date_limite"], name="agenda_demande_ouverte_idx", condition=Q(statut="ouverte")
+            ),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(horizon_fin__gt=F("horizon_debut")), name="agenda_demande_horizon"
+            ),
+            models.CheckConstraint(condition=Q(duree__gt=datetime.timedelta(0)), name="agenda_demande_duree"),
+        ]
+
+
+class ContreProposition(models.Model):
+    """Un participant propose un autre créneau ; le demandeur peut le retenir."""
+
+    demande = models.ForeignKey(DemandeReunion, on_delete=models.CASCADE, related_name="contre_propositions")
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="contre_propositions")
+    debut = models.DateTimeField("début proposé")
+    fin = models.DateTimeField("fin proposée")
+    commentaire = models.CharField("commentaire", max_length=300, blank=True)
+    proposee_le = models.DateTimeField("proposée le", default=timezone.now)
+    retenue_le = models.DateTimeField("retenue le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "contre-proposition"
+        constraints = [
+            models.CheckConstraint(condition=Q(fin__gt=F("debut")), name="agenda_contre_proposition_horaire"),
+        ]
+
+
+class NatureEvenementAgenda(models.TextChoices):
+    REUNION_DEMANDEE = "reunion_demandee", "réunion demandée"
+    CONTRE_PROPOSITION = "contre_proposition", "autre créneau proposé"
+    REUNION_CONFIRMEE = "reunion_confirmee", "réunion confirmée"
+    REUNION_DEPLACEE = "reunion_deplacee", "réunion déplacée"
+    REUNION_ANNULEE = "reunion_annulee", "réunion annulée"
+    REUNION_EXPIREE = "reunion_expiree", "réunion sans accord"
+    RENDEZ_VOUS_MODIFIE = "rdv_modifie", "rendez-vous modifié"
+    RENDEZ_VOUS_ANNULE = "rdv_annule", "rendez-vous annulé"
+
+
+class NotificationAgenda(models.Model):
+    """Événement à notifier aux participants, rangé dans la transaction de l'écriture qui le cause ;
+    la distribution (préférences, canaux) vient du lot des notifications (issue 8)."""
+
+    uuid = models.UUIDField("identifiant public", unique=True, editable=False, default=uuid.uuid4)
+    nature = models.CharField("nature", max_length=20, choices=NatureEvenementAgenda)
+    evenement = models.ForeignKey(Evenement, on_delete=models.CASCADE, related_name="notifications")
+    destinataires = models.ManyToManyField(Participant, related_name="notifications", blank=True)
+    cree_le = models.DateTimeField("créé le", default=timezone.now)
+    distribue_le = models.DateTimeField("distribué le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "notification d'agenda"
+        indexes = [
+            models.Index(
+                fields=["cree_le"],
+                name="agenda_notif_a_distribuer_idx",
+                condition=Q(distribue_le__isnull=True),
             ),
         ]

@@ -46,6 +46,17 @@ LIBELLES_ACTIONS: dict[str, str] = {
     "cahier.alerte": "a alerté des membres de votre cercle sur une note de votre cahier de liaison",
     "cahier.lecture_marquee": "a lu votre cahier de liaison",
     "cahier.recherche": "a trouvé une note de votre cahier de liaison en cherchant dans ses cahiers",
+    # Agenda
+    "agenda.lecture": "a consulté votre agenda",
+    "agenda.evenement.creation": "a ajouté un rendez-vous à votre agenda",
+    "agenda.evenement.modification": "a modifié un rendez-vous de votre agenda",
+    "agenda.evenement.annulation": "a annulé un rendez-vous de votre agenda",
+    "agenda.evenement.reponse": "a répondu à une invitation à un rendez-vous de votre agenda",
+    "agenda.occurrence.modification": "a déplacé une séance d'un rendez-vous régulier de votre agenda",
+    "agenda.occurrence.annulation": "a annulé une séance d'un rendez-vous régulier de votre agenda",
+    "agenda.flux.creation": "a créé une adresse d'abonnement à votre agenda",
+    "agenda.flux.rotation": "a changé l'adresse d'abonnement à votre agenda (l'ancienne ne marche plus)",
+    "agenda.flux.lecture": "a synchronisé votre agenda dans son calendrier",
     # Identité
     "usager.creation": "a créé votre dossier",
     "usager.identite.modification": "a modifié votre identité",

@@ -1,0 +1,231 @@
+"""Lectures de l'agenda, toujours au nom d'un acteur (cercle/habilitations.py).
+
+Une fenêtre [début, fin) se lit en une requête d'événements (séries comprises : début avant la fin
+de la fenêtre, fin de série après son début) et une de participants et d'occurrences remplacées ;
+les séries sont dépliées en Python (agenda/recurrence.py), puis dédoublonnées (ADR 0021)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from agenda import recurrence
+from agenda.models import Absence, Evenement, Participant, StatutEvenement, StatutParticipation
+from agenda.services import DOMAINE, serie_de
+from cercle import habilitations
+from cercle.services import AccesRefuse
+from coordination.comptes.acteur import Acteur, TypeActeur
+from coordination.personnes.models import Usager
+
+REFUS_LIRE = "Vous n'avez pas accès à l'agenda de cette personne."
+FENETRE_MAX = dt.timedelta(days=400)
+
+
+@dataclass
+class Occurrence:
+    """Une occurrence à afficher : l'événement (ou la série), ses horaires à cette date, et
+    l'occurrence remplacée s'il y en a une (titre, statut, lieux qui lui sont propres)."""
+
+    evenement: Evenement
+    debut: dt.datetime
+    fin: dt.datetime
+    journee_entiere: bool
+    recurrence_id: dt.datetime | None = None
+    remplacement: Evenement | None = None
+    sources: list[str] = field(default_factory=list)
+    detail_visible: bool = True  # False : « Occupé » (le lecteur n'a plus accès à cet usager)
+
+    @property
+    def source(self) -> Evenement:
+        return self.remplacement or self.evenement
+
+    @property
+    def titre(self) -> str:
+        return self.source.titre if self.detail_visible else "Occupé"
+
+    @property
+    def statut(self) -> str:
+        return self.source.statut
+
+    @property
+    def annule(self) -> bool:
+        return self.statut == StatutEvenement.ANNULE
+
+    @property
+    def lieux(self) -> list[dict]:
+        return self.source.lieux if self.detail_visible else []
+
+    @property
+    def participants(self) -> list[Participant]:
+        return self.evenement.participants_precharges if self.detail_visible else []
+
+
+def _verifier_fenetre(debut: dt.datetime, fin: dt.datetime) -> None:
+    if fin <= debut or fin - debut > FENETRE_MAX:
+        raise ValueError("Fenêtre d'agenda invalide (au plus 400 jours).")
+
+
+def _dans_la_fenetre(debut: dt.datetime, fin: dt.datetime) -> Q:
+    return Q(serie__isnull=True, debut__lt=fin) & (Q(fin_serie__gt=debut) | Q(fin_serie__isnull=True))
+
+
+def _avec_details(evenements: QuerySet[Evenement]) -> QuerySet[Evenement]:
+    return evenements.prefetch_related(
+        Prefetch(
+            "participants",
+            queryset=Participant.objects.order_by("type", "nom", "pk"),
+            to_attr="participants_precharges",
+        ),
+        Prefetch("remplacements", to_attr="remplacements_precharges"),
+    )
+
+
+def deplier(evenements: Iterable[Evenement], debut: dt.datetime, fin: dt.datetime) -> list[Occurrence]:
+    """Les occurrences de ces événements qui touchent [debut, fin), triées."""
+    occurrences: list[Occurrence] = []
+    for evenement in evenements:
+        if not evenement.rrule:
+            if evenement.debut < fin and evenement.fin > debut:
+                occurrences.append(
+                    Occurrence(evenement, evenement.debut, evenement.fin, evenement.journee_entiere)
+                )
+            continue
+        remplacements = getattr(evenement, "remplacements_precharges", None)
+        if remplacements is None:
+            remplacements = list(evenement.remplacements.all())
+        par_cle = {str(r.uuid): r for r in remplacements}
+        for occurrence in recurrence.deplier(serie_de(evenement, remplacements), debut, fin):
+            occurrences.append(
+                Occurrence(
+                    evenement,
+                    occurrence.debut,
+                    occurrence.fin,
+                    occurrence.journee_entiere,
+                    recurrence_id=occurrence.recurrence_id,
+                    remplacement=par_cle.get(occurrence.cle),
+                )
+            )
+    occurrences.sort(key=lambda o: (o.debut, o.fin, o.evenement.pk))
+    return occurrences
+
+
+def _cle_de_personnes(evenement: Evenement) -> frozenset:
+    return frozenset(
+        (p.type, p.professionnel_id or p.proche_id or p.usager_id) for p in evenement.participants_precharges
+    )
+
+
+def dedoublonner(occurrences: list[Occurrence]) -> list[Occurrence]:
+    """Un même rendez-vous reçu de plusieurs sources (le DUI, Mon espace santé, le portail) ne
+    s'affiche qu'une fois : même identifiant externe, ou même horaire, même titre et mêmes
+    personnes. La première vue est gardée (le portail d'abord), les sources s'additionnent."""
+    gardees: list[Occurrence] = []
+    vues: dict[tuple, Occurrence] = {}
+    ordre = sorted(
+        occurrences, key=lambda o: (o.debut, o.evenement.systeme_source != "portail", o.evenement.pk)
+    )
+    for occurrence in ordre:
+        evenement = occurrence.evenement
+        cles = [
+            (
+                "contenu",
+                occurrence.debut,
+                occurrence.fin,
+                occurrence.source.titre.strip().casefold(),
+                _cle_de_personnes(evenement),
+            )
+        ]
+        if evenement.identifiant_externe:
+            cles.append(("externe", evenement.identifiant_externe, occurrence.recurrence_id))
+        deja = next((vues[c] for c in cles if c in vues), None)
+        if deja is not None and deja.evenement.pk != evenement.pk:
+            if evenement.systeme_source not in deja.sources:
+                deja.sources.append(evenement.systeme_source)
+            continue
+        occurrence.sources = [evenement.systeme_source]
+        for cle in cles:
+            vues.setdefault(cle, occurrence)
+        gardees.append(occurrence)
+    gardees.sort(key=lambda o: (o.debut, o.fin, o.evenement.pk))
+    return gardees
+
+
+# --- Agenda consolidé d'un usager ---------------------------------------------------------------
+
+
+def peut_lire(acteur: Acteur | None, usager: Usager) -> bool:
+    return habilitations.peut(acteur, usager, "lire", DOMAINE)
+
+
+def evenements_de_l_usager(acteur: Acteur | None, usager: Usager) -> QuerySet[Evenement]:
+    """Tous les événements (séries et simples) qui concernent l'usager, si l'acteur lit son agenda."""
+    if not peut_lire(acteur, usager):
+        return Evenement.objects.none()
+    return Evenement.objects.filter(usager=usager)
+
+
+def agenda_de_l_usager(
+    acteur: Acteur | None, usager: Usager, debut: dt.datetime, fin: dt.datetime
+) -> list[Occurrence]:
+    """L'agenda consolidé de l'usager sur [debut, fin) : les rendez-vous de toutes les structures,
+    ceux ajoutés par l'usager ou ses proches, dédoublonnés. Refus si l'acteur ne lit pas l'agenda."""
+    _verifier_fenetre(debut, fin)
+    if not peut_lire(acteur, usager):
+        raise AccesRefuse(REFUS_LIRE)
+    evenements = _avec_details(Evenement.objects.filter(_dans_la_fenetre(debut, fin), usager=usager))
+    return dedoublonner(deplier(evenements, debut, fin))
+
+
+# --- Agenda d'un professionnel ------------------------------------------------------------------
+
+
+def _professionnel_de(acteur: Acteur | None) -> int:
+    if acteur is None or acteur.type != TypeActeur.PROFESSIONNEL:
+        raise AccesRefuse("Seul un professionnel connecté voit son agenda.")
+    return acteur.exercice.professionnel_id
+
+
+def q_participe(professionnel_id: int, *, avec_declines: bool = True) -> Q:
+    participations = Participant.objects.filter(evenement=OuterRef("pk"), professionnel_id=professionnel_id)
+    if not avec_declines:
+        participations = participations.exclude(statut=StatutParticipation.DECLINE)
+    return Q(Exists(participations))
+
+
+def agenda_du_professionnel(acteur: Acteur | None, debut: dt.datetime, fin: dt.datetime) -> list[Occurrence]:
+    """L'agenda du professionnel connecté, toutes ses structures : les événements où il est convié.
+    Le détail d'un rendez-vous d'un usager dont il ne lit plus l'agenda devient « Occupé »."""
+    _verifier_fenetre(debut, fin)
+    professionnel_id = _professionnel_de(acteur)
+    evenements = list(
+        _avec_details(Evenement.objects.filter(_dans_la_fenetre(debut, fin), q_participe(professionnel_id)))
+    )
+    usagers = {e.usager_id for e in evenements if e.usager_id}
+    lisibles = (
+        {
+            usager_id
+            for usager_id, niveaux in habilitations.niveaux_de_plusieurs(acteur, sorted(usagers)).items()
+            if niveaux[DOMAINE] >= habilitations.niveau_requis("lire")
+        }
+        if usagers
+        else set()
+    )
+    occurrences = deplier(evenements, debut, fin)
+    for occurrence in occurrences:
+        occurrence.detail_visible = (
+            occurrence.evenement.usager_id is None or occurrence.evenement.usager_id in lisibles
+        )
+        occurrence.sources = [occurrence.evenement.systeme_source]
+    return occurrences
+
+
+def absences_du_professionnel(
+    acteur: Acteur | None, debut: dt.datetime, fin: dt.datetime
+) -> QuerySet[Absence]:
+    professionnel_id = _professionnel_de(acteur)
+    return Absence.objects.filter(professionnel_id=professionnel_id, periode__overlap=(debut, fin)).order_by(
+        "periode"
+    )
