@@ -386,6 +386,9 @@ class ContreProposition(models.Model):
             models.CheckConstraint(condition=Q(fin__gt=F("debut")), name="agenda_contre_proposition_horaire"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.participant.nom} propose {self.debut:%d/%m %H:%M}"
+
 
 class NatureEvenementAgenda(models.TextChoices):
     REUNION_DEMANDEE = "reunion_demandee", "réunion demandée"
@@ -418,3 +421,6 @@ class NotificationAgenda(models.Model):
                 condition=Q(distribue_le__isnull=True),
             ),
         ]
+
+    def __str__(self) -> str:
+        return self.get_nature_display()
