@@ -424,3 +424,79 @@ class NotificationAgenda(models.Model):
 
     def __str__(self) -> str:
         return self.get_nature_display()
+
+
+# --- Réglages, préférences, occupations venues d'ailleurs -----------------------------------------
+
+
+class ReglagesAgenda(models.Model):
+    """Réglages d'agenda d'un professionnel : temps à garder libre avant et après une réunion
+    (trajets des visites à domicile), zone des jours fériés (Alsace-Moselle, outre-mer)."""
+
+    professionnel = models.OneToOneField(
+        "personnes.Professionnel", on_delete=models.CASCADE, related_name="reglages_agenda"
+    )
+    tampon_avant = models.DurationField("temps libre avant une réunion", default=datetime.timedelta(0))
+    tampon_apres = models.DurationField("temps libre après une réunion", default=datetime.timedelta(0))
+    zone_feries = models.CharField("jours fériés de", max_length=30, default="metropole")
+
+    class Meta:
+        verbose_name = "réglages d'agenda"
+        verbose_name_plural = "réglages d'agenda"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    tampon_avant__gte=datetime.timedelta(0), tampon_avant__lte=datetime.timedelta(hours=4)
+                )
+                & Q(tampon_apres__gte=datetime.timedelta(0), tampon_apres__lte=datetime.timedelta(hours=4)),
+                name="agenda_reglages_tampons",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Réglages d'agenda de {self.professionnel}"
+
+
+class PreferenceHoraire(models.Model):
+    """Moment que l'usager préfère pour ses rendez-vous (« plutôt le matin »), dit par lui ou par
+    un proche ; sert au classement des créneaux des réunions qui le concernent."""
+
+    usager = models.ForeignKey(
+        "personnes.Usager", on_delete=models.CASCADE, related_name="preferences_horaires"
+    )
+    jours = ArrayField(models.PositiveSmallIntegerField(), verbose_name="jours (0 = lundi)")
+    heure_debut = models.TimeField("de")
+    heure_fin = models.TimeField("à")
+
+    class Meta:
+        verbose_name = "préférence horaire"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(heure_fin__gt=F("heure_debut")), name="agenda_preference_heures"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.heure_debut:%H:%M}–{self.heure_fin:%H:%M}"
+
+
+class OccupationExterne(models.Model):
+    """Un temps occupé venu d'un calendrier extérieur du professionnel (import ICS, libre/occupé,
+    CalDAV) : seulement l'intervalle, jamais le contenu. Une ligne par occurrence dépliée ;
+    réimporter une source remplace ses lignes (clé : source, uid, début d'origine)."""
+
+    professionnel = models.ForeignKey(
+        "personnes.Professionnel", on_delete=models.CASCADE, related_name="occupations_externes"
+    )
+    source = models.CharField("source", max_length=100)
+    uid = models.CharField("identifiant iCalendar", max_length=255)
+    recurrence_id = models.DateTimeField("début d'origine", null=True, blank=True)
+    periode = DateTimeRangeField("période")
+
+    class Meta:
+        verbose_name = "occupation extérieure"
+        verbose_name_plural = "occupations extérieures"
+        indexes = [models.Index(fields=["professionnel", "source", "uid"], name="agenda_occ_ext_source_idx")]
+
+    def __str__(self) -> str:
+        return f"Occupé ({self.source})"
