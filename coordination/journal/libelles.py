@@ -57,6 +57,10 @@ LIBELLES_ACTIONS: dict[str, str] = {
     "agenda.flux.creation": "a créé une adresse d'abonnement à votre agenda",
     "agenda.flux.rotation": "a changé l'adresse d'abonnement à votre agenda (l'ancienne ne marche plus)",
     "agenda.flux.lecture": "a synchronisé votre agenda dans son calendrier",
+    "agenda.reunion.confirmation": "a confirmé une réunion vous concernant (tous ont accepté)",
+    "agenda.reunion.contre_proposition": "a proposé un autre créneau pour une réunion vous concernant",
+    "agenda.reunion.deplacement": "a déplacé une réunion vous concernant",
+    "agenda.reunion.expiration": "a constaté qu'une réunion vous concernant n'a pas trouvé d'accord à temps",
     # Identité
     "usager.creation": "a créé votre dossier",
     "usager.identite.modification": "a modifié votre identité",
