@@ -279,6 +279,11 @@ class Absence(ModeleDeBase):
     motif = models.CharField("motif", max_length=12, choices=MotifAbsence, default=MotifAbsence.CONGE)
     commentaire = models.CharField("commentaire", max_length=200, blank=True)
 
+    @property
+    def dernier_jour(self) -> datetime.date:
+        """Dernier jour d'absence, compris (la période finit, exclue, à minuit le lendemain)."""
+        return timezone.localtime(self.periode.upper - datetime.timedelta(microseconds=1)).date()
+
     class Meta:
         verbose_name = "absence"
         constraints = [

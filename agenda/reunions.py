@@ -392,12 +392,16 @@ def contre_proposer(
     return proposition
 
 
+def est_demandeur(acteur: Acteur | None, demande: DemandeReunion) -> bool:
+    return (
+        acteur is not None
+        and acteur.type == TypeActeur.PROFESSIONNEL
+        and acteur.exercice.professionnel_id == demande.demandeur.professionnel_id
+    )
+
+
 def _exiger_demandeur_de(acteur: Acteur | None, demande: DemandeReunion) -> None:
-    if (
-        acteur is None
-        or acteur.type != TypeActeur.PROFESSIONNEL
-        or acteur.exercice.professionnel_id != demande.demandeur.professionnel_id
-    ):
+    if not est_demandeur(acteur, demande):
         raise AccesRefuse(REFUS_DEMANDE)
 
 

@@ -11,9 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from agenda import recurrence
-from agenda.models import Absence, Evenement, Participant, StatutEvenement, StatutParticipation
+from agenda.models import Absence, Disponibilite, Evenement, Participant, StatutEvenement, StatutParticipation
 from agenda.services import DOMAINE, serie_de
 from cercle import habilitations
 from cercle.services import AccesRefuse
@@ -228,4 +229,56 @@ def absences_du_professionnel(
     professionnel_id = _professionnel_de(acteur)
     return Absence.objects.filter(professionnel_id=professionnel_id, periode__overlap=(debut, fin)).order_by(
         "periode"
+    )
+
+
+# --- Un événement ---------------------------------------------------------------------------------
+
+
+def participation_de(acteur: Acteur | None, evenement: Evenement) -> Participant | None:
+    """La ligne de participant de l'acteur (parmi les participants préchargés), ou None."""
+    if acteur is None:
+        return None
+    for p in getattr(evenement, "participants_precharges", None) or evenement.participants.all():
+        if acteur.type == TypeActeur.PROFESSIONNEL and p.professionnel_id == acteur.exercice.professionnel_id:
+            return p
+        if acteur.type == TypeActeur.PROCHE and p.proche_id == acteur.proche.pk:
+            return p
+        if acteur.type == TypeActeur.USAGER and p.usager_id == acteur.usager.pk:
+            return p
+    return None
+
+
+def evenement_visible(acteur: Acteur | None, evenement_uuid) -> Evenement | None:
+    """L'événement (ou la série) de l'adresse si l'acteur peut le voir : il lit l'agenda de l'usager
+    concerné, ou il y est convié, ou il l'a créé. Sinon None (404 : il n'existe pas pour lui)."""
+    if acteur is None:
+        return None
+    evenement = (
+        _avec_details(Evenement.objects.filter(uuid=evenement_uuid, serie__isnull=True))
+        .select_related("usager")
+        .first()
+    )
+    if evenement is None:
+        return None
+    if evenement.usager_id is not None and peut_lire(acteur, evenement.usager):
+        return evenement
+    if evenement.cree_par == acteur.cle or participation_de(acteur, evenement) is not None:
+        return evenement
+    return None
+
+
+def disponibilites_du_professionnel(professionnel_id: int) -> list[Disponibilite]:
+    return list(
+        Disponibilite.objects.filter(professionnel_id=professionnel_id)
+        .select_related("exercice__structure")
+        .order_by("jours", "heure_debut")
+    )
+
+
+def absences_a_venir(professionnel_id: int) -> list[Absence]:
+    return list(
+        Absence.objects.filter(
+            professionnel_id=professionnel_id, periode__endswith__gt=timezone.now()
+        ).order_by("periode")
     )

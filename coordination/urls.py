@@ -55,6 +55,7 @@ urlpatterns = [
         SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="api/swagger.html"),
         name="swagger",
     ),
+    path("", include("agenda.urls")),
     path("", include("cahier_liaison.urls")),
     path("", include("cercle.urls")),
 ]
