@@ -297,6 +297,8 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(RUN_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "cercle-expirer-demandes": {"task": "cercle.expirer_demandes", "schedule": crontab(hour=3, minute=10)},
+    # Les réunions sans accord à leur date limite libèrent le créneau tenu (agenda/reunions.py).
+    "agenda-expirer-reunions": {"task": "agenda.expirer_reunions", "schedule": crontab(minute="*/15")},
     "comptes-purger-jetons-oauth2": {
         "task": "comptes.purger_jetons_oauth2",
         "schedule": crontab(hour=3, minute=20),
