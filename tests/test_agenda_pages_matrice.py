@@ -97,6 +97,14 @@ def sur_l_evenement(convies: set[str], decision):
     return statut
 
 
+def sur_le_rdv(decision):
+    return sur_l_evenement(CONVIES_RDV, decision)
+
+
+def sur_la_reunion(decision):
+    return sur_l_evenement(CONVIES_REUNION, decision)
+
+
 def professionnel(succes: int):
     return lambda nom: 302 if nom == "anonyme" else (succes if nom in PROFESSIONNELS else 403)
 
@@ -146,23 +154,23 @@ ROUTES = {
     "ajouter": ("ajouter", "post", U, sur_l_usager(ecrivain(302)), donnees_rdv),
     "reunion_page": ("demander_reunion", "get", U, sur_l_usager(ecrivain_pro(200)), None),
     "reunion_recherche": ("demander_reunion", "post", U, sur_l_usager(ecrivain_pro(200)), donnees_recherche),
-    "rdv": ("evenement", "get", R, sur_l_evenement(CONVIES_RDV, lambda nom: 200), None),
+    "rdv": ("evenement", "get", R, sur_le_rdv(lambda nom: 200), None),
     "rdv_repondre": (
-        "repondre", "post", R, sur_l_evenement(CONVIES_RDV, parmi(CONVIES_RDV, 302)), lambda s: {"statut": "accepted"},
+        "repondre", "post", R, sur_le_rdv(parmi(CONVIES_RDV, 302)), lambda s: {"statut": "accepted"},
     ),
-    "rdv_annuler": ("annuler", "post", R, sur_l_evenement(CONVIES_RDV, ecrivain(302)), lambda s: {"motif": "Test"}),
-    "reunion": ("evenement", "get", D, sur_l_evenement(CONVIES_REUNION, lambda nom: 200), None),
+    "rdv_annuler": ("annuler", "post", R, sur_le_rdv(ecrivain(302)), lambda s: {"motif": "Test"}),
+    "reunion": ("evenement", "get", D, sur_la_reunion(lambda nom: 200), None),
     "reunion_repondre": (
-        "repondre", "post", D, sur_l_evenement(CONVIES_REUNION, parmi(CONVIES_REUNION, 302)),
+        "repondre", "post", D, sur_la_reunion(parmi(CONVIES_REUNION, 302)),
         lambda s: {"statut": "accepted"},
     ),
     "reunion_proposer": (
-        "contre_proposer", "post", D, sur_l_evenement(CONVIES_REUNION, parmi(CONVIES_REUNION, 302)),
+        "contre_proposer", "post", D, sur_la_reunion(parmi(CONVIES_REUNION, 302)),
         _jour_de_proposition,
     ),
-    "reunion_retenir": ("retenir", "post", D, sur_l_evenement(CONVIES_REUNION, parmi({"ide"}, 302)), lambda s: {}),
+    "reunion_retenir": ("retenir", "post", D, sur_la_reunion(parmi({"ide"}, 302)), lambda s: {}),
     "reunion_annuler": (
-        "annuler", "post", D, sur_l_evenement(CONVIES_REUNION, parmi({"ide"}, 302)), lambda s: {"motif": "Test"},
+        "annuler", "post", D, sur_la_reunion(parmi({"ide"}, 302)), lambda s: {"motif": "Test"},
     ),
     "mon_agenda": ("mon_agenda", "get", None, professionnel(200), None),
     "disponibilites": ("disponibilites", "get", None, professionnel(200), None),
