@@ -121,8 +121,8 @@ def _cle_de_personnes(evenement: Evenement) -> frozenset:
 
 def dedoublonner(occurrences: list[Occurrence]) -> list[Occurrence]:
     """Un même rendez-vous reçu de plusieurs sources (le DUI, Mon espace santé, le portail) ne
-    s'affiche qu'une fois : même identifiant externe, ou même horaire, même titre et mêmes
-    personnes. La première vue est gardée (le portail d'abord), les sources s'additionnent."""
+    s'affiche qu'une fois : même identifiant externe au même début, ou même horaire, même titre
+    et mêmes personnes. La première vue est gardée (le portail d'abord), les sources s'additionnent."""
     gardees: list[Occurrence] = []
     vues: dict[tuple, Occurrence] = {}
     ordre = sorted(
@@ -140,7 +140,8 @@ def dedoublonner(occurrences: list[Occurrence]) -> list[Occurrence]:
             )
         ]
         if evenement.identifiant_externe:
-            cles.append(("externe", evenement.identifiant_externe, occurrence.recurrence_id))
+            # Même identifiant et même début : deux logiciels sans lien peuvent numéroter pareil.
+            cles.append(("externe", evenement.identifiant_externe, occurrence.debut))
         deja = next((vues[c] for c in cles if c in vues), None)
         if deja is not None and deja.evenement.pk != evenement.pk:
             if evenement.systeme_source not in deja.sources:

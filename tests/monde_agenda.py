@@ -79,6 +79,10 @@ def construire_monde_agenda() -> Monde:
         role=Role.EDUCATEUR,
     )
     monde.acteurs["educateur"] = acteur_pro(educateur)
+    # Hors de l'équipe de soins, pas de droit présumé : Jeanne a donné l'agenda à la coordinatrice
+    # et à l'éducateur.
+    for membre in ("coordinatrice", "educateur"):
+        services.accorder(acteur=moi, membre=monde.membres[membre], domaine="agenda", niveau=2)
     monde.acteurs["dui_ssiad"] = Acteur(
         TypeActeur.LOGICIEL, structure_logiciel=monde.ssiad, nom_systeme="DUI fictif"
     )
