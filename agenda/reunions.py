@@ -213,9 +213,9 @@ def proposer_creneaux(
     nombre: int = 8,
 ) -> creneaux.Resultat:
     """Les meilleurs créneaux pour réunir ces personnes (rien n'est écrit)."""
-    _exiger_demandeur(acteur, usager)
+    exercice = _exiger_demandeur(acteur, usager)
     _valider_horizon(duree, debut, fin)
-    participants = _invites_en_participants(acteur, usager, invites)
+    participants = _invites_en_participants(acteur, usager, [*invites, agenda.Invite(exercice)])
     return creneaux.chercher_creneaux(
         participants_du_moteur(participants, debut, fin),
         duree=duree,
@@ -299,21 +299,15 @@ def demander_reunion(
 def _verifier_libre(
     participants: Sequence[Participant], debut: dt.datetime, fin: dt.datetime, *, sauf=None
 ) -> None:
-    resultat = creneaux.chercher_creneaux(
-        participants_du_moteur(
-            participants, debut - dt.timedelta(hours=4), fin + dt.timedelta(hours=4), sauf=sauf
-        ),
-        duree=fin - debut,
-        debut=debut,
-        fin=fin,
-        pas=fin - debut,
-        nombre=1,
-    )
-    if not resultat.complet or not resultat.creneaux or resultat.creneaux[0].debut != debut:
-        absents = resultat.creneaux[0].absents if resultat.creneaux else ()
-        noms = {p.cle: p.nom for p in participants_du_moteur(participants, debut, fin)} if absents else {}
-        qui = ", ".join(noms.get(cle, cle) for cle in absents) or "une personne requise"
-        raise ValidationError({"debut": f"Ce créneau n'est plus libre pour : {qui}. Choisissez-en un autre."})
+    """Le créneau est-il libre pour chaque personne requise (il a pu être pris depuis la recherche) ?"""
+    marge = dt.timedelta(hours=6)  # assez pour voir les occupations et les temps libres autour
+    moteur = participants_du_moteur(participants, debut - marge, fin + marge, sauf=sauf)
+    requis = {p.cle for p in moteur if p.requis}
+    manquent = [p.nom for p in moteur if p.cle in set(creneaux.absents(moteur, debut, fin)) & requis]
+    if manquent:
+        raise ValidationError(
+            {"debut": f"Ce créneau n'est pas libre pour : {', '.join(manquent)}. Choisissez-en un autre."}
+        )
 
 
 def _verrouiller(demande: DemandeReunion) -> DemandeReunion:

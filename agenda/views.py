@@ -28,7 +28,6 @@ from cercle.services import AccesRefuse
 from cercle.views import _agir, _ajouter_erreurs, _refus_journalise, _usager
 from coordination.comptes.acteur import TypeActeur
 from coordination.journal.lectures import noter_lecture
-from coordination.personnes.models import Exercice
 
 DOMAINE = services.DOMAINE
 VUES = {"liste": "Liste", "semaine": "Semaine", "mois": "Mois", "ligne": "Ligne de vie"}
@@ -377,11 +376,7 @@ def disponibilites(request: HttpRequest) -> HttpResponse:
 def demander_reunion(request: HttpRequest, usager_uuid) -> HttpResponse:
     usager = _agenda(request, usager_uuid, "ecrire")
     _exiger_professionnel(request)
-    choix = [
-        c
-        for c in _invitables(usager)
-        if not (isinstance(c[2], Exercice) and c[2].pk == request.acteur.exercice.pk)
-    ]
+    choix = _invitables(usager)  # le demandeur y est d'office (s'il se coche, rien ne change)
     demain = timezone.localdate() + dt.timedelta(days=1)
     form = forms.DemandeReunionForm(
         request.POST or None,

@@ -21,6 +21,7 @@ from django.utils import timezone
 from agenda import reunions
 from agenda import services as agenda
 from agenda.models import ContreProposition, Disponibilite, Evenement, Participant
+from coordination.comptes.acteur import SESSION_ACTEUR
 from coordination.journal.models import Evenement as Journal
 from tests.factories import connecter
 from tests.monde_agenda import NIVEAU_AGENDA, construire_monde_agenda, qui, rendez_vous
@@ -130,11 +131,11 @@ def donnees_rdv(scene) -> dict:
 
 
 def donnees_recherche(scene) -> dict:
-    medecin = scene.monde.acteurs["medecin"].exercice
+    medecin, ide = scene.monde.acteurs["medecin"].exercice, scene.monde.acteurs["ide"].exercice
     du = timezone.localdate() + datetime.timedelta(days=1)
     return {
         "titre": "Réunion",
-        "participants": [f"exercice:{medecin.uuid}"],
+        "participants": [f"exercice:{medecin.uuid}", f"exercice:{ide.uuid}"],
         "duree": "60",
         "du": du.isoformat(),
         "au": (du + datetime.timedelta(days=6)).isoformat(),
@@ -219,6 +220,9 @@ def verifier_cas(client, scene: Scene, route: str, acteur: str) -> None:
     client.logout()
     if acteur != "anonyme":
         connecter(client, scene.monde.acteurs[acteur].compte)
+        session = client.session  # l'éducateur exerce dans deux structures : il agit au foyer
+        session[SESSION_ACTEUR] = scene.monde.acteurs[acteur].cle
+        session.save()
     avant = etat()
     refus_avant = set(Journal.objects.filter(action=REFUS).values_list("id", flat=True))
     adresse = _adresse(scene, nom_url, cible)
