@@ -135,46 +135,52 @@ def _debut_local(serie: Serie) -> dt.datetime:
 
 
 def _fin_de(serie: Serie, debut: dt.datetime) -> dt.datetime:
-    """Fin d'une occurrence : même durée ; en jours entiers (minuit local) pour « toute la journée »."""
+    """Fin d'une occurrence (en UTC) : même durée réelle ; en jours entiers (minuit local) pour
+    « toute la journée ». Les calculs se font en UTC : entre deux instants du même fuseau, Python
+    soustrait en heure murale."""
     if serie.journee_entiere:
         zone = ZoneInfo(serie.fuseau)
         jours = (serie.fin.astimezone(zone).date() - serie.debut.astimezone(zone).date()).days
         local = debut.astimezone(zone)
-        return dt.datetime.combine(local.date() + dt.timedelta(days=jours), dt.time(0), tzinfo=zone)
-    return debut + (serie.fin - serie.debut)
+        fin = dt.datetime.combine(local.date() + dt.timedelta(days=jours), dt.time(0), tzinfo=zone)
+        return fin.astimezone(dt.UTC)
+    return debut.astimezone(dt.UTC) + (serie.fin.astimezone(dt.UTC) - serie.debut.astimezone(dt.UTC))
 
 
 def deplier(
     serie: Serie, debut: dt.datetime, fin: dt.datetime, *, limite: int = COMPTE_MAX
 ) -> list[Occurrence]:
-    """Les occurrences qui touchent [debut, fin), triées : une séance déplacée apparaît à son
-    nouvel horaire (même si son horaire d'origine est hors de la fenêtre), une séance annulée
+    """Les occurrences (en UTC) qui touchent [debut, fin), triées : une séance déplacée apparaît à
+    son nouvel horaire (même si son horaire d'origine est hors de la fenêtre), une séance annulée
     garde sa place avec `annulee=True`, les dates retirées (EXDATE) n'apparaissent pas."""
+    debut, fin = debut.astimezone(dt.UTC), fin.astimezone(dt.UTC)
     if not serie.rrule:
-        if serie.debut < fin and serie.fin > debut:
-            return [Occurrence(serie.debut, serie.fin, None, serie.journee_entiere)]
-        return []
+        premier, dernier = serie.debut.astimezone(dt.UTC), serie.fin.astimezone(dt.UTC)
+        return (
+            [Occurrence(premier, dernier, None, serie.journee_entiere)]
+            if premier < fin and dernier > debut
+            else []
+        )
     regle = _regle(serie.rrule, _debut_local(serie))
     retirees = {x.astimezone(dt.UTC) for x in serie.exdates}
     remplacements = {r.recurrence_id.astimezone(dt.UTC): r for r in serie.remplacements}
-    duree_max = max(
-        [serie.fin - serie.debut, dt.timedelta(days=1) if serie.journee_entiere else dt.timedelta(0)]
-    )
+    duree = serie.fin.astimezone(dt.UTC) - serie.debut.astimezone(dt.UTC)
+    marge = max(duree, dt.timedelta(days=2) if serie.journee_entiere else dt.timedelta(0))
     occurrences: list[Occurrence] = []
-    for depart in regle.xafter(debut - duree_max, count=None, inc=False):
+    for depart_local in regle.xafter(debut - marge, count=None, inc=False):
+        depart = depart_local.astimezone(dt.UTC)
         if depart >= fin or len(occurrences) >= limite:
             break
-        cle_utc = depart.astimezone(dt.UTC)
-        if cle_utc in retirees or cle_utc in remplacements:
+        if depart in retirees or depart in remplacements:
             continue
-        arrivee = _fin_de(serie, depart)
+        arrivee = _fin_de(serie, depart_local)
         if arrivee > debut:
             occurrences.append(Occurrence(depart, arrivee, depart, serie.journee_entiere))
     for origine, remplacement in remplacements.items():
         if origine in retirees or not _est_une_occurrence(regle, origine):
             continue
-        nouveau_debut = remplacement.debut or origine
-        nouvelle_fin = remplacement.fin or _fin_de(serie, nouveau_debut)
+        nouveau_debut = (remplacement.debut or origine).astimezone(dt.UTC)
+        nouvelle_fin = (remplacement.fin or _fin_de(serie, nouveau_debut)).astimezone(dt.UTC)
         if nouveau_debut < fin and nouvelle_fin > debut:
             occurrences.append(
                 Occurrence(
@@ -207,6 +213,6 @@ def fin_de_serie(serie: Serie) -> dt.datetime | None:
     derniere = None
     for derniere in regle:  # noqa: B007 (on garde la dernière ; COUNT ≤ 1000 ou UNTIL)
         pass
-    fins = [_fin_de(serie, derniere)] if derniere is not None else [serie.fin]
-    fins += [r.fin for r in serie.remplacements if r.fin is not None]
+    fins = [_fin_de(serie, derniere)] if derniere is not None else [serie.fin.astimezone(dt.UTC)]
+    fins += [r.fin.astimezone(dt.UTC) for r in serie.remplacements if r.fin is not None]
     return max(fins)
