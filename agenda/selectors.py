@@ -177,8 +177,13 @@ def agenda_de_l_usager(
     _verifier_fenetre(debut, fin)
     if not peut_lire(acteur, usager):
         raise AccesRefuse(REFUS_LIRE)
-    evenements = _avec_details(Evenement.objects.filter(_dans_la_fenetre(debut, fin), usager=usager))
-    return dedoublonner(deplier(evenements, debut, fin))
+    return dedoublonner(deplier(evenements_de_l_usager_sur(usager, debut, fin), debut, fin))
+
+
+def evenements_de_l_usager_sur(usager: Usager, debut: dt.datetime, fin: dt.datetime) -> list[Evenement]:
+    """Les séries et événements de l'usager qui touchent la fenêtre (sans contrôle : à n'appeler
+    qu'après `peut_lire`), participants et séances remplacées préchargés : trois requêtes."""
+    return list(_avec_details(Evenement.objects.filter(_dans_la_fenetre(debut, fin), usager=usager)))
 
 
 # --- Agenda d'un professionnel ------------------------------------------------------------------
@@ -202,26 +207,38 @@ def agenda_du_professionnel(acteur: Acteur | None, debut: dt.datetime, fin: dt.d
     Le détail d'un rendez-vous d'un usager dont il ne lit plus l'agenda devient « Occupé »."""
     _verifier_fenetre(debut, fin)
     professionnel_id = _professionnel_de(acteur)
-    evenements = list(
-        _avec_details(Evenement.objects.filter(_dans_la_fenetre(debut, fin), q_participe(professionnel_id)))
-    )
-    usagers = {e.usager_id for e in evenements if e.usager_id}
-    lisibles = (
-        {
-            usager_id
-            for usager_id, niveaux in habilitations.niveaux_de_plusieurs(acteur, sorted(usagers)).items()
-            if niveaux[DOMAINE] >= habilitations.niveau_requis("lire")
-        }
-        if usagers
-        else set()
-    )
+    evenements = evenements_du_professionnel_sur(professionnel_id, debut, fin)
+    lisibles = usagers_lisibles(acteur, evenements)
     occurrences = deplier(evenements, debut, fin)
     for occurrence in occurrences:
         occurrence.detail_visible = (
-            occurrence.evenement.usager_id is None or occurrence.evenement.usager_id in lisibles
+            occurrence.evenement.usager_id in lisibles or not occurrence.evenement.usager_id
         )
         occurrence.sources = [occurrence.evenement.systeme_source]
     return occurrences
+
+
+def evenements_du_professionnel_sur(
+    professionnel_id: int, debut: dt.datetime, fin: dt.datetime
+) -> list[Evenement]:
+    """Les séries et événements où le professionnel est convié (toutes structures), qui touchent la
+    fenêtre, avec participants et séances remplacées : trois requêtes."""
+    return list(
+        _avec_details(Evenement.objects.filter(_dans_la_fenetre(debut, fin), q_participe(professionnel_id)))
+    )
+
+
+def usagers_lisibles(acteur: Acteur, evenements: Iterable[Evenement]) -> set[int]:
+    """Parmi les usagers de ces événements, ceux dont l'acteur lit l'agenda (une requête au plus)."""
+    usagers = sorted({e.usager_id for e in evenements if e.usager_id})
+    if not usagers:
+        return set()
+    requis = habilitations.niveau_requis("lire")
+    return {
+        u
+        for u, niveaux in habilitations.niveaux_de_plusieurs(acteur, usagers).items()
+        if niveaux[DOMAINE] >= requis
+    }
 
 
 def absences_du_professionnel(

@@ -647,3 +647,43 @@ def flux_ics(*, acteur: Acteur, usager: Usager | None = None, tourner: bool = Fa
             usager=usager,
         )
     return flux
+
+
+# --- Occupations venues d'un calendrier extérieur -----------------------------------------------
+
+SOURCE_FICHIER = "ics:fichier"
+FENETRE_IMPORT = (dt.timedelta(days=30), dt.timedelta(days=365))
+
+
+@transaction.atomic
+def importer_occupations(*, acteur: Acteur, contenu: bytes, source: str = SOURCE_FICHIER) -> int:
+    """Remplace les temps occupés de cette source par ceux du calendrier (du mois dernier à l'an
+    prochain) : seulement les intervalles, jamais le contenu. Renvoie leur nombre."""
+    from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+
+    from agenda import ics
+    from agenda.models import OccupationExterne
+
+    exercice = _exiger_professionnel(acteur)
+    maintenant = timezone.now()
+    occupations = ics.occupations(
+        ics.lire_calendrier(contenu), maintenant - FENETRE_IMPORT[0], maintenant + FENETRE_IMPORT[1]
+    )
+    OccupationExterne.objects.filter(professionnel_id=exercice.professionnel_id, source=source).delete()
+    OccupationExterne.objects.bulk_create(
+        OccupationExterne(
+            professionnel_id=exercice.professionnel_id,
+            source=source,
+            uid=o.uid[:255],
+            recurrence_id=o.recurrence_id,
+            periode=DateTimeTZRange(o.intervalle.debut, o.intervalle.fin, "[)"),
+        )
+        for o in occupations
+    )
+    _journaliser(
+        acteur,
+        "agenda.occupations.import",
+        usager=None,
+        details={"source": source, "nombre": len(occupations)},
+    )
+    return len(occupations)

@@ -21,12 +21,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from agenda import forms, reunions, selectors, services
-from agenda.models import DemandeReunion
+from agenda import forms, ics, reunions, selectors, services
+from agenda.models import DemandeReunion, FluxIcs
 from cercle import habilitations
 from cercle.services import AccesRefuse
 from cercle.views import _agir, _ajouter_erreurs, _refus_journalise, _usager
-from coordination.comptes.acteur import TypeActeur
+from coordination.comptes.acteur import TypeActeur, acteur_depuis_cle
 from coordination.journal.lectures import noter_lecture
 
 DOMAINE = services.DOMAINE
@@ -478,3 +478,86 @@ def retenir(request: HttpRequest, evenement_uuid, proposition_id: int) -> HttpRe
         debut=proposition.debut,
         proposition=proposition,
     )
+
+
+# --- Flux webcal et calendriers extérieurs --------------------------------------------------------
+
+FENETRE_FLUX = (dt.timedelta(days=90), dt.timedelta(days=366))
+
+
+@require_GET
+def flux_ics(request: HttpRequest, jeton: str) -> HttpResponse:
+    """Le flux webcal privé : le jeton secret est la seule clé ; les droits de son titulaire sont
+    revérifiés à chaque lecture (un jeton tourné, un droit retiré, un compte parti : 404)."""
+    flux = FluxIcs.objects.select_related("compte", "usager").filter(jeton=jeton).first()
+    acteur = acteur_depuis_cle(flux.compte, flux.titulaire) if flux and flux.compte.is_active else None
+    if acteur is None:
+        raise Http404("Calendrier introuvable.")
+    maintenant = timezone.now()
+    debut, fin = maintenant - FENETRE_FLUX[0], maintenant + FENETRE_FLUX[1]
+    if flux.usager_id:
+        if not selectors.peut_lire(acteur, flux.usager):
+            raise Http404("Calendrier introuvable.")
+        evenements = selectors.evenements_de_l_usager_sur(flux.usager, debut, fin)
+        corps = ics.ecrire_calendrier(evenements, nom=f"Agenda de {flux.usager}")
+        noter_lecture(request, usager=flux.usager, acteur=acteur, action="agenda.flux.lecture")
+    elif acteur.type == TypeActeur.PROFESSIONNEL:
+        evenements = selectors.evenements_du_professionnel_sur(acteur.exercice.professionnel_id, debut, fin)
+        lisibles = selectors.usagers_lisibles(acteur, evenements)
+        corps = ics.ecrire_calendrier(
+            evenements, nom="Mon agenda", masquer=lambda e: bool(e.usager_id) and e.usager_id not in lisibles
+        )
+    else:
+        raise Http404("Calendrier introuvable.")
+    if flux.dernier_acces is None or maintenant - flux.dernier_acces > dt.timedelta(hours=1):
+        FluxIcs.objects.filter(pk=flux.pk).update(dernier_acces=maintenant)
+    reponse = HttpResponse(corps, content_type="text/calendar; charset=utf-8")
+    reponse["Cache-Control"] = "no-store, private"
+    reponse["Referrer-Policy"] = "no-referrer"
+    reponse["Content-Disposition"] = 'inline; filename="agenda.ics"'
+    return reponse
+
+
+def _adresse_du_flux(request: HttpRequest, flux: FluxIcs) -> dict:
+    https = request.build_absolute_uri(reverse("agenda:flux_ics", args=[flux.jeton]))
+    return {"flux": flux, "adresse": https, "adresse_webcal": "webcal://" + https.split("://", 1)[1]}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def abonnement(request: HttpRequest) -> HttpResponse:
+    """Mon agenda dans mon calendrier (adresse webcal) et mes occupations venues d'ailleurs."""
+    _exiger_professionnel(request)
+    tourner = request.method == "POST" and request.POST.get("quoi") == "tourner"
+    erreur_import = ""
+    if request.method == "POST" and request.POST.get("quoi") == "importer":
+        fichier = request.FILES.get("calendrier")
+        try:
+            if fichier is None:
+                raise ValidationError("Choisissez un fichier .ics.")
+            nombre = services.importer_occupations(acteur=request.acteur, contenu=fichier.read())
+        except ValidationError as exc:
+            erreur_import = " ".join(exc.messages)
+        else:
+            messages.success(request, f"{nombre} temps occupés importés : ils comptent pour les réunions.")
+            return redirect("agenda:abonnement")
+    flux = services.flux_ics(acteur=request.acteur, tourner=tourner)
+    if tourner:
+        messages.success(request, "Nouvelle adresse créée : l'ancienne ne fonctionne plus.")
+        return redirect("agenda:abonnement")
+    contexte = {**_adresse_du_flux(request, flux), "erreur_import": erreur_import, "usager": None}
+    return render(request, "agenda/abonnement.html", contexte, status=400 if erreur_import else 200)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_refus_journalise
+def abonnement_usager(request: HttpRequest, usager_uuid) -> HttpResponse:
+    """L'agenda d'un usager dans le calendrier de son aidant (ou d'un membre qui le lit)."""
+    usager = _agenda(request, usager_uuid)
+    tourner = request.method == "POST"
+    flux = services.flux_ics(acteur=request.acteur, usager=usager, tourner=tourner)
+    if tourner:
+        messages.success(request, "Nouvelle adresse créée : l'ancienne ne fonctionne plus.")
+        return redirect("agenda:abonnement_usager", usager.uuid)
+    return render(request, "agenda/abonnement.html", {**_adresse_du_flux(request, flux), "usager": usager})
