@@ -271,7 +271,7 @@ def demander_reunion(
         raise ValidationError({"date_limite": "La date limite de réponse doit être dans le futur."})
     if date_limite > debut:
         raise ValidationError({"date_limite": "Les réponses doivent arriver avant la réunion."})
-    participants = _invites_en_participants(acteur, usager, invites)
+    participants = _invites_en_participants(acteur, usager, [*invites, agenda.Invite(exercice)])
     _verifier_libre(participants, debut, debut + duree)
     evenement = agenda.creer_evenement(
         acteur=acteur,
