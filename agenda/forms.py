@@ -30,7 +30,7 @@ REPETITIONS = [
 
 
 class ChampDate(forms.DateField):
-    widget = forms.DateInput(attrs={"type": "date"})
+    widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 class ChampHeure(forms.TimeField):

@@ -382,9 +382,9 @@ def demander_reunion(request: HttpRequest, usager_uuid) -> HttpResponse:
         request.POST or None,
         invitables=[(v, libelle) for v, libelle, _ in choix],
         initial={
-            "du": demain,
+            "du": demain + dt.timedelta(days=3),
             "au": demain + dt.timedelta(days=27),
-            "date_limite": demain + dt.timedelta(days=3),
+            "date_limite": demain + dt.timedelta(days=2),
         },
     )
     resultat = None
@@ -424,7 +424,8 @@ def demander_reunion(request: HttpRequest, usager_uuid) -> HttpResponse:
                     usager=usager,
                     invites=invites,
                     duree=duree,
-                    debut=donnees["horizon_debut"],
+                    # Les réponses arrivent avant la réunion : rien avant la date limite.
+                    debut=max(donnees["horizon_debut"], donnees["date_limite_instant"]),
                     fin=donnees["horizon_fin"],
                 )
                 statut = 200
