@@ -392,6 +392,70 @@ def scenario_cahier_fhir(ctx: Contexte) -> dict:
     )
 
 
+EVENEMENTS_PAR_USAGER = {"S": 50, "M": 50, "L": 50}  # 5 millions d'événements à l'échelle M
+
+
+@scenario("agenda")
+def scenario_agenda(ctx: Contexte) -> dict:
+    """Agendas à l'échelle (bench/agenda.py : ~5 millions d'événements à M), puis sur des paires
+    (professionnel, usager) réelles : la vue du mois de l'usager, la semaine du professionnel, le
+    flux ICS d'un an ; p50/p95 et requêtes SQL. Les données déjà là ne sont pas régénérées."""
+    from bench import agenda
+    from bench.cercle import generer_cercles
+    from bench.generer import ECHELLES as TAILLES
+    from bench.generer import generer
+    from coordination.personnes.models import Usager
+
+    echelle = ctx.option("agenda", "echelle", TAILLES[ctx.echelle])
+    if Usager.objects.count() < echelle.usagers:
+        journal("[agenda] génération des personnes…")
+        generer(echelle)
+    journal("[agenda] cercles et agendas (seulement ce qui manque)…")
+    generer_cercles()
+    generation = agenda.generer_evenements(
+        ctx.option("agenda", "par_usager", EVENEMENTS_PAR_USAGER[ctx.echelle])
+    )
+    paires = agenda.paires_lecteurs(ctx.option("agenda", "paires", 200))
+    agenda.mesurer_mois_usager(paires[:20])  # chauffe
+    mois, requetes_mois, vus_mois = agenda.mesurer_mois_usager(paires)
+    semaine, requetes_semaine, vus_semaine = agenda.mesurer_semaine_pro(paires)
+    flux, vevents = agenda.mesurer_flux_ics(paires[:100])
+    from django.db import connection
+
+    with connection.cursor() as curseur:
+        curseur.execute("SELECT count(*) FROM agenda_evenement")
+        evenements = curseur.fetchone()[0]
+    return {
+        "evenements": evenements,
+        "generation": generation or "déjà faite",
+        "paires_mesurees": len(paires),
+        "mois_usager": {
+            **_centiles(mois),
+            "requetes_max": requetes_mois,
+            "occurrences_moyennes": round(vus_mois, 1),
+        },
+        "semaine_professionnel": {
+            **_centiles(semaine),
+            "requetes_max": requetes_semaine,
+            "occurrences_moyennes": round(vus_semaine, 1),
+        },
+        "flux_ics_un_an": {**_centiles(flux), "vevent_moyens": round(vevents, 1)},
+    }
+
+
+@scenario("agenda_creneaux")
+def scenario_agenda_creneaux(ctx: Contexte) -> dict:
+    """Le moteur de créneaux seul (agenda/creneaux.py) : 8 personnes, 4 semaines au pas de 15 minutes,
+    200 occupations chacune, 200 tirages ; p50/p95 et part des tirages avec un créneau complet."""
+    from bench import agenda
+
+    durees, part = agenda.mesurer_creneaux(ctx.option("agenda_creneaux", "essais", 200))
+    return {
+        "recherche_8_personnes_4_semaines": _centiles(durees),
+        "part_avec_creneau_complet": round(part, 2),
+    }
+
+
 def executer(ctx: Contexte, noms: list[str]) -> list[dict]:
     resultats = []
     for nom in noms:
