@@ -189,10 +189,10 @@ def test_aller_retour_complet(distant, telephone):
         local("reunion-3@portail", heure=14),
     ]
     plan, liens, jeton = synchroniser(distant, locaux, liens, jeton)
-    assert sorted(envoi.local.uid for envoi in plan.a_envoyer) == [l.uid for l in locaux]
+    assert sorted(envoi.local.uid for envoi in plan.a_envoyer) == [ev.uid for ev in locaux]
     assert plan.occupations_a_importer == ()
-    for l in locaux:
-        assert len(ressources(distant, l.uid)) == 1
+    for ev in locaux:
+        assert len(ressources(distant, ev.uid)) == 1
     assert len(distant.lister()) == 4
 
     # Deux passages sans changement : plan vide (nos envois renvoyés par le jeton sont des échos).
@@ -339,7 +339,7 @@ def test_planifier_suppression_la_bas_d_un_evenement_du_portail_le_recree():
 
 def test_planifier_annule_ou_retire_au_portail_supprime_la_bas():
     plan = planifier([local("p", 1, annule=True)], [lien("p"), lien("q")], changements())
-    assert {l.uid for l in plan.a_supprimer_la_bas} == {"p", "q"}
+    assert {li.uid for li in plan.a_supprimer_la_bas} == {"p", "q"}
     assert plan.a_envoyer == ()
     assert planifier([local("r", annule=True)], [], changements()).vide  # jamais envoyé : rien
 
