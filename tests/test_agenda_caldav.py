@@ -5,6 +5,7 @@ converge, erreurs en français ; puis les règles de `planifier` en tests purs (
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -389,3 +390,30 @@ def test_planifier_refus_en_francais():
 
 def test_uid_aleatoire_reste_distinct():
     assert local(str(uuid.uuid4())).uid != local(str(uuid.uuid4())).uid
+
+
+def test_serveur_muet_delai_depasse():
+    import socket
+    import time
+
+    with socket.socket() as muet:  # accepte la connexion (file d'attente du noyau) mais ne répond jamais
+        muet.bind(("127.0.0.1", 0))
+        muet.listen(4)
+        port = muet.getsockname()[1]
+        calendrier = CalendrierDistant(f"http://127.0.0.1:{port}/cal/", "moi", "secret", delai=0.3)
+        debut = time.monotonic()
+        with pytest.raises(ErreurCalDAV, match="délai de 0.3 s") as exc:
+            calendrier.changements(None)
+        assert exc.value.code == "delai"
+        assert time.monotonic() - debut < 5
+
+
+def test_mot_de_passe_jamais_journalise(radicale, calendrier_radicale, caplog):  # noqa: F811
+    caplog.set_level(logging.DEBUG)
+    distant = CalendrierDistant(calendrier_radicale, radicale.utilisateur, radicale.mot_de_passe)
+    synchroniser(distant, [local("j@portail")], [], None)
+    with pytest.raises(ErreurCalDAV):
+        CalendrierDistant(calendrier_radicale, radicale.utilisateur, "faux-" + radicale.mot_de_passe).lister()
+    assert caplog.records  # la bibliothèque et l'adaptateur ont bien journalisé
+    assert radicale.mot_de_passe not in caplog.text
+    assert "Authorization" not in caplog.text
