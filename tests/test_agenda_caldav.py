@@ -15,6 +15,8 @@ import caldav
 import icalendar
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agenda.synchronisation import DISTANT, PORTAIL, Envoi, Lien, Local, planifier, synchroniser
 from coordination.echanges.caldav import CalendrierDistant, Changements, ElementDistant, ErreurCalDAV
@@ -417,3 +419,64 @@ def test_mot_de_passe_jamais_journalise(radicale, calendrier_radicale, caplog): 
     assert caplog.records  # la bibliothèque et l'adaptateur ont bien journalisé
     assert radicale.mot_de_passe not in caplog.text
     assert "Authorization" not in caplog.text
+
+
+_UIDS = st.sampled_from(["a", "b", "c", "d", "e"])
+
+
+@st.composite
+def situations(draw):
+    """Un état quelconque : événements du portail, liens retenus, changements lus là-bas."""
+    locaux = {
+        uid: local(uid, draw(st.integers(0, 3)), annule=draw(st.booleans()))
+        for uid in draw(st.sets(_UIDS, max_size=5))
+    }
+    liens = [
+        lien(
+            uid,
+            draw(st.sampled_from(['"e1"', '"e2"'])),
+            draw(st.sampled_from([PORTAIL, DISTANT])),
+            draw(st.integers(0, 3)),
+        )
+        for uid in draw(st.sets(_UIDS, max_size=5))
+    ]
+    modifies = [
+        element(
+            uid,
+            draw(st.sampled_from(['"e1"', '"e2"'])),
+            proprietes=draw(st.sampled_from(["", "STATUS:CANCELLED\r\n"])),
+        )
+        for uid in draw(st.sets(_UIDS, max_size=5))
+    ]
+    vus = {e.href for e in modifies}
+    supprimes = tuple(
+        f"/cal/{uid}.ics" for uid in draw(st.sets(_UIDS, max_size=3)) if f"/cal/{uid}.ics" not in vus
+    )
+    return (
+        list(locaux.values()),
+        liens,
+        changements(*modifies, supprimes=supprimes, complet=draw(st.booleans())),
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(situations())
+def test_planifier_invariants(situation):
+    locaux, liens, chgts = situation
+    plan = planifier(locaux, liens, chgts)
+    envoyes = [e.local.uid for e in plan.a_envoyer]
+    supprimes_la_bas = [li.uid for li in plan.a_supprimer_la_bas]
+    importes = [e.uid for e in plan.occupations_a_importer]
+    # Jamais deux actions pour un même UID, jamais un doublon.
+    assert len(envoyes) == len(set(envoyes)) and len(importes) == len(set(importes))
+    assert not set(envoyes) & set(supprimes_la_bas)
+    assert not set(importes) & set(plan.occupations_a_retirer)
+    # On n'envoie que des événements du portail non annulés ; on n'importe jamais un UID du portail.
+    annules = {loc.uid for loc in locaux if loc.annule}
+    assert not set(envoyes) & annules
+    distants = {li.uid for li in liens if li.origine == DISTANT}
+    portail = ({loc.uid for loc in locaux} - distants) | {li.uid for li in liens if li.origine == PORTAIL}
+    assert not set(importes) & portail
+    # Une création (sans ETag) ne vise jamais un UID que l'on sait présent là-bas.
+    presents = {e.uid for e in chgts.modifies}
+    assert not {e.local.uid for e in plan.a_envoyer if e.etag is None} & presents
