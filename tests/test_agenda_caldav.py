@@ -5,6 +5,7 @@ converge, erreurs en français ; puis les règles de `planifier` en tests purs (
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from datetime import datetime, timedelta
@@ -480,3 +481,72 @@ def test_planifier_invariants(situation):
     # Une création (sans ETag) ne vise jamais un UID que l'on sait présent là-bas.
     presents = {e.uid for e in chgts.modifies}
     assert not {e.local.uid for e in plan.a_envoyer if e.etag is None} & presents
+
+
+_OPERATIONS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["portail_cree_ou_modifie", "portail_annule", "portail_retire", "telephone_cree",
+             "telephone_modifie", "telephone_supprime", "jeton_perdu"]
+        ),
+        st.integers(0, 2),
+    ),
+    min_size=1,
+    max_size=8,
+)  # fmt: skip
+
+
+@settings(max_examples=12, deadline=None)
+@given(_OPERATIONS)
+def test_convergence_sans_doublon_sur_radicale(radicale, operations):  # noqa: F811
+    """Suites d'opérations quelconques des deux côtés, une synchronisation après chacune : jamais
+    deux ressources pour un UID, le portail et les occupations concordent, et un second passage
+    n'a plus rien à faire."""
+    url = radicale.url_calendrier(f"convergence-{uuid.uuid4().hex[:8]}")
+    distant = CalendrierDistant(url, radicale.utilisateur, radicale.mot_de_passe)
+    telephone = caldav.DAVClient(
+        url=url, username=radicale.utilisateur, password=radicale.mot_de_passe, timeout=10
+    )
+    telephone = telephone.calendar(url=url)
+    locaux: dict[str, Local] = {}
+    occupations: dict[str, bytes] = {}
+    liens: tuple[Lien, ...] = ()
+    jeton = None
+    for operation, numero in operations:
+        uid_portail, uid_tel = f"p{numero}@portail", f"t{numero}@telephone"
+        if operation == "portail_cree_ou_modifie":
+            precedent = locaux.get(uid_portail)
+            locaux[uid_portail] = local(
+                uid_portail, precedent.version + 1 if precedent else 0, heure=8 + numero
+            )
+        elif operation == "portail_annule" and uid_portail in locaux:
+            locaux[uid_portail] = dataclasses.replace(locaux[uid_portail], annule=True)
+        elif operation == "portail_retire":
+            locaux.pop(uid_portail, None)
+        elif operation == "telephone_cree" and not any(e.uid == uid_tel for e in distant.lister()):
+            telephone.save_event(ics_portail(uid_tel, datetime(2026, 12, 15, 9, tzinfo=PARIS)).decode())
+        elif operation == "telephone_modifie" and any(e.uid == uid_tel for e in distant.lister()):
+            evenement = telephone.event_by_uid(uid_tel)
+            evenement.icalendar_component["SUMMARY"] = f"Modifié {uuid.uuid4().hex[:6]}"
+            evenement.save()
+        elif operation == "telephone_supprime" and any(e.uid == uid_tel for e in distant.lister()):
+            telephone.event_by_uid(uid_tel).delete()
+        elif operation == "jeton_perdu":
+            jeton = "http://radicale.org/ns/sync/" + "0" * 64
+
+        plan, liens, jeton = synchroniser(distant, locaux.values(), liens, jeton)
+        for uid in plan.occupations_a_retirer:
+            occupations.pop(uid, None)
+        for element in plan.occupations_a_importer:
+            occupations[element.uid] = element.ics
+
+        la_bas = distant.lister()
+        uids = [e.uid for e in la_bas]
+        assert len(uids) == len(set(uids)), f"doublon après {operation} : {uids}"
+        publies = {uid for uid, loc in locaux.items() if not loc.annule}
+        assert {u for u in uids if u.endswith("@portail")} == publies
+        assert set(occupations) == {u for u in uids if u.endswith("@telephone")}
+        for e in la_bas:
+            if e.uid in occupations:
+                assert occupations[e.uid] == e.ics  # occupation à jour, mise à jour sur place
+        assert synchroniser(distant, locaux.values(), liens, jeton)[0].vide
