@@ -179,3 +179,16 @@ class AbsenceForm(forms.Form):
             donnees["debut"] = a_paris(donnees["du"], dt.time(0))
             donnees["fin"] = a_paris(donnees["au"] + dt.timedelta(days=1), dt.time(0))
         return donnees
+
+
+class CalDAVForm(forms.Form):
+    url = forms.URLField(
+        label="Adresse CalDAV du calendrier",
+        max_length=500,
+        assume_scheme="https",
+        help_text="Donnée par votre fournisseur de calendrier (Nextcloud, iCloud, Fastmail…).",
+    )
+    utilisateur = forms.CharField(label="Identifiant", max_length=200)
+    mot_de_passe = forms.CharField(
+        label="Mot de passe d'application", widget=forms.PasswordInput(render_value=False), max_length=200
+    )

@@ -44,7 +44,8 @@ class ErreurIcs(ValidationError):
 # --- Sortie ---------------------------------------------------------------------------------------
 
 
-def _uid(evenement: Evenement) -> str:
+def uid_evenement(evenement: Evenement) -> str:
+    """L'UID iCalendar d'un événement du portail (le même dans les flux et en CalDAV)."""
     return f"{evenement.uuid}@portail-coordination"
 
 
@@ -57,7 +58,7 @@ def _vevent(
     evenement: Evenement, maintenant: dt.datetime, *, masque: bool, serie: Evenement | None = None
 ) -> Event:
     vevent = Event()
-    vevent.add("uid", _uid(serie or evenement))
+    vevent.add("uid", uid_evenement(serie or evenement))
     vevent.add("dtstamp", maintenant)
     vevent.add("dtstart", _moment(evenement.debut, evenement))
     vevent.add("dtend", _moment(evenement.fin, evenement))

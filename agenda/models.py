@@ -505,3 +505,45 @@ class OccupationExterne(models.Model):
 
     def __str__(self) -> str:
         return f"Occupé ({self.source})"
+
+
+class CalendrierCalDAV(ModeleDeBase):
+    """Le calendrier CalDAV qu'un professionnel a choisi (cas d'usage 3) : synchronisé dans les deux
+    sens par `agenda/caldav_portail.py`. Le mot de passe est gardé chiffré (ADR 0024)."""
+
+    professionnel = models.OneToOneField(
+        "personnes.Professionnel", on_delete=models.CASCADE, related_name="calendrier_caldav"
+    )
+    url = models.URLField("adresse du calendrier", max_length=500)
+    utilisateur = models.CharField("identifiant", max_length=200)
+    mot_de_passe_chiffre = models.TextField("mot de passe (chiffré)")
+    jeton_sync = models.TextField("jeton de synchronisation", blank=True)
+    derniere_synchro = models.DateTimeField("dernière synchronisation", null=True, blank=True)
+    derniere_erreur = models.CharField("dernière erreur", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = "calendrier CalDAV"
+        verbose_name_plural = "calendriers CalDAV"
+
+    def __str__(self) -> str:
+        return self.url
+
+
+class LienCalDAV(models.Model):
+    """Un événement synchronisé avec le calendrier CalDAV (agenda/synchronisation.Lien en table)."""
+
+    calendrier = models.ForeignKey(CalendrierCalDAV, on_delete=models.CASCADE, related_name="liens")
+    uid = models.CharField("UID", max_length=255)
+    href = models.CharField("adresse", max_length=500)
+    etag = models.CharField("ETag", max_length=200)
+    origine = models.CharField("origine", max_length=10)
+    version_locale = models.PositiveIntegerField("version envoyée", default=0)
+
+    class Meta:
+        verbose_name = "lien CalDAV"
+        constraints = [
+            models.UniqueConstraint(fields=["calendrier", "uid"], name="agenda_lien_caldav_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.uid

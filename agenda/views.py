@@ -15,14 +15,15 @@ from collections import defaultdict
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from agenda import forms, ics, reunions, selectors, services
-from agenda.models import DemandeReunion, FluxIcs
+from agenda import caldav_portail, forms, ics, reunions, selectors, services, tasks
+from agenda.models import CalendrierCalDAV, DemandeReunion, FluxIcs
 from cercle import habilitations
 from cercle.services import AccesRefuse
 from cercle.views import _agir, _ajouter_erreurs, _refus_journalise, _usager
@@ -542,11 +543,31 @@ def abonnement(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"{nombre} temps occupés importés : ils comptent pour les réunions.")
             return redirect("agenda:abonnement")
+    caldav_form = forms.CalDAVForm(request.POST if request.POST.get("quoi") == "caldav" else None)
+    if caldav_form.is_bound:
+        if caldav_form.is_valid():
+            try:
+                calendrier = caldav_portail.relier(acteur=request.acteur, **caldav_form.cleaned_data)
+            except ValidationError as exc:
+                _ajouter_erreurs(caldav_form, exc)
+            else:
+                transaction.on_commit(lambda: tasks.synchroniser_caldav.delay(calendrier.pk))
+                messages.success(request, "Calendrier relié : la synchronisation commence.")
+                return redirect("agenda:abonnement")
+        erreur_import = erreur_import or "caldav"
     flux = services.flux_ics(acteur=request.acteur, tourner=tourner)
     if tourner:
         messages.success(request, "Nouvelle adresse créée : l'ancienne ne fonctionne plus.")
         return redirect("agenda:abonnement")
-    contexte = {**_adresse_du_flux(request, flux), "erreur_import": erreur_import, "usager": None}
+    contexte = {
+        **_adresse_du_flux(request, flux),
+        "erreur_import": "" if erreur_import == "caldav" else erreur_import,
+        "usager": None,
+        "caldav_form": caldav_form,
+        "calendrier_caldav": CalendrierCalDAV.objects.filter(
+            professionnel_id=request.acteur.exercice.professionnel_id
+        ).first(),
+    }
     return render(request, "agenda/abonnement.html", contexte, status=400 if erreur_import else 200)
 
 

@@ -299,6 +299,10 @@ CELERY_BEAT_SCHEDULE: dict = {
     "cercle-expirer-demandes": {"task": "cercle.expirer_demandes", "schedule": crontab(hour=3, minute=10)},
     # Les réunions sans accord à leur date limite libèrent le créneau tenu (agenda/reunions.py).
     "agenda-expirer-reunions": {"task": "agenda.expirer_reunions", "schedule": crontab(minute="*/15")},
+    "agenda-synchroniser-caldav": {
+        "task": "agenda.synchroniser_tous_les_caldav",
+        "schedule": crontab(minute="*/15"),
+    },
     "comptes-purger-jetons-oauth2": {
         "task": "comptes.purger_jetons_oauth2",
         "schedule": crontab(hour=3, minute=20),
