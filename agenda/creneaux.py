@@ -235,7 +235,9 @@ class _Contexte:
         self.participants = participants
         self.duree = int(duree.total_seconds())
         self.pas = int(pas.total_seconds())
-        borne = debut if maintenant is None else max(debut, maintenant + preavis)
+        # Ajouter une durée à un instant « Europe/Paris » se fait en heure légale en Python :
+        # on passe par l'UTC pour que 48 h de préavis fassent 48 vraies heures.
+        borne = debut if maintenant is None else max(debut, maintenant.astimezone(UTC) + preavis)
         self.borne = _s(borne) if borne.microsecond == 0 else _s(borne) + 1
         self.dernier = _s(fin) - self.duree
         self.requis = [p for p in participants if p.requis]
@@ -319,22 +321,28 @@ def _demi_journee(t: int, fuseau: ZoneInfo) -> tuple:
 
 
 def _etaler(classes: list, nombre: int, fuseau: ZoneInfo) -> list:
-    """Au plus un créneau par demi-journée (heure légale) ; si cela n'en donne pas `nombre`,
-    une seconde passe en admet un deuxième par demi-journée. Jamais plus de deux."""
+    """Étalement, palier par palier (un palier = même nombre de requis absents et d'optionnels
+    absents, pour qu'un créneau moins bon ne passe jamais devant un meilleur) : au plus un
+    créneau par demi-journée (heure légale, coupure à 13 h), puis, si cela n'en donne pas
+    `nombre`, un deuxième par demi-journée. Jamais plus de deux par demi-journée."""
     retenus: list = []
     par_demi_journee: dict[tuple, int] = {}
-    pris: set[int] = set()
-    for limite in (1, 2):
-        for i, element in enumerate(classes):
-            if len(retenus) >= nombre:
-                return retenus
-            if i in pris:
-                continue
-            cle = _demi_journee(element[0][-1], fuseau)
-            if par_demi_journee.get(cle, 0) < limite:
-                par_demi_journee[cle] = par_demi_journee.get(cle, 0) + 1
-                pris.add(i)
-                retenus.append(element)
+    paliers: dict[tuple, list] = {}
+    for element in classes:
+        paliers.setdefault(element[0][:2], []).append(element)
+    for palier in paliers.values():
+        pris: set[int] = set()
+        for limite in (1, 2):
+            for i, element in enumerate(palier):
+                if len(retenus) >= nombre:
+                    return retenus
+                if i in pris:
+                    continue
+                cle = _demi_journee(element[0][-1], fuseau)
+                if par_demi_journee.get(cle, 0) < limite:
+                    par_demi_journee[cle] = par_demi_journee.get(cle, 0) + 1
+                    pris.add(i)
+                    retenus.append(element)
     return retenus
 
 
