@@ -392,6 +392,21 @@ def scenario_cahier_fhir(ctx: Contexte) -> dict:
     )
 
 
+@scenario("agenda_creneaux")
+def scenario_agenda_creneaux(ctx: Contexte) -> dict:
+    """Moteur de créneaux communs (bench/agenda_creneaux.py, module pur, sans base) : 8
+    participants, 200 occupations chacun, 4 semaines au pas de 15 min, sur des graines
+    différentes ; p50/p95/max en ms, agendas ordinaires puis saturés (créneaux partiels).
+    Objectif de l'issue 6 : 20 ms."""
+    from bench.agenda_creneaux import mesurer
+
+    executions = ctx.option("agenda_creneaux", "executions", 200)
+    journal(f"[agenda_creneaux] {executions} recherches…")
+    chiffres = mesurer(executions)
+    chiffres["satures"] = mesurer(executions, durees=(30, 45, 60, 120))
+    return chiffres
+
+
 def executer(ctx: Contexte, noms: list[str]) -> list[dict]:
     resultats = []
     for nom in noms:

@@ -385,3 +385,19 @@ def test_propriete_creneaux_complets_libres_et_partiels_exacts(participants, dur
         while t + duree <= ORIGINE + HORIZON:
             assert sum(_libre(p, t, duree) for p in requis) <= meilleur
             t += QUART
+
+
+def test_scenario_de_banc_agenda_creneaux_sans_base(tmp_path):
+    from bench import run
+
+    ctx = run.Contexte(
+        echelle="S",
+        database_url="",
+        dossier=tmp_path,
+        options={"agenda_creneaux": {"executions": 3}},
+    )
+    chiffres = run.SCENARIOS["agenda_creneaux"](ctx)
+    assert chiffres["executions"] == 3 and chiffres["participants"] == 8
+    assert chiffres["occupations_par_execution"] == 1600
+    assert 0 < chiffres["p50_ms"] <= chiffres["p95_ms"] <= chiffres["max_ms"]
+    assert chiffres["satures"]["executions"] == 3
