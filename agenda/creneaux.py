@@ -223,11 +223,6 @@ def _points_de_grille(intervalles, pas: int):
             t += pas
 
 
-def _libre(debuts: list[tuple[int, int]], origines: list[int], t: int) -> bool:
-    i = bisect_right(origines, t) - 1
-    return i >= 0 and debuts[i][1] >= t
-
-
 class _Contexte:
     """Ce qui est calculé une fois par recherche : débuts possibles par participant, bornes."""
 
@@ -245,7 +240,21 @@ class _Contexte:
         self.debuts = {
             p.cle: _debuts_possibles(p, self.duree, self.borne, self.dernier) for p in participants
         }
-        self.origines = {cle: [a for a, _ in iv] for cle, iv in self.debuts.items()}
+        # Masque par participant sur la grille des débuts (un octet par pas) : « libre à t ? »
+        # devient une simple lecture d'indice au moment du classement.
+        self.origine = -(-self.borne // self.pas) * self.pas
+        taille = max(0, (self.dernier - self.origine) // self.pas + 1)
+        self.masques = {}
+        for cle, intervalles in self.debuts.items():
+            masque = bytearray(taille)
+            for a, b in intervalles:
+                i0 = -(-(a - self.origine) // self.pas)
+                i1 = min((b - self.origine) // self.pas, taille - 1)
+                if i0 <= i1:
+                    masque[i0 : i1 + 1] = b"\x01" * (i1 - i0 + 1)
+            self.masques[cle] = masque
+        self.masques_requis = [(p.cle, self.masques[p.cle]) for p in self.requis]
+        self.masques_optionnels = [(p.cle, self.masques[p.cle]) for p in self.optionnels]
         self.preferences = [
             _fusionner([(_s(i.debut), _s(i.fin)) for i in p.preferences])
             for p in participants
@@ -264,9 +273,6 @@ class _Contexte:
             commun = _intersecter(commun, autre)
         return commun
 
-    def libre(self, p: Participant, t: int) -> bool:
-        return _libre(self.debuts[p.cle], self.origines[p.cle], t)
-
     def recouvrement(self, t: int) -> float:
         if not self.preferences:
             return 0.0
@@ -284,8 +290,9 @@ class _Contexte:
 
     def evaluer(self, t: int) -> tuple[tuple, tuple[str, ...], float]:
         """Clé de tri (plus petite = meilleure), absents, score."""
-        absents_requis = [p.cle for p in self.requis if not self.libre(p, t)]
-        absents_opt = [p.cle for p in self.optionnels if not self.libre(p, t)]
+        i = (t - self.origine) // self.pas
+        absents_requis = [cle for cle, masque in self.masques_requis if not masque[i]]
+        absents_opt = [cle for cle, masque in self.masques_optionnels if not masque[i]]
         pref = self.recouvrement(t)
         presents_requis = len(self.requis) - len(absents_requis)
         presents_opt = len(self.optionnels) - len(absents_opt)

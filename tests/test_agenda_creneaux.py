@@ -311,6 +311,7 @@ REGLAGES = settings(
 def _libre(p: Participant, debut: datetime, duree: timedelta) -> bool:
     """Référence naïve : la rencontre tient dans une disponibilité (unies) et, élargie des
     tampons, ne touche aucune occupation."""
+    debut = debut.astimezone(UTC)  # arithmétique en vraies heures
     rencontre = Intervalle(debut, debut + duree)
     elargie = Intervalle(debut - p.tampon_avant, debut + duree + p.tampon_apres)
     dedans = False
@@ -363,7 +364,9 @@ def test_propriete_creneaux_complets_libres_et_partiels_exacts(participants, dur
     requis = [p for p in participants if p.requis]
     assert len(resultat.creneaux) <= 6
     for c in resultat.creneaux:
-        assert c.fin - c.debut == duree and ORIGINE <= c.debut and c.fin <= ORIGINE + HORIZON
+        # Soustraction en UTC : entre deux instants du même fuseau, Python compte en heure légale.
+        assert c.fin.astimezone(UTC) - c.debut.astimezone(UTC) == duree
+        assert ORIGINE <= c.debut and c.fin <= ORIGINE + HORIZON
         occupes = tuple(p.cle for p in requis if not _libre(p, c.debut, duree))
         facultatifs = tuple(p.cle for p in participants if not p.requis and not _libre(p, c.debut, duree))
         # (a) complet : chaque requis libre, tampons compris, dans ses disponibilités ;
