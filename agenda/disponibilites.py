@@ -105,8 +105,8 @@ def _fusionner(intervalles: list[Intervalle]) -> list[Intervalle]:
 
 def deplier_plages(plages, debut: datetime, fin: datetime) -> list[Intervalle]:
     """Les plages dépliées entre `debut` et `fin` (rognées à ces bornes), triées et fusionnées
-    quand elles se touchent ou se recouvrent. Les instants rendus sont dans le fuseau de leur
-    plage."""
+    quand elles se touchent ou se recouvrent. Instants avec fuseau : comparer ou afficher après
+    `astimezone`, sans supposer celui de la plage."""
     _verifier_instant(debut, "Le début de la période")
     _verifier_instant(fin, "La fin de la période")
     if fin <= debut:

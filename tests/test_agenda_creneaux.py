@@ -189,8 +189,9 @@ def test_changement_d_heure_les_creneaux_restent_a_l_heure_legale(dimanche, deca
     fin = (dimanche + timedelta(days=2)).replace(tzinfo=PARIS)  # mardi
     plage = Plage(frozenset({0, 4, 6}), time(9), time(12))
     dispo = tuple(deplier_plages([plage], debut, fin))
-    assert [(i.debut.hour, i.fin.hour) for i in dispo] == [(9, 12)] * 3
-    assert [i.debut.utcoffset() for i in dispo] == [
+    locales = [(i.debut.astimezone(PARIS), i.fin.astimezone(PARIS)) for i in dispo]
+    assert [(a.hour, b.hour) for a, b in locales] == [(9, 12)] * 3
+    assert [a.utcoffset() for a, _ in locales] == [
         timedelta(hours=decalage_avant),
         timedelta(hours=decalage_apres),
         timedelta(hours=decalage_apres),
