@@ -322,6 +322,45 @@ def debuts_complets(
     return [datetime.fromtimestamp(t, UTC) for t in _points_de_grille(ctx.commun_aux_requis(), ctx.pas)]
 
 
+#: Autre nom de `debuts_complets`, celui qu'emploient les autres modules de l'agenda.
+departs_complets = debuts_complets
+
+
+def libre(participant: Participant) -> list[Intervalle]:
+    """Où une rencontre peut se tenir pour cette personne : ses disponibilités (unies) moins ses
+    occupations élargies de `tampon_apres` avant elles et de `tampon_avant` après elles (une
+    rencontre [s, e) est faisable ssi elle tient dans un de ces intervalles). Triés, disjoints."""
+    avant = int(participant.tampon_avant.total_seconds())
+    apres = int(participant.tampon_apres.total_seconds())
+    ouverts = _fusionner([(_s(d.debut), _s(d.fin)) for d in participant.disponibilites])
+    retraits = _fusionner([(_s(o.debut) - apres, _s(o.fin) + avant) for o in participant.occupations])
+    resultat, j = [], 0
+    for a, b in ouverts:
+        while j < len(retraits) and retraits[j][1] <= a:
+            j += 1
+        courant, k = a, j
+        while k < len(retraits) and retraits[k][0] < b:
+            if retraits[k][0] > courant:
+                resultat.append((courant, retraits[k][0]))
+            courant = max(courant, retraits[k][1])
+            k += 1
+        if courant < b:
+            resultat.append((courant, b))
+    return [Intervalle(datetime.fromtimestamp(a, UTC), datetime.fromtimestamp(b, UTC)) for a, b in resultat]
+
+
+def absents(participants, debut: datetime, fin: datetime) -> tuple[str, ...]:
+    """Clés des participants (requis d'abord, puis facultatifs) qui ne pourraient pas venir à une
+    rencontre [debut, fin), tampons compris."""
+    _verifier_instant(debut, "Le début de la rencontre")
+    _verifier_instant(fin, "La fin de la rencontre")
+    if fin <= debut:
+        raise ValidationError("La fin de la rencontre doit venir après son début.")
+    s, duree = _s(debut), _s(fin) - _s(debut)
+    occupes = [p for p in participants if not _debuts_possibles(p, duree, s, s)]
+    return tuple(p.cle for p in occupes if p.requis) + tuple(p.cle for p in occupes if not p.requis)
+
+
 def _demi_journee(t: int, fuseau: ZoneInfo) -> tuple:
     local = datetime.fromtimestamp(t, fuseau)
     return (local.date(), local.hour >= HEURE_MIDI)

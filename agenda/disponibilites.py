@@ -92,7 +92,8 @@ def _instant(jour: date, heure: time, zone: ZoneInfo) -> datetime:
     return datetime.combine(jour, heure, tzinfo=zone).astimezone(UTC).astimezone(zone)
 
 
-def _fusionner(intervalles: list[Intervalle]) -> list[Intervalle]:
+def fusionner(intervalles) -> list[Intervalle]:
+    """Trie et fusionne les intervalles qui se chevauchent ou se touchent."""
     resultat: list[Intervalle] = []
     for iv in sorted(intervalles, key=lambda i: (i.debut, i.fin)):
         if resultat and iv.debut <= resultat[-1].fin:
@@ -129,7 +130,7 @@ def deplier_plages(plages, debut: datetime, fin: datetime) -> list[Intervalle]:
                 if a < b:
                     morceaux.append(Intervalle(a, b))
             jour += timedelta(days=1)
-    return _fusionner(morceaux)
+    return fusionner(morceaux)
 
 
 def _subdivision(zone: str) -> str | None:
@@ -173,4 +174,4 @@ def occupations_feries(
         b = min(_instant(jour + timedelta(days=1), time(0), tz), fin)
         if a < b:
             resultat.append(Intervalle(a, b))
-    return _fusionner(resultat)
+    return fusionner(resultat)

@@ -405,3 +405,22 @@ def test_scenario_de_banc_agenda_creneaux_sans_base(tmp_path):
     assert chiffres["occupations_par_execution"] == 1600
     assert 0 < chiffres["p50_ms"] <= chiffres["p95_ms"] <= chiffres["max_ms"]
     assert chiffres["satures"]["executions"] == 3
+
+
+def test_libre_et_absents_pour_les_autres_modules():
+    from agenda.creneaux import absents, departs_complets, libre
+
+    martin = pro("m", "Dr Martin", [iv(h(8, 10), h(8, 11))], tampon_avant=QUART)
+    facultatif = pro("f", "M. F", [iv(h(8, 9), h(8, 12))], requis=False, tampon_avant=QUART)
+    # Occupation 10 h–11 h : élargie de tampon_apres (0) avant et de tampon_avant (15 min) après.
+    assert [(i.debut, i.fin) for i in libre(martin)[:2]] == [
+        (h(8, 9), h(8, 10)),
+        (h(8, 11, 15), h(8, 18)),
+    ]
+    assert absents([martin, facultatif], h(8, 11), h(8, 12)) == ("m", "f")
+    assert absents([martin, facultatif], h(8, 12), h(8, 13)) == ("f",)  # tampon_avant de F
+    assert absents([martin, facultatif], h(8, 12, 15), h(8, 13)) == ()
+    assert departs_complets is not None and departs_complets([martin], duree=HEURE, debut=h(8, 9),
+        fin=h(8, 13))[:3] == [h(8, 9), h(8, 11, 15), h(8, 11, 30)]  # fmt: skip
+    with pytest.raises(ValidationError, match="fuseau"):
+        absents([martin], datetime(2026, 6, 8, 9), h(8, 10))
