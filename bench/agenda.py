@@ -8,8 +8,8 @@ une fois sur cinq ; statuts et réponses mêlés.
 
 Mesures : la vue du mois d'un usager (`selectors.agenda_de_l_usager`, droits recalculés à chaque
 fois) et la vue de la semaine d'un professionnel (`selectors.agenda_du_professionnel`) sur des
-paires réelles ; le moteur de créneaux (8 personnes, 4 semaines au pas de 15 minutes, 200
-occupations chacune) ; le flux ICS d'un an (lecture des séries et écriture du VCALENDAR)."""
+paires réelles ; le flux ICS d'un an (lecture des séries et écriture du VCALENDAR). Le moteur
+de créneaux seul : `bench/agenda_creneaux.py`."""
 
 from __future__ import annotations
 
@@ -205,52 +205,6 @@ def mesurer_semaine_pro(paires: list[tuple[int, int]]) -> tuple[list[float], int
         vus += len(occurrences)
         requetes_max = max(requetes_max, len(requetes))
     return durees, requetes_max, vus / max(1, len(paires))
-
-
-def participants_synthetiques(
-    alea: random.Random, debut: datetime.datetime, personnes: int = 8, occupations: int = 200
-):
-    """8 personnes disponibles en semaine de 8 h à 19 h, chacune avec 200 occupations sur 4 semaines."""
-    from agenda.creneaux import Participant as Personne
-    from agenda.disponibilites import Plage, deplier_plages
-    from agenda.intervalles import Intervalle
-
-    fin = debut + datetime.timedelta(weeks=4)
-    ouvert = tuple(
-        deplier_plages([Plage(frozenset(range(5)), datetime.time(8), datetime.time(19))], debut, fin)
-    )
-    resultat = []
-    for rang in range(personnes):
-        pris = []
-        for _ in range(occupations):
-            depart = debut + datetime.timedelta(minutes=15 * alea.randrange(4 * 7 * 96))
-            pris.append(
-                Intervalle(depart, depart + datetime.timedelta(minutes=alea.choice((15, 30, 45, 60))))
-            )
-        resultat.append(
-            Personne(
-                cle=f"p{rang}", nom=f"Personne {rang}", disponibilites=ouvert, occupations=tuple(pris),
-                tampon_avant=datetime.timedelta(minutes=alea.choice((0, 15))),
-                tampon_apres=datetime.timedelta(minutes=alea.choice((0, 15))),
-            )
-        )  # fmt: skip
-    return resultat, fin
-
-
-def mesurer_creneaux(essais: int = 200) -> tuple[list[float], float]:
-    from zoneinfo import ZoneInfo
-
-    from agenda.creneaux import chercher_creneaux
-
-    debut = datetime.datetime(2026, 12, 7, tzinfo=ZoneInfo("Europe/Paris"))
-    durees, trouves = [], 0
-    for graine in range(essais):
-        personnes, fin = participants_synthetiques(random.Random(graine), debut)
-        t0 = time.perf_counter()
-        resultat = chercher_creneaux(personnes, duree=datetime.timedelta(minutes=30), debut=debut, fin=fin)
-        durees.append(time.perf_counter() - t0)
-        trouves += resultat.complet
-    return durees, trouves / essais
 
 
 def mesurer_flux_ics(paires: list[tuple[int, int]]) -> tuple[list[float], float]:

@@ -1,273 +1,426 @@
-"""Moteur de créneaux communs (agenda/creneaux.py) : scénarios concrets et propriétés (hypothesis).
-Module pur : aucun accès à la base."""
+"""Moteur de créneaux communs (issue 6, cas 4 et 4') : scénarios concrets (trois professionnels
+et un usager, tampons, participant facultatif, préférences, résultat partiel, préavis, étalement,
+changements d'heure, vrai calendrier ICS), refus en français, et propriétés vérifiées par
+hypothesis contre une recherche exhaustive. Module pur : aucune base de données."""
 
 from __future__ import annotations
 
-import datetime as dt
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
+import recurring_ical_events
 from django.core.exceptions import ValidationError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agenda.creneaux import Participant, absents, chercher_creneaux, departs_complets, libre
+from agenda.creneaux import Participant, chercher_creneaux, debuts_complets
 from agenda.disponibilites import Plage, deplier_plages
 from agenda.intervalles import Intervalle
 
 PARIS = ZoneInfo("Europe/Paris")
-M = dt.timedelta(minutes=1)
-H = dt.timedelta(hours=1)
+ECHANTILLONS = Path("/work/shared/samples/ics")
+QUART = timedelta(minutes=15)
+HEURE = timedelta(hours=1)
 
 
-def a(jour: int, heure: int, minute: int = 0, mois: int = 12) -> dt.datetime:
-    return dt.datetime(2026, mois, jour, heure, minute, tzinfo=PARIS)
+def h(jour: int, heure: int, minute: int = 0, mois: int = 6, annee: int = 2026) -> datetime:
+    return datetime(annee, mois, jour, heure, minute, tzinfo=PARIS)
 
 
-def semaine(jours=range(5), de=9, a_=17):
-    return tuple(deplier_plages([Plage(frozenset(jours), dt.time(de), dt.time(a_))], a(7, 0), a(12, 0)))
+def iv(a: datetime, b: datetime) -> Intervalle:
+    return Intervalle(a, b)
 
 
-LUNDI_AU_VENDREDI = semaine()
+# Semaine du lundi 8 juin 2026.
+LUNDI, VENDREDI_SOIR = h(8, 0), h(13, 0)
+OUVRE = tuple(deplier_plages([Plage(frozenset({0, 1, 2, 3, 4}), time(9), time(18))], LUNDI, VENDREDI_SOIR))
 
 
-def pro(cle, occupations=(), **champs) -> Participant:
-    return Participant(
-        cle=cle,
-        nom=champs.pop("nom", cle),
-        disponibilites=champs.pop("disponibilites", LUNDI_AU_VENDREDI),
-        occupations=tuple(Intervalle(d, f) for d, f in occupations),
-        **champs,
-    )
+def pro(cle, nom, occupations=(), **kw) -> Participant:
+    return Participant(cle=cle, nom=nom, disponibilites=OUVRE, occupations=tuple(occupations), **kw)
 
 
-# --- Scénarios ------------------------------------------------------------------------------------
+def chercher(participants, **kw):
+    kw.setdefault("duree", HEURE)
+    kw.setdefault("debut", LUNDI)
+    kw.setdefault("fin", VENDREDI_SOIR)
+    return chercher_creneaux(participants, **kw)
 
 
-def test_trois_professionnels_et_l_usager_au_premier_creneau_commun():
-    participants = [
-        pro("medecin", [(a(7, 9), a(7, 12))]),
-        pro("ide", [(a(7, 13), a(7, 15))]),
-        pro("educateur", [(a(7, 15), a(7, 17))]),
-        pro("usager", disponibilites=semaine(range(7), 8, 20)),
-    ]
-    resultat = chercher_creneaux(participants, duree=H, debut=a(7, 0), fin=a(12, 0), nombre=3)
-    assert resultat.complet and resultat.creneaux[0].debut == a(7, 12)
-    assert resultat.creneaux[0].absents == ()
-    assert "tout le monde est libre" in resultat.message
+# --- Scénarios concrets ---------------------------------------------------------------------------
 
 
-def test_le_temps_libre_de_chacun_change_la_reponse():
-    """L'infirmière finit une visite à 10 h et doit rouler 30 minutes : pas de réunion avant 10 h 30."""
-    sans = [pro("ide", [(a(7, 9), a(7, 10))]), pro("medecin")]
-    avec = [pro("ide", [(a(7, 9), a(7, 10))], tampon_avant=30 * M), pro("medecin")]
-    assert departs_complets(sans, duree=H, debut=a(7, 9), fin=a(7, 12))[0] == a(7, 10)
-    assert departs_complets(avec, duree=H, debut=a(7, 9), fin=a(7, 12))[0] == a(7, 10, 30)
-    # Et il lui faut 30 minutes après la réunion avant sa visite de 14 h : au plus tard 12 h 30.
-    apres = [pro("ide", [(a(7, 14), a(7, 15))], tampon_apres=30 * M), pro("medecin")]
-    departs = departs_complets(apres, duree=H, debut=a(7, 12), fin=a(7, 15))
-    assert departs[-1] == a(7, 12, 30)
-
-
-def test_un_facultatif_absent_baisse_le_rang_sans_exclure():
-    participants = [pro("medecin"), pro("kine", [(a(7, 9), a(7, 10))], requis=False)]
-    resultat = chercher_creneaux(participants, duree=H, debut=a(7, 9), fin=a(7, 11), nombre=5)
+def test_trois_professionnels_et_un_usager_le_premier_creneau_commun():
+    martin = pro("m", "Dr Claire Martin", [iv(h(8, 9), h(8, 12)), iv(h(8, 14), h(8, 18))])
+    durand = pro("d", "M. Paul Durand, infirmier", [iv(h(8, 12), h(9, 11))])
+    leroy = pro("l", "Mme Anne Leroy, ergothérapeute", [iv(h(9, 11), h(9, 12))])
+    usager = Participant(
+        "u", "Mme Jeanne Petit", disponibilites=(iv(h(9, 10), h(9, 17)),)
+    )  # l'usager n'est là que le mardi 10 h – 17 h
+    resultat = chercher([martin, durand, leroy, usager])
     assert resultat.complet
-    assert resultat.creneaux[0].debut == a(7, 10) and resultat.creneaux[0].absents == ()
-    assert any(c.absents == ("kine",) for c in resultat.creneaux)
+    # Mardi : Durand occupé jusqu'à 11 h, Leroy de 11 h à 12 h : premier créneau commun à 12 h.
+    debuts = sorted(c.debut for c in resultat.creneaux)
+    assert debuts[0] == h(9, 12)
+    assert all(c.debut.date() == h(9, 0).date() for c in resultat.creneaux)
+    assert all(c.absents == () for c in resultat.creneaux)
+    assert resultat.creneaux[0].debut.tzinfo is not None
 
 
-def test_les_preferences_de_l_usager_passent_le_matin_devant():
-    matins = tuple(deplier_plages([Plage(frozenset(range(7)), dt.time(9), dt.time(12))], a(7, 0), a(12, 0)))
-    participants = [
-        pro("medecin", [(a(7, 9), a(7, 17))]),  # lundi pris : mardi au plus tôt
-        pro("usager", disponibilites=semaine(range(7), 8, 20), preferences=matins),
+def test_les_tampons_de_chaque_personne_changent_la_reponse():
+    occupation = [iv(h(8, 10), h(8, 11))]
+    sans = debuts_complets([pro("a", "A", occupation)], duree=HEURE, debut=h(8, 9), fin=h(8, 13))
+    assert sans == [
+        h(8, 9).astimezone(UTC),
+        h(8, 11).astimezone(UTC),
+        *[(h(8, 11) + QUART * k).astimezone(UTC) for k in range(1, 5)],
     ]
-    resultat = chercher_creneaux(participants, duree=H, debut=a(7, 0), fin=a(12, 0), nombre=4)
-    assert [c.debut.astimezone(PARIS).hour for c in resultat.creneaux[:2]] == [9, 10]
-    assert all(c.debut.astimezone(PARIS).hour < 12 for c in resultat.creneaux[:4])
-
-
-def test_aucun_creneau_commun_propose_les_meilleurs_partiels_en_nommant_l_absent():
-    participants = [
-        pro("medecin", nom="Dr Claire MARTIN", disponibilites=semaine([0], 9, 12)),
-        pro("ide", nom="Inès IDE", disponibilites=semaine([1], 9, 12)),
-        pro("educateur", nom="Éric EDUC", disponibilites=semaine([0, 1], 9, 12)),
-    ]
-    resultat = chercher_creneaux(participants, duree=H, debut=a(7, 0), fin=a(12, 0))
-    assert not resultat.complet and resultat.creneaux
-    assert all(len(c.absents) == 1 for c in resultat.creneaux)
-    assert "au mieux, il manquerait" in resultat.message
-    assert "Inès IDE" in resultat.message or "Dr Claire MARTIN" in resultat.message
-
-
-def test_personne_de_disponible():
-    resultat = chercher_creneaux([pro("medecin", disponibilites=())], duree=H, debut=a(7, 0), fin=a(12, 0))
-    assert (
-        resultat.creneaux == () and not resultat.complet and "personne n'est disponible" in resultat.message
+    # 30 min de trajet avant et après : plus de 9 h (fin 10 h + 30 min touche 10 h), ni avant 11 h 30.
+    avec = debuts_complets(
+        [
+            pro(
+                "a",
+                "A",
+                occupation,
+                tampon_avant=timedelta(minutes=30),
+                tampon_apres=timedelta(minutes=30),
+            )
+        ],
+        duree=HEURE,
+        debut=h(8, 9),
+        fin=h(8, 13),
     )
+    assert h(8, 9) not in avec and h(8, 11) not in avec
+    assert min(avec) == h(8, 11, 30)
+    # Le tampon est propre à la personne : un autre participant sans tampon ne l'hérite pas.
+    autre = pro("b", "B", [iv(h(8, 10), h(8, 11))])
+    assert h(8, 9) in debuts_complets([autre], duree=HEURE, debut=h(8, 9), fin=h(8, 13))
 
 
-def test_preavis_et_grille_au_quart_d_heure():
-    maintenant = a(7, 9, 7)
-    departs = departs_complets([pro("medecin")], duree=H, debut=a(7, 0), fin=a(7, 12), maintenant=maintenant)
-    assert departs[0] == a(7, 9, 15) and {d.minute for d in departs} <= {0, 15, 30, 45}
-    avec_preavis = departs_complets(
-        [pro("medecin")], duree=H, debut=a(7, 0), fin=a(7, 17), maintenant=maintenant, preavis=2 * H
-    )
-    assert avec_preavis[0] == a(7, 11, 15)
+def test_un_facultatif_absent_fait_reculer_sans_exclure():
+    requis = pro("r", "Dr Requis")
+    facultatif = pro("f", "M. Facultatif", [iv(h(8, 9), h(8, 12))], requis=False)
+    resultat = chercher([requis, facultatif], debut=h(8, 9), fin=h(8, 13), nombre=4)
+    assert resultat.complet
+    premier = resultat.creneaux[0]
+    assert premier.debut == h(8, 12) and premier.absents == ()
+    # 9 h (facultatif absent) reste proposé, plus bas, avec l'absent nommé par sa clé.
+    neuf = [c for c in resultat.creneaux if c.debut == h(8, 9)]
+    assert neuf and neuf[0].absents == ("f",)
+    assert neuf[0].score < premier.score
 
 
-def test_creneaux_repartis_sur_plusieurs_demi_journees():
-    resultat = chercher_creneaux(
-        [pro("medecin"), pro("ide")], duree=H, debut=a(7, 0), fin=a(12, 0), nombre=10
-    )
-    demi_journees: dict = {}
+def test_les_preferences_de_l_usager_placent_le_matin_en_tete():
+    matins = tuple(iv(h(j, 8), h(j, 12)) for j in range(8, 13))
+    usager = Participant("u", "Mme Petit", disponibilites=OUVRE, preferences=matins)
+    medecin = pro("m", "Dr Martin", [iv(h(j, 9), h(j, 11)) for j in range(8, 13)])
+    resultat = chercher([usager, medecin], nombre=5)
+    assert resultat.complet
+    # Le matin libre ne commence qu'à 11 h : 11 h–12 h est entièrement « le matin ».
+    assert [c.debut for c in resultat.creneaux] == [h(j, 11) for j in range(8, 13)]
+    assert all(c.score == pytest.approx(2001.0) for c in resultat.creneaux)
+    sans_preference = chercher([Participant("u", "Mme Petit", disponibilites=OUVRE), medecin], nombre=1)
+    assert sans_preference.creneaux[0].debut == h(8, 11)  # le plus tôt, même sans préférence
+
+
+def test_sans_creneau_commun_les_meilleurs_partiels_nomment_l_absente():
+    martin = pro("m", "Dr Claire Martin", [iv(LUNDI, VENDREDI_SOIR)])
+    durand = pro("d", "M. Paul Durand")
+    leroy = pro("l", "Mme Anne Leroy", [iv(h(8, 9), h(8, 18))])
+    facultatif = pro("f", "M. Facultatif", [iv(h(9, 9), h(9, 18))], requis=False)
+    resultat = chercher([martin, durand, leroy, facultatif])
+    assert not resultat.complet
+    assert resultat.creneaux
+    assert "Dr Claire Martin ne serait pas disponible" in resultat.message
+    assert resultat.message.startswith("Aucun créneau commun")
     for c in resultat.creneaux:
-        local = c.debut.astimezone(PARIS)
-        demi_journees.setdefault((local.date(), local.hour >= 13), []).append(c)
-    assert max(len(v) for v in demi_journees.values()) <= 2
-    assert len(demi_journees) >= 5
-    for liste in demi_journees.values():
-        if len(liste) == 2:
-            assert liste[0].fin <= liste[1].debut or liste[1].fin <= liste[0].debut
+        assert c.absents[0] == "m"  # requis d'abord
+        assert "l" not in c.absents  # les meilleurs partiels : Leroy présente
+    # Le facultatif absent le mardi fait passer les autres jours devant.
+    assert resultat.creneaux[0].absents == ("m",)
 
 
-def test_changement_d_heure_de_fin_octobre():
-    """Le dimanche 25 octobre 2026, Paris passe de UTC+2 à UTC+1 : la plage de 9 h reste à 9 h."""
-    plages = [Plage(frozenset(range(7)), dt.time(9), dt.time(12))]
-    ouverts = deplier_plages(plages, a(24, 0, mois=10), a(27, 0, mois=10))
-    assert [(o.debut.astimezone(PARIS).hour, o.debut.astimezone(PARIS).utcoffset()) for o in ouverts] == [
-        (9, dt.timedelta(hours=2)),
-        (9, dt.timedelta(hours=1)),
-        (9, dt.timedelta(hours=1)),
-    ]
-    participant = pro("medecin", disponibilites=tuple(ouverts))
-    departs = departs_complets([participant], duree=H, debut=a(25, 0, mois=10), fin=a(26, 0, mois=10))
-    assert [d.astimezone(PARIS).strftime("%H:%M") for d in departs][:2] == ["09:00", "09:15"]
-    assert departs[-1].astimezone(PARIS).strftime("%H:%M") == "11:00"
+def test_personne_de_disponible_message_clair():
+    resultat = chercher([pro("m", "Dr Martin", [iv(LUNDI, VENDREDI_SOIR)])])
+    assert not resultat.complet and resultat.creneaux == ()
+    assert "aucun participant requis" in resultat.message
 
 
-def test_changement_d_heure_de_fin_mars():
-    plages = [Plage(frozenset(range(7)), dt.time(1), dt.time(4))]
-    [ouvert] = deplier_plages(plages, a(29, 0, mois=3), a(30, 0, mois=3))
-    assert ouvert.duree == 2 * H  # 1 h – 4 h heure locale, l'heure de 2 h à 3 h n'existe pas ce jour-là
+def test_le_preavis_minimum_est_respecte():
+    maintenant = h(8, 10, 7)
+    resultat = chercher([pro("a", "A")], maintenant=maintenant, preavis=timedelta(hours=48), nombre=10)
+    assert min(c.debut for c in resultat.creneaux) == h(10, 10, 15)  # prochain quart d'heure
+    tous = debuts_complets(
+        [pro("a", "A")],
+        duree=HEURE,
+        debut=LUNDI,
+        fin=VENDREDI_SOIR,
+        maintenant=maintenant,
+        preavis=timedelta(hours=48),
+    )
+    assert min(tous) == h(10, 10, 15)
+
+
+def test_les_resultats_sont_etales_sur_les_demi_journees():
+    resultat = chercher([pro("a", "A")], nombre=10)
+    demi_journees = [(c.debut.date(), c.debut.hour >= 13) for c in resultat.creneaux]
+    assert len(resultat.creneaux) == 10
+    assert len(set(demi_journees)) == 10  # une semaine = 10 demi-journées, une chacune
+    # Plus de créneaux demandés que de demi-journées : deux au plus par demi-journée.
+    beaucoup = chercher([pro("a", "A")], nombre=30)
+    assert len(beaucoup.creneaux) == 20
+    compte = {}
+    for c in beaucoup.creneaux:
+        cle = (c.debut.date(), c.debut.hour >= 13)
+        compte[cle] = compte.get(cle, 0) + 1
+    assert max(compte.values()) == 2
 
 
 @pytest.mark.parametrize(
-    "champs, message",
+    ("dimanche", "decalage_avant", "decalage_apres"),
+    [(datetime(2026, 3, 29), 1, 2), (datetime(2026, 10, 25), 2, 1)],
+    ids=["heure-d-ete", "heure-d-hiver"],
+)
+def test_changement_d_heure_les_creneaux_restent_a_l_heure_legale(dimanche, decalage_avant, decalage_apres):
+    debut = (dimanche - timedelta(days=2)).replace(tzinfo=PARIS)  # vendredi
+    fin = (dimanche + timedelta(days=2)).replace(tzinfo=PARIS)  # mardi
+    plage = Plage(frozenset({0, 4, 6}), time(9), time(12))
+    dispo = tuple(deplier_plages([plage], debut, fin))
+    locales = [(i.debut.astimezone(PARIS), i.fin.astimezone(PARIS)) for i in dispo]
+    assert [(a.hour, b.hour) for a, b in locales] == [(9, 12)] * 3
+    assert [a.utcoffset() for a, _ in locales] == [
+        timedelta(hours=decalage_avant),
+        timedelta(hours=decalage_apres),
+        timedelta(hours=decalage_apres),
+    ]
+    tous = debuts_complets(
+        [Participant("a", "A", dispo)], duree=HEURE, debut=debut, fin=fin, pas=timedelta(hours=1)
+    )
+    locaux = [(t.astimezone(PARIS).date().day, t.astimezone(PARIS).hour) for t in tous]
+    jours = [debut.day, dimanche.day, (dimanche + timedelta(days=1)).day]
+    assert locaux == [(j, heure) for j in jours for heure in (9, 10, 11)]
+
+
+def test_avec_un_vrai_calendrier_google_aucun_creneau_ne_chevauche_un_evenement():
+    calendrier = icalendar.Calendar.from_ical(
+        (ECHANTILLONS / "issue_173_only_modifications_error.ics").read_bytes()
+    )
+    debut, fin = datetime(2024, 6, 3, tzinfo=PARIS), datetime(2024, 6, 29, tzinfo=PARIS)
+    occupations = []
+    for evenement in recurring_ical_events.of(calendrier).between(debut, fin):
+        a, b = evenement["DTSTART"].dt, evenement["DTEND"].dt
+        if isinstance(a, datetime) and b > a:
+            occupations.append(Intervalle(a, b))
+    assert len(occupations) > 50
+    dispo = tuple(deplier_plages([Plage(frozenset(range(7)), time(8), time(20))], debut, fin))
+    personne = Participant(
+        "p", "Calendrier réel", dispo, tuple(occupations), tampon_avant=QUART, tampon_apres=QUART
+    )
+    tous = debuts_complets([personne], duree=HEURE, debut=debut, fin=fin)
+    assert tous
+    for t in tous:
+        elargi = Intervalle(t - QUART, t + HEURE + QUART)
+        assert not any(elargi.chevauche(o) for o in occupations)
+    resultat = chercher_creneaux([personne], duree=HEURE, debut=debut, fin=fin)
+    assert resultat.complet and len(resultat.creneaux) == 10
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
     [
-        ({"duree": dt.timedelta(0)}, "durée"),
-        ({"pas": dt.timedelta(0)}, "pas"),
-        ({"fin": a(7, 0)}, "fin"),
-        ({"debut": dt.datetime(2026, 12, 7)}, "fuseau"),
+        ({"duree": timedelta(0)}, "durée"),
+        ({"pas": timedelta(0)}, "pas"),
+        ({"fin": LUNDI}, "fin de la période"),
+        ({"debut": datetime(2026, 6, 8)}, "fuseau"),
+        ({"maintenant": datetime(2026, 6, 8)}, "fuseau"),
+        ({"preavis": timedelta(hours=-1)}, "préavis"),
+        ({"nombre": 0}, "nombre"),
     ],
 )
-def test_mauvaise_demande_refusee_en_francais(champs, message):
-    arguments = {"duree": H, "debut": a(7, 9), "fin": a(8, 9), **champs}
-    with pytest.raises(ValidationError, match=message):
-        chercher_creneaux([pro("medecin")], **arguments)
-    with pytest.raises(ValidationError, match="au moins une personne"):
-        chercher_creneaux([], duree=H, debut=a(7, 9), fin=a(8, 9))
+def test_entree_invalide_refusee_en_francais(kw, message):
+    with pytest.raises(ValidationError) as exc:
+        chercher([pro("a", "A")], **kw)
+    assert message in exc.value.messages[0]
 
 
-# --- Propriétés -----------------------------------------------------------------------------------
-
-DEBUT = a(7, 8)
-FIN = a(8, 20)
-QUART = 15 * M
-
-
-@st.composite
-def intervalles(draw, maximum=6):
-    """Des intervalles au quart d'heure dans la fenêtre, éventuellement qui se chevauchent."""
-    resultat = []
-    for _ in range(draw(st.integers(0, maximum))):
-        debut = DEBUT + draw(st.integers(0, 140)) * QUART
-        duree = draw(st.integers(1, 24)) * QUART
-        resultat.append(Intervalle(debut, debut + duree))
-    return tuple(resultat)
+def test_sans_participant_ou_en_double_refuse():
+    with pytest.raises(ValidationError, match="au moins un participant"):
+        chercher([])
+    with pytest.raises(ValidationError, match="deux fois"):
+        chercher([pro("a", "Dr A"), pro("a", "Dr A")])
+    with pytest.raises(ValidationError, match="tampons"):
+        chercher([pro("a", "Dr A", tampon_avant=-QUART)])
 
 
-@st.composite
-def participants(draw):
-    nombre = draw(st.integers(1, 4))
-    personnes = []
-    for rang in range(nombre):
-        personnes.append(
-            Participant(
-                cle=f"p{rang}",
-                nom=f"Personne {rang}",
-                disponibilites=draw(intervalles(4)) or (Intervalle(DEBUT, FIN),),
-                occupations=draw(intervalles(5)),
-                requis=rang == 0 or draw(st.booleans()),
-                tampon_avant=draw(st.sampled_from([0, 10, 15, 30])) * M,
-                tampon_apres=draw(st.sampled_from([0, 5, 15, 45])) * M,
-            )
+# --- Propriétés (hypothesis) ----------------------------------------------------------------------
+
+# Horizon court qui traverse le passage à l'heure d'été. En UTC : en Python, ajouter une durée à
+# un instant « Europe/Paris » se fait en heure légale, ce qui fausserait la référence.
+ORIGINE = datetime(2026, 3, 27, 6, tzinfo=PARIS).astimezone(UTC)
+HORIZON = timedelta(days=3)
+
+
+def _intervalles(minimum=0, maximum=6):
+    paire = st.tuples(st.integers(0, 72 * 4 - 1), st.integers(1, 24))
+    return st.lists(paire, min_size=minimum, max_size=maximum).map(
+        lambda xs: tuple(
+            Intervalle(ORIGINE + QUART * a + timedelta(minutes=5 * (a % 3)), ORIGINE + QUART * (a + n))
+            for a, n in xs
         )
-    return personnes
+    )
 
 
-def libre_a_la_main(p: Participant, debut: dt.datetime, fin: dt.datetime) -> bool:
-    """La définition, sans le moteur : dans une disponibilité (fusionnées) et à distance des occupations."""
-    dedans = any(d.debut <= debut and fin <= d.fin for d in _fusion(p.disponibilites))
-    loin = all(not (debut - p.tampon_avant < o.fin and o.debut < fin + p.tampon_apres) for o in p.occupations)
-    return dedans and loin
+participants_aleatoires = st.lists(
+    st.builds(
+        Participant,
+        cle=st.just(""),
+        nom=st.just(""),
+        disponibilites=_intervalles(1, 5),
+        occupations=_intervalles(0, 8),
+        requis=st.booleans(),
+        tampon_avant=st.sampled_from([timedelta(0), QUART, timedelta(minutes=40)]),
+        tampon_apres=st.sampled_from([timedelta(0), QUART, timedelta(minutes=20)]),
+    ),
+    min_size=1,
+    max_size=4,
+).map(
+    lambda ps: [
+        Participant(
+            f"p{i}",
+            f"Personne {i}",
+            p.disponibilites,
+            p.occupations,
+            p.requis,
+            p.tampon_avant,
+            p.tampon_apres,
+        )
+        for i, p in enumerate(ps)
+    ]
+)
 
-
-def _fusion(liste):
-    from agenda.disponibilites import fusionner
-
-    return fusionner(liste)
-
-
-PROPRIETES = settings(
-    max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+REGLAGES = settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 
-@PROPRIETES
-@given(participants(), st.sampled_from([30, 45, 60, 90]))
-def test_chaque_creneau_complet_est_libre_pour_chaque_requis(personnes, minutes):
-    duree = minutes * M
-    resultat = chercher_creneaux(personnes, duree=duree, debut=DEBUT, fin=FIN, nombre=20)
+def _libre(p: Participant, debut: datetime, duree: timedelta) -> bool:
+    """Référence naïve : la rencontre tient dans une disponibilité (unies) et, élargie des
+    tampons, ne touche aucune occupation."""
+    debut = debut.astimezone(UTC)  # arithmétique en vraies heures
+    rencontre = Intervalle(debut, debut + duree)
+    elargie = Intervalle(debut - p.tampon_avant, debut + duree + p.tampon_apres)
+    dedans = False
+    union = sorted(p.disponibilites)
+    fusion = []
+    for d in union:
+        if fusion and d.debut <= fusion[-1][1]:
+            fusion[-1][1] = max(fusion[-1][1], d.fin)
+        else:
+            fusion.append([d.debut, d.fin])
+    dedans = any(a <= rencontre.debut and rencontre.fin <= b for a, b in fusion)
+    return dedans and not any(elargie.chevauche(o) for o in p.occupations)
+
+
+def _force_brute(participants, duree, maintenant=None, preavis=timedelta(0)):
+    borne = ORIGINE if maintenant is None else max(ORIGINE, maintenant.astimezone(UTC) + preavis)
+    t, resultat = ORIGINE, []
+    while t + duree <= ORIGINE + HORIZON:
+        if t >= borne and all(_libre(p, t, duree) for p in participants if p.requis):
+            resultat.append(t)
+        t += QUART
+    return resultat
+
+
+@REGLAGES
+@given(
+    participants=participants_aleatoires,
+    duree=st.sampled_from([QUART, timedelta(minutes=45), HEURE, timedelta(hours=2)]),
+    avance=st.integers(0, 48 * 4),
+)
+def test_propriete_aucun_debut_manque_ni_faux(participants, duree, avance):
+    # « maintenant » en heure de Paris : le préavis doit compter de vraies heures, même à travers
+    # le changement d'heure.
+    maintenant = (ORIGINE + QUART * avance + timedelta(minutes=7)).astimezone(PARIS)
+    trouves = debuts_complets(
+        participants,
+        duree=duree,
+        debut=ORIGINE,
+        fin=ORIGINE + HORIZON,
+        maintenant=maintenant,
+        preavis=timedelta(hours=3),
+    )
+    assert trouves == _force_brute(participants, duree, maintenant, timedelta(hours=3))
+
+
+@REGLAGES
+@given(participants=participants_aleatoires, duree=st.sampled_from([QUART, HEURE]))
+def test_propriete_creneaux_complets_libres_et_partiels_exacts(participants, duree):
+    resultat = chercher_creneaux(participants, duree=duree, debut=ORIGINE, fin=ORIGINE + HORIZON, nombre=6)
+    requis = [p for p in participants if p.requis]
+    assert len(resultat.creneaux) <= 6
+    for c in resultat.creneaux:
+        # Soustraction en UTC : entre deux instants du même fuseau, Python compte en heure légale.
+        assert c.fin.astimezone(UTC) - c.debut.astimezone(UTC) == duree
+        assert ORIGINE <= c.debut and c.fin <= ORIGINE + HORIZON
+        occupes = tuple(p.cle for p in requis if not _libre(p, c.debut, duree))
+        facultatifs = tuple(p.cle for p in participants if not p.requis and not _libre(p, c.debut, duree))
+        # (a) complet : chaque requis libre, tampons compris, dans ses disponibilités ;
+        # (c) partiel : les absents nomment exactement les requis occupés, puis les facultatifs.
+        assert c.absents == occupes + facultatifs
+        if resultat.complet:
+            assert occupes == ()
+        else:
+            assert occupes != ()
     if resultat.complet:
-        for creneau in resultat.creneaux:
-            for p in personnes:
-                if p.requis:
-                    assert libre_a_la_main(p, creneau.debut, creneau.fin), (p, creneau)
-            assert DEBUT <= creneau.debut and creneau.fin <= FIN
+        assert resultat.creneaux
+    elif resultat.creneaux:
+        # Aucun début de la grille n'a plus de requis présents que le meilleur partiel.
+        meilleur = len(requis) - sum(
+            1 for c in resultat.creneaux[0].absents if c.startswith("p") and c in {p.cle for p in requis}
+        )
+        assert _force_brute(participants, duree) == []
+        t = ORIGINE
+        while t + duree <= ORIGINE + HORIZON:
+            assert sum(_libre(p, t, duree) for p in requis) <= meilleur
+            t += QUART
 
 
-@PROPRIETES
-@given(participants(), st.sampled_from([30, 45, 60]))
-def test_aucun_creneau_libre_n_est_oublie(personnes, minutes):
-    duree = minutes * M
-    trouves = departs_complets(personnes, duree=duree, debut=DEBUT, fin=FIN)
-    exhaustif = []
-    depart = DEBUT
-    while depart + duree <= FIN:
-        if all(libre_a_la_main(p, depart, depart + duree) for p in personnes if p.requis):
-            exhaustif.append(depart)
-        depart += QUART
-    assert trouves == exhaustif
+def test_scenario_de_banc_agenda_creneaux_sans_base(tmp_path):
+    from bench import run
+
+    ctx = run.Contexte(
+        echelle="S",
+        database_url="",
+        dossier=tmp_path,
+        options={"agenda_creneaux": {"executions": 3}},
+    )
+    chiffres = run.SCENARIOS["agenda_creneaux"](ctx)
+    assert chiffres["executions"] == 3 and chiffres["participants"] == 8
+    assert chiffres["occupations_par_execution"] == 1600
+    assert 0 < chiffres["p50_ms"] <= chiffres["p95_ms"] <= chiffres["max_ms"]
+    assert chiffres["satures"]["executions"] == 3
 
 
-@PROPRIETES
-@given(participants())
-def test_les_absents_d_un_creneau_partiel_sont_exactement_les_requis_occupes(personnes):
-    resultat = chercher_creneaux(personnes, duree=H, debut=DEBUT, fin=FIN, nombre=5)
-    for creneau in resultat.creneaux:
-        occupes = {p.cle for p in personnes if not libre_a_la_main(p, creneau.debut, creneau.fin)}
-        assert set(creneau.absents) == occupes
-        assert set(absents(personnes, creneau.debut, creneau.fin)) == occupes
-        if not resultat.complet:
-            assert {p.cle for p in personnes if p.requis} & occupes
+def test_libre_et_absents_pour_les_autres_modules():
+    from agenda.creneaux import absents, departs_complets, libre
 
-
-@PROPRIETES
-@given(participants())
-def test_libre_ne_deborde_jamais_des_disponibilites(personnes):
-    for p in personnes:
-        for intervalle in libre(p):
-            assert any(d.contient(intervalle) for d in _fusion(p.disponibilites))
+    martin = pro("m", "Dr Martin", [iv(h(8, 10), h(8, 11))], tampon_avant=QUART)
+    facultatif = pro("f", "M. F", [iv(h(8, 9), h(8, 12))], requis=False, tampon_avant=QUART)
+    # Occupation 10 h–11 h : élargie de tampon_apres (0) avant et de tampon_avant (15 min) après.
+    assert [(i.debut, i.fin) for i in libre(martin)[:2]] == [
+        (h(8, 9), h(8, 10)),
+        (h(8, 11, 15), h(8, 18)),
+    ]
+    assert absents([martin, facultatif], h(8, 11), h(8, 12)) == ("m", "f")
+    assert absents([martin, facultatif], h(8, 12), h(8, 13)) == ("f",)  # tampon_avant de F
+    assert absents([martin, facultatif], h(8, 12, 15), h(8, 13)) == ()
+    assert departs_complets is not None and departs_complets([martin], duree=HEURE, debut=h(8, 9),
+        fin=h(8, 13))[:3] == [h(8, 9), h(8, 11, 15), h(8, 11, 30)]  # fmt: skip
+    with pytest.raises(ValidationError, match="fuseau"):
+        absents([martin], datetime(2026, 6, 8, 9), h(8, 10))
