@@ -505,3 +505,59 @@ def demandes_a_traiter(acteur: Acteur | None) -> list[DemandeReunion]:
         .select_related("evenement", "demandeur__professionnel")
         .order_by("date_limite")
     )
+
+
+# --- Avertissements à la prise de rendez-vous -----------------------------------------------------
+
+
+def avertissements(evenement: Evenement) -> list[str]:
+    """Ce qu'il faut signaler quand un rendez-vous (sa première occurrence) tombe pendant une
+    absence d'un professionnel convié, un jour férié de sa zone, hors de ses disponibilités
+    déclarées, ou sur un autre de ses rendez-vous. Le motif d'une absence n'est jamais dit."""
+    debut, fin = evenement.debut, evenement.fin
+    participants = [p for p in evenement.participants.all() if p.professionnel_id]
+    if not participants or evenement.statut == StatutEvenement.ANNULE:
+        return []
+    pros = {p.professionnel_id: p.nom for p in participants}
+    messages = []
+    absents = set(
+        Absence.objects.filter(professionnel_id__in=pros, periode__overlap=(debut, fin)).values_list(
+            "professionnel_id", flat=True
+        )
+    )
+    for pro in sorted(absents, key=pros.get):
+        messages.append(f"{pros[pro]} est absent·e à ce moment-là.")
+    zones = dict(
+        ReglagesAgenda.objects.filter(professionnel_id__in=pros).values_list(
+            "professionnel_id", "zone_feries"
+        )
+    )
+    for pro, nom in pros.items():
+        feries = disponibilites.jours_feries(
+            timezone.localtime(debut).date(), timezone.localtime(fin).date(), zone=zones.get(pro, "metropole")
+        )
+        if feries:
+            messages.append(f"C'est un jour férié pour {nom} ({feries[0][1]}).")
+    plages: dict[int, list] = defaultdict(list)
+    for dispo in Disponibilite.objects.filter(professionnel_id__in=pros):
+        plages[dispo.professionnel_id].append(dispo)
+    for participant in participants:
+        siennes = [
+            d
+            for d in plages.get(participant.professionnel_id, ())
+            if d.exercice_id in (None, participant.exercice_id)
+        ]
+        if siennes and not any(
+            o.contient(Intervalle(debut, fin))
+            for o in disponibilites.deplier_plages(
+                [_plage(d) for d in siennes], debut, fin + dt.timedelta(seconds=1)
+            )
+        ):
+            messages.append(f"C'est en dehors des disponibilités déclarées de {participant.nom}.")
+    pris = occupations(participants, debut, fin, sauf=evenement)
+    for participant in participants:
+        if participant.professionnel_id not in absents and any(
+            i.chevauche(Intervalle(debut, fin)) for i in pris.get(_cle(participant), ())
+        ):
+            messages.append(f"{participant.nom} a déjà un rendez-vous à cette heure-là.")
+    return messages

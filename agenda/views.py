@@ -207,6 +207,8 @@ def ajouter(request: HttpRequest, usager_uuid) -> HttpResponse:
             _ajouter_erreurs(form, exc)
         else:
             messages.success(request, "Le rendez-vous est ajouté à l'agenda.")
+            for avertissement in reunions.avertissements(evenement):
+                messages.warning(request, avertissement)
             jour = timezone.localtime(evenement.debut).date()
             return redirect(f"{reverse('agenda:usager', args=[usager.uuid])}?date={jour:%Y-%m-%d}")
     statut = 400 if request.method == "POST" else 200
@@ -241,6 +243,7 @@ def evenement(request: HttpRequest, evenement_uuid) -> HttpResponse:
             "peut_modifier": reunions.est_demandeur(request.acteur, demande)
             if demande
             else services.peut_modifier(request.acteur, evenement),
+            "avertissements": reunions.avertissements(evenement) if moi or demande is None else [],
             "reponse_form": forms.ReponseForm(),
             "annulation_form": forms.AnnulationForm(),
         },

@@ -229,3 +229,38 @@ def test_qui_peut_demander_une_reunion(monde, nom):
             acteur=qui(monde, nom), usager=monde.usager, invites=invites(monde, "medecin"),
             duree=H, debut=lundi_prochain(), fin=lundi_prochain() + dt.timedelta(days=1),
         )  # fmt: skip
+
+
+def test_avertissements_a_la_prise_de_rendez_vous(monde):
+    medecin = qui(monde, "medecin")
+    lundi = lundi_prochain()
+    agenda.ajouter_absence(acteur=medecin, debut=lundi + 12 * H, fin=lundi + 24 * H)
+    agenda.ajouter_disponibilite(
+        acteur=medecin, jours=[0, 1, 2, 3, 4], heure_debut=dt.time(9), heure_fin=dt.time(12)
+    )
+    premier = rendez_vous(monde, "ide", debut=lundi + 9 * H, invites=invites(monde, "medecin"))
+    assert reunions.avertissements(premier) == []
+    meme_heure = rendez_vous(
+        monde, "ide", titre="Autre", debut=lundi + 9 * H, invites=invites(monde, "medecin")
+    )
+    assert reunions.avertissements(meme_heure) == [
+        f"{medecin.exercice.professionnel} a déjà un rendez-vous à cette heure-là."
+    ]
+    pendant_l_absence = rendez_vous(monde, "ide", debut=lundi + 14 * H, invites=invites(monde, "medecin"))
+    assert (
+        reunions.avertissements(pendant_l_absence)[0]
+        == f"{medecin.exercice.professionnel} est absent·e à ce moment-là."
+    )
+    mardi_soir = rendez_vous(monde, "ide", debut=lundi + 42 * H, invites=invites(monde, "medecin"))
+    assert reunions.avertissements(mardi_soir) == [
+        f"C'est en dehors des disponibilités déclarées de {medecin.exercice.professionnel}."
+    ]
+    noel = rendez_vous(
+        monde,
+        "ide",
+        debut=timezone.make_aware(dt.datetime(2027, 12, 25, 10)),
+        invites=invites(monde, "medecin"),
+    )
+    assert f"C'est un jour férié pour {medecin.exercice.professionnel} (Noël)." in reunions.avertissements(
+        noel
+    )
