@@ -27,7 +27,7 @@ from icalendar.prop import vRecur
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from agenda.intervalles import Intervalle
-from agenda.recurrence import Remplacement, Serie, deplier, rattacher, zone_de
+from agenda.recurrence import Remplacement, Serie, ajouter, deplier, rattacher, zone_de
 
 PRODID = "-//Portail de coordination//agenda//FR"
 UTC = timezone.utc
@@ -122,8 +122,7 @@ class _Lecteur:
             nom = _nom_de_zone(valeur.tzinfo, self.defaut)
             if nom is None:
                 self.avertissements.append(
-                    f"{composant} : fuseau « {valeur.tzinfo} » inconnu, horaire exprimé "
-                    f"en {self.defaut}."
+                    f"{composant} : fuseau « {valeur.tzinfo} » inconnu, horaire exprimé en {self.defaut}."
                 )
                 return valeur.astimezone(self.zone_defaut), False, self.defaut
             zone = zone_de(nom)
@@ -161,9 +160,13 @@ class _Lecteur:
                 if journee:
                     fin = rattacher(debut.replace(tzinfo=None) + duree, zone_de(fuseau))
                 else:
-                    fin = debut + duree
+                    fin = ajouter(debut, duree)
             else:
-                fin = rattacher(debut.replace(tzinfo=None) + timedelta(days=1), zone_de(fuseau)) if journee else debut
+                fin = (
+                    rattacher(debut.replace(tzinfo=None) + timedelta(days=1), zone_de(fuseau))
+                    if journee
+                    else debut
+                )
             if fin < debut:
                 self.avertissements.append(f"{nom} : fin avant le début, les deux ont été échangés.")
                 debut, fin = fin, debut
@@ -258,8 +261,11 @@ def lire_calendrier(
         elif composant.name != "VTIMEZONE":
             ignores[composant.name] += 1
     for nom, nombre in sorted(ignores.items()):
-        lecteur.avertissements.append(f"{nombre} composant(s) {nom} ignoré(s) (seuls les VEVENT et VFREEBUSY sont lus).")
-    return CalendrierIcs(tuple(evenements), tuple(libres_occupes), tuple(lecteur.avertissements))
+        lecteur.avertissements.append(
+            f"{nombre} composant(s) {nom} ignoré(s) (seuls les VEVENT et VFREEBUSY sont lus)."
+        )
+    avertissements = tuple(dict.fromkeys(lecteur.avertissements))  # sans doublons, dans l'ordre
+    return CalendrierIcs(tuple(evenements), tuple(libres_occupes), avertissements)
 
 
 # --- Occupations -------------------------------------------------------------------------------
@@ -328,9 +334,7 @@ def occupations(calendrier: CalendrierIcs, debut: datetime, fin: datetime) -> li
             continue
         propres = remplacements.get(uid, [])
         serie = serie_de(maitre, propres)
-        transparents = {
-            r.recurrence_id.astimezone(UTC) for r in propres if not _bloque(r)
-        }
+        transparents = {r.recurrence_id.astimezone(UTC) for r in propres if not _bloque(r)}
         for occurrence in deplier(serie, debut, fin, limite=100_000):
             est_remplacee = occurrence.cle != ""
             if est_remplacee:

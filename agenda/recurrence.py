@@ -186,12 +186,22 @@ def normaliser_rrule(texte: str, debut: datetime) -> str:
     return normalisee
 
 
+def ecart(debut: datetime, fin: datetime) -> timedelta:
+    """Durée écoulée réelle (l'arithmétique de Python dans un même fuseau compte en heure murale)."""
+    return fin.astimezone(UTC) - debut.astimezone(UTC)
+
+
+def ajouter(instant: datetime, duree: timedelta) -> datetime:
+    """`instant` + `duree` écoulée réelle, exprimé dans le fuseau de `instant`."""
+    return (instant.astimezone(UTC) + duree).astimezone(instant.tzinfo)
+
+
 def _duree(serie: Serie) -> timedelta:
     if serie.journee_entiere:
         zone = zone_de(serie.fuseau)
         jours = (serie.fin.astimezone(zone).date() - serie.debut.astimezone(zone).date()).days
         return timedelta(days=max(jours, 1))
-    return serie.fin - serie.debut
+    return ecart(serie.debut, serie.fin)
 
 
 def _occurrence_originale(serie: Serie, mural: datetime, duree: timedelta) -> tuple[datetime, datetime]:
@@ -199,7 +209,7 @@ def _occurrence_originale(serie: Serie, mural: datetime, duree: timedelta) -> tu
     debut = rattacher(mural, zone)
     if serie.journee_entiere:
         return debut, rattacher(mural + duree, zone)
-    return debut, debut + duree
+    return debut, ajouter(debut, duree)
 
 
 def _cle_instant(serie: Serie, instant: datetime):
@@ -257,13 +267,11 @@ def deplier(serie: Serie, debut: datetime, fin: datetime, *, limite: int = 1000)
         if serie.journee_entiere:
             origine_fin = rattacher(origine.replace(tzinfo=None) + duree, zone)
         else:
-            origine_fin = origine + duree
+            origine_fin = ajouter(origine, duree)
         r_debut = remplacement.debut or origine
-        r_fin = remplacement.fin or (r_debut + (origine_fin - origine))
+        r_fin = remplacement.fin or ajouter(r_debut, ecart(origine, origine_fin))
         if _chevauche(r_debut, r_fin, debut, fin):
-            resultat.append(
-                Occurrence(r_debut, r_fin, origine, serie.journee_entiere, remplacement.cle)
-            )
+            resultat.append(Occurrence(r_debut, r_fin, origine, serie.journee_entiere, remplacement.cle))
     resultat.sort(key=lambda o: (o.debut, o.fin))
     return resultat[:limite]
 
@@ -291,5 +299,5 @@ def fin_de_serie(serie: Serie) -> datetime | None:
                     fins.append(remplacement.fin)
                 else:
                     base = remplacement.debut or remplacement.recurrence_id
-                    fins.append(base + (serie.fin - serie.debut))
+                    fins.append(ajouter(base, ecart(serie.debut, serie.fin)))
     return max(fins)
