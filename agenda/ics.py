@@ -19,7 +19,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
+
 import icalendar
 import x_wr_timezone
 from django.core.exceptions import ValidationError
@@ -30,7 +31,7 @@ from agenda.intervalles import Intervalle
 from agenda.recurrence import Remplacement, Serie, ajouter, deplier, rattacher, zone_de
 
 PRODID = "-//Portail de coordination//agenda//FR"
-UTC = timezone.utc
+UTC = UTC
 TYPES_OCCUPES = {"BUSY", "BUSY-TENTATIVE", "BUSY-UNAVAILABLE"}
 STATUTS = {"CONFIRMED", "TENTATIVE", "CANCELLED"}
 

@@ -21,7 +21,7 @@ aucun accès à la base.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,7 +32,7 @@ from icalendar.prop import vRecur
 COUNT_MAX = 1000
 INTERVAL_MAX = 1000
 FREQUENCES_ACCEPTEES = {"YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY"}
-UTC = timezone.utc
+UTC = UTC
 
 
 @dataclass(frozen=True)

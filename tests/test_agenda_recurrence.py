@@ -2,7 +2,7 @@
 d'autre des changements d'heure, UNTIL, COUNT, INTERVAL, BYSETPOS, EXDATE, remplacements."""
 
 from dataclasses import astuple
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +19,7 @@ from agenda.recurrence import (
 )
 
 PARIS = ZoneInfo("Europe/Paris")
-UTC = timezone.utc
+UTC = UTC
 
 
 def h(*args):
@@ -67,7 +67,7 @@ def test_heure_inexistante_decalee_d_une_heure_et_heure_ambigue_prise_en_heure_d
 
 
 def test_until_en_utc_et_until_local():
-    base = dict(debut=h(2026, 3, 2, 10), fin=h(2026, 3, 2, 11))
+    base = {"debut": h(2026, 3, 2, 10), "fin": h(2026, 3, 2, 11)}
     # UNTIL « Z » = 09:00 UTC le 30 mars = 11:00 heure d'été : l'occurrence de 10:00 en fait partie.
     avec_z = Serie(**base, rrule="FREQ=WEEKLY;UNTIL=20260330T090000Z")
     assert debuts(deplier(avec_z, *ANNEE))[-1] == datetime(2026, 3, 30, 10)
