@@ -365,3 +365,27 @@ def test_horaires_flottants_et_sans_fin():
     assert b.journee_entiere and ecart(b.debut, b.fin) == timedelta(hours=23)
     assert c.fin - c.debut == timedelta(minutes=45)
     assert any("sans début" in a or "DTSTART" in a for a in calendrier.avertissements)
+
+
+def test_ecriture_directe_equivalente_au_temoin_icalendar():
+    from agenda.ics import _ecrire_avec_icalendar
+
+    evenements = [
+        *_evenements_exemple(),
+        EvenementIcs(
+            uid="long@portail",
+            titre="Réunion de coordination ; équipe « SSIAD », famille, médecin traitant — " * 4,
+            debut=datetime(2026, 6, 1, 9, tzinfo=UTC),
+            fin=datetime(2026, 6, 1, 10, tzinfo=UTC),
+            fuseau="UTC",
+            description="Ligne 1\nLigne 2, avec virgule ; point-virgule \\ barre",
+            participants=(("mailto:a@example.org", "Dupont, Marie: IDE", "TENTATIVE"),),
+        ),
+    ]
+    direct = ecrire_calendrier(evenements, nom="Équipe ; essai")
+    assert all(len(ligne) <= 75 for ligne in direct.split(b"\r\n"))
+    assert (
+        lire_calendrier(direct).evenements
+        == lire_calendrier(_ecrire_avec_icalendar(evenements, nom="x")).evenements
+    )
+    assert lire_calendrier(direct).evenements == tuple(evenements)
