@@ -389,3 +389,18 @@ def test_ecriture_directe_equivalente_au_temoin_icalendar():
         == lire_calendrier(_ecrire_avec_icalendar(evenements, nom="x")).evenements
     )
     assert lire_calendrier(direct).evenements == tuple(evenements)
+
+
+def test_scenario_du_banc_agenda_ics():
+    from bench import run
+
+    chiffres = run.SCENARIOS["agenda_ics"](
+        run.Contexte(
+            echelle="S",
+            database_url="",
+            dossier=Path("."),
+            options={"agenda_ics": {"evenements": 200, "repetitions": 2}},
+        )
+    )
+    assert chiffres["evenements"] == 200 and chiffres["octets"] > 0
+    assert chiffres["ecriture_ms_p50"] > 0 and chiffres["intervalles_occupes"] > 200
