@@ -29,7 +29,15 @@ from icalendar.prop import vRecur
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
 from agenda.intervalles import Intervalle
-from agenda.recurrence import Remplacement, Serie, ajouter, deplier, rattacher, zone_de
+from agenda.recurrence import (
+    Remplacement,
+    Serie,
+    ajouter,
+    deplier,
+    normaliser_rrule,
+    rattacher,
+    zone_de,
+)
 
 PRODID = "-//Portail de coordination//agenda//FR"
 UTC = UTC
@@ -178,6 +186,8 @@ class _Lecteur:
                 brute = brute[0] if isinstance(brute, list) else brute
                 texte = brute.to_ical().decode() if isinstance(brute, vRecur) else str(brute)
                 rrule = "".join(texte.replace("\\", "").split())
+                # Règle trop fine, trop longue ou illisible : l'événement est écarté (avertissement).
+                rrule = normaliser_rrule(rrule, debut)
             recurrence_id = None
             if composant.get("RECURRENCE-ID") is not None:
                 recurrence_id = self.instant(composant["RECURRENCE-ID"].dt, nom)[0]
@@ -213,7 +223,10 @@ class _Lecteur:
                 derniere_modification=self.instant(modif.dt, nom)[0] if modif is not None else None,
                 participants=tuple(participants),
             )
-        except (ValueError, TypeError, AttributeError, KeyError, ValidationError) as exc:
+        except ValidationError as exc:
+            self.avertissements.append(f"{nom} ignoré : {exc.messages[0]}")
+            return None
+        except (ValueError, TypeError, AttributeError, KeyError) as exc:
             self.avertissements.append(f"{nom} ignoré : illisible ({exc}).")
             return None
 

@@ -404,3 +404,20 @@ def test_scenario_du_banc_agenda_ics():
     )
     assert chiffres["evenements"] == 200 and chiffres["octets"] > 0
     assert chiffres["ecriture_ms_p50"] > 0 and chiffres["intervalles_occupes"] > 200
+
+
+def test_regle_dangereuse_d_un_fichier_importe_ecartee_sans_planter():
+    contenu = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:essai\r\n"
+        "BEGIN:VEVENT\r\nUID:rafale\r\nDTSTART:20260101T100000Z\r\nDTEND:20260101T100001Z\r\n"
+        "RRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:sage\r\nDTSTART:20260101T100000Z\r\nDTEND:20260101T110000Z\r\n"
+        "RRULE:FREQ=DAILY;COUNT=3\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n"
+    )
+    calendrier = lire_calendrier(contenu)
+    assert [e.uid for e in calendrier.evenements] == ["sage"]
+    assert any("rafale" in a and "SECONDLY" in a for a in calendrier.avertissements)
+    assert (
+        len(occupations(calendrier, datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))) == 3
+    )
