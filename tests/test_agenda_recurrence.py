@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.exceptions import ValidationError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agenda.recurrence import (
     Occurrence,
@@ -16,6 +18,7 @@ from agenda.recurrence import (
     ecart,
     fin_de_serie,
     normaliser_rrule,
+    rattacher,
 )
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -210,3 +213,38 @@ def test_horaire_sans_fuseau_refuse():
         Serie(datetime(2026, 1, 1, 10), h(2026, 1, 1, 11))
     with pytest.raises(ValidationError, match="Fuseau horaire inconnu"):
         Serie(h(2026, 1, 1, 10), h(2026, 1, 1, 11), fuseau="Mars/Olympus")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    jour=st.integers(min_value=0, max_value=364),
+    heure=st.integers(min_value=0, max_value=23),
+    minute=st.sampled_from([0, 15, 30, 45]),
+    duree_min=st.integers(min_value=15, max_value=60 * 30),
+    regle=st.sampled_from(
+        [
+            "FREQ=DAILY;COUNT=40",
+            "FREQ=WEEKLY;BYDAY=MO,SU",
+            "FREQ=MONTHLY;BYDAY=FR;BYSETPOS=-1",
+            "FREQ=DAILY;INTERVAL=3",
+        ]
+    ),
+    fenetre_jour=st.integers(min_value=0, max_value=400),
+    fenetre_heures=st.integers(min_value=1, max_value=24 * 20),
+)
+def test_une_fenetre_donne_exactement_les_occurrences_qui_la_chevauchent(
+    jour, heure, minute, duree_min, regle, fenetre_jour, fenetre_heures
+):
+    debut = rattacher(datetime(2026, 1, 1, heure, minute) + timedelta(days=jour), PARIS)
+    serie = Serie(debut, debut + timedelta(minutes=duree_min), rrule=regle)
+    tout = deplier(serie, h(2025, 1, 1), h(2029, 1, 1), limite=5000)
+    f_debut = rattacher(datetime(2026, 1, 1) + timedelta(days=fenetre_jour), PARIS)
+    f_fin = f_debut + timedelta(hours=fenetre_heures)
+    attendu = [o for o in tout if o.debut < f_fin and f_debut < o.fin]
+    assert deplier(serie, f_debut, f_fin) == attendu
+    # Heure murale gardée (décalée seulement le jour où elle n'existe pas), durée réelle constante.
+    premier = debut.astimezone(PARIS)
+    for o in tout:
+        jour_local = o.debut.astimezone(PARIS).date()
+        assert o.debut == rattacher(datetime.combine(jour_local, premier.time()), PARIS)
+        assert ecart(o.debut, o.fin) == timedelta(minutes=duree_min)
