@@ -40,7 +40,6 @@ from agenda.recurrence import (
 )
 
 PRODID = "-//Portail de coordination//agenda//FR"
-UTC = UTC
 TYPES_OCCUPES = {"BUSY", "BUSY-TENTATIVE", "BUSY-UNAVAILABLE"}
 STATUTS = {"CONFIRMED", "TENTATIVE", "CANCELLED"}
 

@@ -32,7 +32,7 @@ from icalendar.prop import vRecur
 COUNT_MAX = 1000
 INTERVAL_MAX = 1000
 FREQUENCES_ACCEPTEES = {"YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY"}
-UTC = UTC
+HORIZON_FIN = timedelta(days=366 * 30)  # au-delà, `fin_de_serie` rend None (série « infinie »)
 
 
 @dataclass(frozen=True)
@@ -284,6 +284,11 @@ def fin_de_serie(serie: Serie) -> datetime | None:
         parties = _analyser(serie.rrule)
         if "COUNT" not in parties and "UNTIL" not in parties:
             return None
+        if "UNTIL" in parties:
+            # UNTIL très lointain (an 9999…) : traité comme infini plutôt que tout dérouler.
+            until = _until_local(parties["UNTIL"][0], zone_de(serie.fuseau))
+            if until - serie.debut.astimezone(zone_de(serie.fuseau)).replace(tzinfo=None) > HORIZON_FIN:
+                return None
         duree = _duree(serie)
         exclues = {_cle_instant(serie, d) for d in serie.exdates}
         remplacees = {_cle_instant(serie, r.recurrence_id) for r in serie.remplacements}

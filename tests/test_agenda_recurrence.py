@@ -97,6 +97,8 @@ def test_count_interval_et_fin_de_serie():
     assert fin_de_serie(serie) == h(2026, 2, 2, 15)
     assert fin_de_serie(Serie(h(2026, 1, 5, 14), h(2026, 1, 5, 15), rrule="FREQ=DAILY")) is None
     assert fin_de_serie(Serie(h(2026, 1, 5, 14), h(2026, 1, 5, 15))) == h(2026, 1, 5, 15)
+    lointaine = Serie(h(2026, 1, 5, 14), h(2026, 1, 5, 15), rrule="FREQ=DAILY;UNTIL=99991231T000000Z")
+    assert fin_de_serie(lointaine) is None  # sans dérouler 2,9 millions d'occurrences
 
 
 def test_dernier_vendredi_du_mois_par_bysetpos():
