@@ -101,9 +101,8 @@ def _locaux(calendrier: CalendrierCalDAV) -> list[Local]:
     for evenement in evenements:
         moi = next(p for p in evenement.participants_precharges if p.professionnel_id == professionnel_id)
         annule = evenement.statut == StatutEvenement.ANNULE or moi.statut == StatutParticipation.DECLINE
-        corps = ics.ecrire_calendrier(
-            [evenement], nom="Portail", masquer=lambda e: bool(e.usager_id) and e.usager_id not in lisibles
-        )
+        masquer = lambda e: bool(e.usager_id) and e.usager_id not in lisibles  # noqa: E731
+        corps = ics.ecrire_calendrier(ics.evenements_ics([evenement], masquer=masquer), nom="Portail")
         locaux.append(
             Local(uid=ics.uid_evenement(evenement), version=evenement.sequence, ics=corps, annule=annule)
         )
@@ -135,14 +134,13 @@ def synchroniser_calendrier(calendrier: CalendrierCalDAV) -> dict:
         nouvelles = []
         for element in plan.occupations_a_importer:
             lu = ics.lire_calendrier(element.ics)
-            for occupation in ics.occupations(lu, maintenant - FENETRE[0], maintenant + FENETRE[1]):
+            for intervalle in ics.occupations(lu, maintenant - FENETRE[0], maintenant + FENETRE[1]):
                 nouvelles.append(
                     OccupationExterne(
                         professionnel_id=calendrier.professionnel_id,
                         source=source,
                         uid=element.uid[:255],
-                        recurrence_id=occupation.recurrence_id,
-                        periode=DateTimeTZRange(occupation.intervalle.debut, occupation.intervalle.fin, "[)"),
+                        periode=DateTimeTZRange(intervalle.debut, intervalle.fin, "[)"),
                     )
                 )
         OccupationExterne.objects.bulk_create(nouvelles)

@@ -1,218 +1,308 @@
-"""Récurrences (RFC 5545) : déplier une série sur une fenêtre, en heure murale de son fuseau.
+"""Récurrence des rendez-vous : déplier une série (RRULE, EXDATE, occurrences remplacées) sur une
+fenêtre de temps (ADR 0023). Module pur : des dataclasses en entrée, des dataclasses en sortie,
+aucun accès à la base.
 
-Une série est stockée comme sa première occurrence, sa règle RRULE, ses dates retirées (EXDATE)
-et ses occurrences remplacées (RECURRENCE-ID) ; ce module la déplie à la lecture avec
-`dateutil.rrule`, sur un début **avec fuseau** : l'arithmétique des dates se fait alors en heure
-murale, si bien qu'un rendez-vous de 10 h reste à 10 h après le passage à l'heure d'été ou
-d'hiver (son décalage UTC change). Une heure qui n'existe pas (2 h 30 le jour du passage à
-l'heure d'été) prend le décalage d'avant le changement : elle tombe à 3 h 30 (règle de Python,
-`fold=0`)."""
+- La règle est lue par icalendar (`vRecur`) puis déroulée par python-dateutil (`rrule`) ; aucun
+  analyseur de RRULE écrit à la main.
+- **Heure murale** : la règle est déroulée en heure locale du fuseau de la série (« 10:00 reste
+  10:00 » de part et d'autre d'un changement d'heure), puis chaque début est rattaché au fuseau.
+- **Heure inexistante** (02:30 le jour du passage à l'heure d'été) : interprétée avec le décalage
+  d'avant le saut, comme le veut RFC 5545 §3.3.5, soit 03:30 heure d'été (même durée).
+  **Heure ambiguë** (02:30 le jour du retour à l'heure d'hiver) : la première des deux (heure
+  d'été), comme le veut aussi RFC 5545.
+- **Journée entière** : début à minuit local, fin exclue à minuit local du jour suivant (ou après
+  N jours) : une journée reste une journée entière locale, même de 23 ou 25 heures.
+- **UNTIL** en UTC (« Z ») ou en heure locale : ramené à l'heure locale de la série avant le
+  déroulement ; une date seule (VALUE=DATE) vaut jusqu'à la fin de ce jour local.
+- **Limite** : `deplier` rend au plus `limite` occurrences (les premières) ; `normaliser_rrule`
+  refuse les fréquences à la seconde ou à la minute, COUNT ou INTERVAL au-delà de 1 000.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dateutil import rrule as du
+from dateutil.rrule import rrule, rrulestr
 from django.core.exceptions import ValidationError
+from icalendar.prop import vRecur
 
-COMPTE_MAX = 1000
-FREQUENCES = {"YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY"}
-CLES = {
-    "FREQ", "UNTIL", "COUNT", "INTERVAL", "BYSECOND", "BYMINUTE", "BYHOUR", "BYDAY", "BYMONTHDAY",
-    "BYYEARDAY", "BYWEEKNO", "BYMONTH", "BYSETPOS", "WKST",
-}  # fmt: skip
-_UNTIL = re.compile(r"^(\d{8})(?:T(\d{6})(Z?))?$")
+COUNT_MAX = 1000
+INTERVAL_MAX = 1000
+FREQUENCES_ACCEPTEES = {"YEARLY", "MONTHLY", "WEEKLY", "DAILY", "HOURLY"}
+HORIZON_FIN = timedelta(days=366 * 30)  # au-delà, `fin_de_serie` rend None (série « infinie »)
 
 
 @dataclass(frozen=True)
 class Remplacement:
-    """Une occurrence remplacée (RECURRENCE-ID) : nouveaux horaires, ou annulée."""
+    """Une occurrence remplacée (RECURRENCE-ID) : déplacée, raccourcie ou annulée."""
 
-    recurrence_id: dt.datetime
-    debut: dt.datetime | None = None
-    fin: dt.datetime | None = None
+    recurrence_id: datetime
+    debut: datetime | None = None
+    fin: datetime | None = None
     annulee: bool = False
     cle: str = ""
 
 
 @dataclass(frozen=True)
 class Serie:
-    debut: dt.datetime
-    fin: dt.datetime
+    """Une série telle que l'intégrateur la range : première occurrence, règle, exceptions."""
+
+    debut: datetime
+    fin: datetime
     fuseau: str = "Europe/Paris"
     journee_entiere: bool = False
     rrule: str = ""
-    exdates: tuple[dt.datetime, ...] = ()
+    exdates: tuple[datetime, ...] = ()
     remplacements: tuple[Remplacement, ...] = ()
+
+    def __post_init__(self) -> None:
+        _exiger_fuseau(self.debut, "Le début de la série")
+        _exiger_fuseau(self.fin, "La fin de la série")
+        for exdate in self.exdates:
+            _exiger_fuseau(exdate, "Une date exclue (EXDATE)")
+        for remplacement in self.remplacements:
+            _exiger_fuseau(remplacement.recurrence_id, "L'occurrence remplacée (RECURRENCE-ID)")
+        if self.fin < self.debut:
+            raise ValidationError("La fin de la série doit venir après son début.")
+        zone_de(self.fuseau)
 
 
 @dataclass(frozen=True)
 class Occurrence:
-    debut: dt.datetime
-    fin: dt.datetime
-    recurrence_id: dt.datetime | None
+    debut: datetime
+    fin: datetime
+    recurrence_id: datetime | None
     journee_entiere: bool
     cle: str = ""
-    annulee: bool = False
 
 
-# --- Règles -------------------------------------------------------------------------------------
+def _exiger_fuseau(valeur: datetime, quoi: str) -> None:
+    if not isinstance(valeur, datetime) or valeur.tzinfo is None:
+        raise ValidationError(f"{quoi} doit être un horaire avec fuseau horaire.")
 
 
-def _refus(message: str) -> ValidationError:
-    return ValidationError(f"Règle de répétition refusée : {message}")
+@lru_cache(maxsize=64)
+def zone_de(fuseau: str) -> ZoneInfo:
+    """Le fuseau IANA nommé, ou une ValidationError en français."""
+    try:
+        return ZoneInfo(fuseau)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValidationError(f"Fuseau horaire inconnu : « {fuseau} ».") from None
 
 
-def normaliser_rrule(texte: str, debut: dt.datetime) -> str:
-    """La règle validée et normalisée : clés en majuscules, UNTIL en UTC (« …Z ») — une UNTIL
-    sans fuseau est lue dans le fuseau de `debut`, une date seule vaut jusqu'à la fin de ce jour.
-    Refus en français d'une règle illisible, trop fine (à la seconde, à la minute) ou trop longue."""
+def rattacher(mural: datetime, zone: ZoneInfo) -> datetime:
+    """Heure murale (naïve) → instant dans `zone`. Heure inexistante : décalage d'avant le saut
+    (02:30 → 03:30 heure d'été) ; heure ambiguë : la première (fold=0). RFC 5545 §3.3.5."""
+    return mural.replace(tzinfo=zone, fold=0).astimezone(UTC).astimezone(zone)
+
+
+def _analyser(texte: str) -> vRecur:
     texte = (texte or "").strip()
     if texte.upper().startswith("RRULE:"):
         texte = texte[6:]
-    parties: dict[str, str] = {}
-    for morceau in filter(None, texte.split(";")):
-        cle, egal, valeur = morceau.partition("=")
-        cle = cle.strip().upper()
-        if not egal or cle not in CLES or not valeur.strip():
-            raise _refus(f"« {morceau} » n'est pas compris.")
-        if cle in parties:
-            raise _refus(f"« {cle} » est donné deux fois.")
-        parties[cle] = valeur.strip().upper()
-    frequence = parties.get("FREQ")
-    if frequence not in FREQUENCES:
-        raise _refus(
-            "indiquez une fréquence (tous les jours, toutes les semaines, tous les mois, tous les ans)."
-        )
-    if "COUNT" in parties and "UNTIL" in parties:
-        raise _refus("donnez un nombre de fois ou une date de fin, pas les deux.")
-    if "COUNT" in parties and (
-        not parties["COUNT"].isdigit() or not 1 <= int(parties["COUNT"]) <= COMPTE_MAX
-    ):
-        raise _refus(f"le nombre de fois va de 1 à {COMPTE_MAX}.")
-    if "INTERVAL" in parties and (
-        not parties["INTERVAL"].isdigit() or not 1 <= int(parties["INTERVAL"]) <= 366
-    ):
-        raise _refus("l'intervalle va de 1 à 366.")
-    if "UNTIL" in parties:
-        parties["UNTIL"] = _until_en_utc(parties["UNTIL"], debut)
-    normalisee = ";".join(f"{cle}={valeur}" for cle, valeur in parties.items())
+    if not texte:
+        raise ValidationError("La règle de récurrence est vide.")
     try:
-        regle = _regle(normalisee, debut)
-        premiere = next(iter(regle), None)
-    except (ValueError, TypeError) as erreur:
-        raise _refus(f"elle est illisible ({erreur}).") from None
-    if premiere is None:
-        raise _refus("elle ne produit aucune date.")
+        parties = vRecur.from_ical(texte)
+    except Exception:
+        raise ValidationError(f"Règle de récurrence illisible : « {texte[:200]} ».") from None
+    if not parties.get("FREQ"):
+        raise ValidationError("La règle de récurrence doit donner une fréquence (FREQ).")
+    return parties
+
+
+def _controler(parties: vRecur) -> None:
+    frequence = str(parties["FREQ"][0]).upper()
+    if frequence not in FREQUENCES_ACCEPTEES:
+        raise ValidationError(
+            f"Fréquence de récurrence refusée : « {frequence} » (au plus une fois par heure)."
+        )
+    for nom, maximum in (("COUNT", COUNT_MAX), ("INTERVAL", INTERVAL_MAX)):
+        if nom in parties:
+            try:
+                valeur = int(parties[nom][0])
+            except (TypeError, ValueError):
+                raise ValidationError(f"{nom} doit être un nombre entier.") from None
+            if not 1 <= valeur <= maximum:
+                raise ValidationError(f"{nom} doit être compris entre 1 et {maximum}.")
+    if "COUNT" in parties and "UNTIL" in parties:
+        raise ValidationError("Une règle de récurrence ne peut pas avoir à la fois COUNT et UNTIL.")
+
+
+def _until_local(valeur: date | datetime, zone: ZoneInfo) -> datetime:
+    """UNTIL → heure murale naïve dans le fuseau de la série (borne incluse)."""
+    if isinstance(valeur, datetime):
+        if valeur.tzinfo is None:
+            return valeur
+        return valeur.astimezone(zone).replace(tzinfo=None)
+    return datetime.combine(valeur, time(23, 59, 59))
+
+
+def _regle(serie: Serie) -> rrule:
+    """La règle dateutil, déroulée en heure murale naïve du fuseau de la série."""
+    zone = zone_de(serie.fuseau)
+    parties = _analyser(serie.rrule)
+    _controler(parties)
+    parties = vRecur(parties)
+    if "UNTIL" in parties:
+        parties["UNTIL"] = [_until_local(parties["UNTIL"][0], zone)]
+    texte = vRecur(parties).to_ical().decode()
+    depart = serie.debut.astimezone(zone).replace(tzinfo=None)
+    if serie.journee_entiere:
+        depart = datetime.combine(depart.date(), time())
+    try:
+        return rrulestr(texte, dtstart=depart)
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"Règle de récurrence invalide : {exc}.") from None
+
+
+def normaliser_rrule(texte: str, debut: datetime) -> str:
+    """Valide la règle et la rend sous une forme stable (UNTIL en UTC « Z »), ou lève une
+    ValidationError en français (illisible, fréquence trop fine, COUNT > 1 000, aucune
+    occurrence…). Un UNTIL sans « Z » est lu dans le fuseau de `debut`."""
+    _exiger_fuseau(debut, "Le début de la série")
+    parties = _analyser(texte)
+    _controler(parties)
+    parties = vRecur(parties)
+    if "UNTIL" in parties:
+        until = parties["UNTIL"][0]
+        if isinstance(until, datetime):
+            if until.tzinfo is None:
+                until = rattacher(until, debut.tzinfo)
+            parties["UNTIL"] = [until.astimezone(UTC)]
+    normalisee = vRecur(parties).to_ical().decode()
+    zone = debut.tzinfo
+    if "UNTIL" in parties:
+        parties["UNTIL"] = [_until_local(parties["UNTIL"][0], zone)]
+    try:
+        regle = rrulestr(vRecur(parties).to_ical().decode(), dtstart=debut.replace(tzinfo=None))
+    except (ValueError, TypeError) as exc:
+        raise ValidationError(f"Règle de récurrence invalide : {exc}.") from None
+    if regle.after(debut.replace(tzinfo=None), inc=True) is None:
+        raise ValidationError("La règle de récurrence ne donne aucune occurrence.")
     return normalisee
 
 
-def _until_en_utc(valeur: str, debut: dt.datetime) -> str:
-    trouve = _UNTIL.match(valeur)
-    if not trouve:
-        raise _refus(f"la date de fin « {valeur} » n'est pas au format AAAAMMJJ ou AAAAMMJJTHHMMSSZ.")
-    jour, heure, utc = trouve.groups()
-    try:
-        date = dt.datetime.strptime(jour + (heure or "235959"), "%Y%m%d%H%M%S")
-    except ValueError:
-        raise _refus(f"la date de fin « {valeur} » n'existe pas.") from None
-    instant = date.replace(tzinfo=dt.UTC) if utc else date.replace(tzinfo=debut.tzinfo)
-    return instant.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+def ecart(debut: datetime, fin: datetime) -> timedelta:
+    """Durée écoulée réelle (l'arithmétique de Python dans un même fuseau compte en heure murale)."""
+    return fin.astimezone(UTC) - debut.astimezone(UTC)
 
 
-def _regle(texte: str, debut: dt.datetime) -> du.rrule:
-    return du.rrulestr(texte, dtstart=debut, forceset=False, cache=False)
+def ajouter(instant: datetime, duree: timedelta) -> datetime:
+    """`instant` + `duree` écoulée réelle, exprimé dans le fuseau de `instant`."""
+    return (instant.astimezone(UTC) + duree).astimezone(instant.tzinfo)
 
 
-# --- Dépliage -----------------------------------------------------------------------------------
-
-
-def _debut_local(serie: Serie) -> dt.datetime:
-    return serie.debut.astimezone(ZoneInfo(serie.fuseau))
-
-
-def _fin_de(serie: Serie, debut: dt.datetime) -> dt.datetime:
-    """Fin d'une occurrence (en UTC) : même durée réelle ; en jours entiers (minuit local) pour
-    « toute la journée ». Les calculs se font en UTC : entre deux instants du même fuseau, Python
-    soustrait en heure murale."""
+def _duree(serie: Serie) -> timedelta:
     if serie.journee_entiere:
-        zone = ZoneInfo(serie.fuseau)
+        zone = zone_de(serie.fuseau)
         jours = (serie.fin.astimezone(zone).date() - serie.debut.astimezone(zone).date()).days
-        local = debut.astimezone(zone)
-        fin = dt.datetime.combine(local.date() + dt.timedelta(days=jours), dt.time(0), tzinfo=zone)
-        return fin.astimezone(dt.UTC)
-    return debut.astimezone(dt.UTC) + (serie.fin.astimezone(dt.UTC) - serie.debut.astimezone(dt.UTC))
+        return timedelta(days=max(jours, 1))
+    return ecart(serie.debut, serie.fin)
 
 
-def deplier(
-    serie: Serie, debut: dt.datetime, fin: dt.datetime, *, limite: int = COMPTE_MAX
-) -> list[Occurrence]:
-    """Les occurrences (en UTC) qui touchent [debut, fin), triées : une séance déplacée apparaît à
-    son nouvel horaire (même si son horaire d'origine est hors de la fenêtre), une séance annulée
-    garde sa place avec `annulee=True`, les dates retirées (EXDATE) n'apparaissent pas."""
-    debut, fin = debut.astimezone(dt.UTC), fin.astimezone(dt.UTC)
+def _occurrence_originale(serie: Serie, mural: datetime, duree: timedelta) -> tuple[datetime, datetime]:
+    zone = zone_de(serie.fuseau)
+    debut = rattacher(mural, zone)
+    if serie.journee_entiere:
+        return debut, rattacher(mural + duree, zone)
+    return debut, ajouter(debut, duree)
+
+
+def _cle_instant(serie: Serie, instant: datetime):
+    """Clé de comparaison d'une occurrence : l'instant (UTC), ou le jour local en journée entière."""
+    if serie.journee_entiere:
+        return instant.astimezone(zone_de(serie.fuseau)).date()
+    return instant.astimezone(UTC)
+
+
+def _chevauche(debut: datetime, fin: datetime, fenetre_debut: datetime, fenetre_fin: datetime) -> bool:
+    if debut == fin:  # un point dans le temps (DTEND absent) : dans la fenêtre s'il y tombe
+        return fenetre_debut <= debut < fenetre_fin
+    return debut < fenetre_fin and fenetre_debut < fin
+
+
+def deplier(serie: Serie, debut: datetime, fin: datetime, *, limite: int = 1000) -> list[Occurrence]:
+    """Les occurrences qui chevauchent [debut, fin), triées. Une occurrence déplacée apparaît à
+    son nouvel horaire même si son horaire d'origine est hors de la fenêtre (et inversement) ;
+    les EXDATE et les remplacements annulés disparaissent. Au plus `limite` occurrences."""
+    _exiger_fuseau(debut, "Le début de la fenêtre")
+    _exiger_fuseau(fin, "La fin de la fenêtre")
+    if fin <= debut:
+        raise ValidationError("La fin de la fenêtre doit venir après son début.")
     if not serie.rrule:
-        premier, dernier = serie.debut.astimezone(dt.UTC), serie.fin.astimezone(dt.UTC)
-        return (
-            [Occurrence(premier, dernier, None, serie.journee_entiere)]
-            if premier < fin and dernier > debut
-            else []
-        )
-    regle = _regle(serie.rrule, _debut_local(serie))
-    retirees = {x.astimezone(dt.UTC) for x in serie.exdates}
-    remplacements = {r.recurrence_id.astimezone(dt.UTC): r for r in serie.remplacements}
-    duree = serie.fin.astimezone(dt.UTC) - serie.debut.astimezone(dt.UTC)
-    marge = max(duree, dt.timedelta(days=2) if serie.journee_entiere else dt.timedelta(0))
-    occurrences: list[Occurrence] = []
-    for depart_local in regle.xafter(debut - marge, count=None, inc=False):
-        depart = depart_local.astimezone(dt.UTC)
-        if depart >= fin or len(occurrences) >= limite:
+        if _chevauche(serie.debut, serie.fin, debut, fin):
+            return [Occurrence(serie.debut, serie.fin, None, serie.journee_entiere)]
+        return []
+
+    zone = zone_de(serie.fuseau)
+    duree = _duree(serie)
+    regle = _regle(serie)
+    exclues = {_cle_instant(serie, d) for d in serie.exdates}
+    remplacees = {_cle_instant(serie, r.recurrence_id): r for r in serie.remplacements}
+
+    resultat: list[Occurrence] = []
+    # Bornes murales élargies (un jour de marge pour les décalages), filtrées ensuite en instants.
+    mural_debut = debut.astimezone(zone).replace(tzinfo=None) - duree - timedelta(days=1)
+    mural_fin = fin.astimezone(zone).replace(tzinfo=None) + timedelta(days=1)
+    for mural in regle.xafter(mural_debut, inc=True):
+        if mural >= mural_fin:
             break
-        if depart in retirees or depart in remplacements:
+        o_debut, o_fin = _occurrence_originale(serie, mural, duree)
+        cle = _cle_instant(serie, o_debut)
+        if cle in exclues or cle in remplacees:
             continue
-        arrivee = _fin_de(serie, depart_local)
-        if arrivee > debut:
-            occurrences.append(Occurrence(depart, arrivee, depart, serie.journee_entiere))
-    for origine, remplacement in remplacements.items():
-        if origine in retirees or not _est_une_occurrence(regle, origine):
+        if _chevauche(o_debut, o_fin, debut, fin):
+            resultat.append(Occurrence(o_debut, o_fin, o_debut, serie.journee_entiere))
+            if len(resultat) >= limite:
+                break
+
+    for cle, remplacement in remplacees.items():
+        if remplacement.annulee or cle in exclues:
             continue
-        nouveau_debut = (remplacement.debut or origine).astimezone(dt.UTC)
-        nouvelle_fin = (remplacement.fin or _fin_de(serie, nouveau_debut)).astimezone(dt.UTC)
-        if nouveau_debut < fin and nouvelle_fin > debut:
-            occurrences.append(
-                Occurrence(
-                    nouveau_debut,
-                    nouvelle_fin,
-                    origine,
-                    serie.journee_entiere,
-                    cle=remplacement.cle,
-                    annulee=remplacement.annulee,
-                )
-            )
-    occurrences.sort(key=lambda o: (o.debut, o.fin))
-    return occurrences[:limite]
+        origine = remplacement.recurrence_id.astimezone(zone)
+        if serie.journee_entiere:
+            origine_fin = rattacher(origine.replace(tzinfo=None) + duree, zone)
+        else:
+            origine_fin = ajouter(origine, duree)
+        r_debut = remplacement.debut or origine
+        r_fin = remplacement.fin or ajouter(r_debut, ecart(origine, origine_fin))
+        if _chevauche(r_debut, r_fin, debut, fin):
+            resultat.append(Occurrence(r_debut, r_fin, origine, serie.journee_entiere, remplacement.cle))
+    resultat.sort(key=lambda o: (o.debut, o.fin))
+    return resultat[:limite]
 
 
-def _est_une_occurrence(regle: du.rrule, instant: dt.datetime) -> bool:
-    seconde = dt.timedelta(seconds=1)
-    return any(
-        abs(x - instant) < seconde for x in regle.between(instant - seconde, instant + seconde, inc=True)
-    )
-
-
-def fin_de_serie(serie: Serie) -> dt.datetime | None:
-    """Fin de la dernière occurrence (séances déplacées comprises), None pour une série sans fin."""
-    if not serie.rrule:
-        return serie.fin
-    if "COUNT=" not in serie.rrule and "UNTIL=" not in serie.rrule:
-        return None
-    regle = _regle(serie.rrule, _debut_local(serie))
-    derniere = None
-    for derniere in regle:  # noqa: B007 (on garde la dernière ; COUNT ≤ 1000 ou UNTIL)
-        pass
-    fins = [_fin_de(serie, derniere)] if derniere is not None else [serie.fin.astimezone(dt.UTC)]
-    fins += [r.fin.astimezone(dt.UTC) for r in serie.remplacements if r.fin is not None]
+def fin_de_serie(serie: Serie) -> datetime | None:
+    """Fin de la dernière occurrence (remplacements compris), ou None si la série est infinie."""
+    fins = [serie.fin]
+    if serie.rrule:
+        regle = _regle(serie)
+        parties = _analyser(serie.rrule)
+        if "COUNT" not in parties and "UNTIL" not in parties:
+            return None
+        if "UNTIL" in parties:
+            # UNTIL très lointain (an 9999…) : traité comme infini plutôt que tout dérouler.
+            until = _until_local(parties["UNTIL"][0], zone_de(serie.fuseau))
+            if until - serie.debut.astimezone(zone_de(serie.fuseau)).replace(tzinfo=None) > HORIZON_FIN:
+                return None
+        duree = _duree(serie)
+        exclues = {_cle_instant(serie, d) for d in serie.exdates}
+        remplacees = {_cle_instant(serie, r.recurrence_id) for r in serie.remplacements}
+        for mural in reversed(list(regle)):
+            o_debut, o_fin = _occurrence_originale(serie, mural, duree)
+            cle = _cle_instant(serie, o_debut)
+            if cle not in exclues and cle not in remplacees:
+                fins.append(o_fin)
+                break
+        for remplacement in serie.remplacements:
+            if not remplacement.annulee:
+                if remplacement.fin is not None:
+                    fins.append(remplacement.fin)
+                else:
+                    base = remplacement.debut or remplacement.recurrence_id
+                    fins.append(ajouter(base, ecart(serie.debut, serie.fin)))
     return max(fins)

@@ -666,7 +666,7 @@ def importer_occupations(*, acteur: Acteur, contenu: bytes, source: str = SOURCE
 
     exercice = _exiger_professionnel(acteur)
     maintenant = timezone.now()
-    occupations = ics.occupations(
+    intervalles = ics.occupations(
         ics.lire_calendrier(contenu), maintenant - FENETRE_IMPORT[0], maintenant + FENETRE_IMPORT[1]
     )
     OccupationExterne.objects.filter(professionnel_id=exercice.professionnel_id, source=source).delete()
@@ -674,16 +674,15 @@ def importer_occupations(*, acteur: Acteur, contenu: bytes, source: str = SOURCE
         OccupationExterne(
             professionnel_id=exercice.professionnel_id,
             source=source,
-            uid=o.uid[:255],
-            recurrence_id=o.recurrence_id,
-            periode=DateTimeTZRange(o.intervalle.debut, o.intervalle.fin, "[)"),
+            uid=source,
+            periode=DateTimeTZRange(intervalle.debut, intervalle.fin, "[)"),
         )
-        for o in occupations
+        for intervalle in intervalles
     )
     _journaliser(
         acteur,
         "agenda.occupations.import",
         usager=None,
-        details={"source": source, "nombre": len(occupations)},
+        details={"source": source, "nombre": len(intervalles)},
     )
-    return len(occupations)
+    return len(intervalles)

@@ -504,14 +504,13 @@ def flux_ics(request: HttpRequest, jeton: str) -> HttpResponse:
         if not selectors.peut_lire(acteur, flux.usager):
             raise Http404("Calendrier introuvable.")
         evenements = selectors.evenements_de_l_usager_sur(flux.usager, debut, fin)
-        corps = ics.ecrire_calendrier(evenements, nom=f"Agenda de {flux.usager}")
+        corps = ics.ecrire_calendrier(ics.evenements_ics(evenements), nom=f"Agenda de {flux.usager}")
         noter_lecture(request, usager=flux.usager, acteur=acteur, action="agenda.flux.lecture")
     elif acteur.type == TypeActeur.PROFESSIONNEL:
         evenements = selectors.evenements_du_professionnel_sur(acteur.exercice.professionnel_id, debut, fin)
         lisibles = selectors.usagers_lisibles(acteur, evenements)
-        corps = ics.ecrire_calendrier(
-            evenements, nom="Mon agenda", masquer=lambda e: bool(e.usager_id) and e.usager_id not in lisibles
-        )
+        masquer = lambda e: bool(e.usager_id) and e.usager_id not in lisibles  # noqa: E731
+        corps = ics.ecrire_calendrier(ics.evenements_ics(evenements, masquer=masquer), nom="Mon agenda")
     else:
         raise Http404("Calendrier introuvable.")
     if flux.dernier_acces is None or maintenant - flux.dernier_acces > dt.timedelta(hours=1):

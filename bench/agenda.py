@@ -221,7 +221,7 @@ def mesurer_flux_ics(paires: list[tuple[int, int]]) -> tuple[list[float], float]
     for _, usager_id in paires:
         t0 = time.perf_counter()
         evenements = selectors.evenements_de_l_usager_sur(usagers[usager_id], debut, fin)
-        corps = ics.ecrire_calendrier(evenements, nom="Agenda")
+        corps = ics.ecrire_calendrier(ics.evenements_ics(evenements), nom="Agenda")
         durees.append(time.perf_counter() - t0)
         tailles += corps.count(b"BEGIN:VEVENT")
     return durees, tailles / max(1, len(paires))

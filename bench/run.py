@@ -458,6 +458,17 @@ def scenario_agenda_creneaux(ctx: Contexte) -> dict:
     return chiffres
 
 
+@scenario("agenda_ics")
+def scenario_agenda_ics(ctx: Contexte) -> dict:
+    """Flux iCalendar d'une année d'agenda (bench/agenda_ics.py) : durée de `ecrire_calendrier`
+    seule pour ~1 000 événements (objectif ≤ 50 ms, issue 6), puis relecture et occupations."""
+    from bench.agenda_ics import mesurer_flux
+
+    return mesurer_flux(
+        ctx.option("agenda_ics", "evenements", 1000), ctx.option("agenda_ics", "repetitions", 20)
+    )
+
+
 def executer(ctx: Contexte, noms: list[str]) -> list[dict]:
     resultats = []
     for nom in noms:

@@ -1,224 +1,423 @@
-"""ICS : les fichiers réels de shared/samples/ics importés en temps occupés, l'export des séries
-relu par une autre bibliothèque, le flux webcal privé (en-têtes, jeton tourné → 404, droits
-revérifiés, « Occupé »), l'import d'un calendrier extérieur qui compte pour les réunions."""
+"""Fichiers iCalendar de l'agenda (agenda/ics.py, ADR 0023) : chaque échantillon public de
+shared/samples/ics/ (SOURCES.md) est lu avec des attentes précises ; aller-retour écriture/lecture ;
+refus en français des fichiers illisibles."""
 
-from __future__ import annotations
-
-import datetime as dt
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
-import recurring_ical_events
-from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import reverse
-from icalendar import Calendar
 
-from agenda import ics, reunions, selectors
-from agenda import services as agenda
-from agenda.models import FluxIcs, OccupationExterne
-from cercle import services as cercle
-from tests.factories import connecter
-from tests.monde_agenda import PARIS, a_paris, construire_monde_agenda, qui, rendez_vous
+from agenda.ics import (
+    CalendrierIcs,
+    ErreurIcs,
+    EvenementIcs,
+    ecrire_calendrier,
+    lire_calendrier,
+    occupations,
+    serie_de,
+)
+from agenda.intervalles import Intervalle
+from agenda.recurrence import deplier, ecart
 
-ECHANTILLONS = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "ics"
-TOUT = (dt.datetime(1990, 1, 1, tzinfo=dt.UTC), dt.datetime(2035, 1, 1, tzinfo=dt.UTC))
-
-
-def occupations_de(nom: str, debut=TOUT[0], fin=TOUT[1]):
-    return ics.occupations(ics.lire_calendrier((ECHANTILLONS / nom).read_bytes()), debut, fin)
-
-
-def locales(occupations) -> list[str]:
-    return [o.intervalle.debut.astimezone(PARIS).strftime("%Y-%m-%d %H:%M") for o in occupations]
+DONNEES = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "ics"
+PARIS = ZoneInfo("Europe/Paris")
+BERLIN = ZoneInfo("Europe/Berlin")
+LONDRES = ZoneInfo("Europe/London")
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")
 
 
-# --- Fichiers réels -------------------------------------------------------------------------------
+def lire(nom: str) -> CalendrierIcs:
+    return lire_calendrier((DONNEES / nom).read_bytes())
+
+
+def toutes_occurrences(calendrier, debut, fin):
+    """Occurrences de toutes les séries (maîtres + remplacements), par UID."""
+    resultat = {}
+    for maitre in calendrier.evenements:
+        if maitre.recurrence_id is None:
+            propres = [e for e in calendrier.evenements if e.uid == maitre.uid and e.recurrence_id]
+            resultat[maitre.uid] = deplier(serie_de(maitre, propres), debut, fin)
+    return resultat
+
+
+def locaux(occurrences, zone):
+    return [o.debut.astimezone(zone).replace(tzinfo=None) for o in occurrences]
 
 
 def test_tous_les_echantillons_se_lisent():
-    fichiers = sorted(ECHANTILLONS.glob("*.ics"))
+    fichiers = sorted(DONNEES.glob("*.ics"))
     assert len(fichiers) == 13
     for fichier in fichiers:
-        ics.occupations(ics.lire_calendrier(fichier.read_bytes()), *TOUT)
+        calendrier = lire_calendrier(fichier.read_bytes())
+        assert calendrier.evenements or calendrier.libres_occupes, fichier.name
+        for evenement in calendrier.evenements:
+            assert evenement.debut.tzinfo is not None and evenement.fin >= evenement.debut
 
 
-def test_google_grand_calendrier_francais():
-    occupations = occupations_de("issue_173_only_modifications_error.ics")
-    assert len(occupations) > 1500
-    assert all(o.intervalle.fin > o.intervalle.debut for o in occupations)
+def test_duree_modifiee_par_un_remplacement():
+    calendrier = lire("duration_edited.ics")
+    occ = toutes_occurrences(calendrier, datetime(2019, 3, 1, tzinfo=UTC), datetime(2019, 4, 1, tzinfo=UTC))
+    (serie,) = occ.values()
+    assert locaux(serie, BERLIN) == [datetime(2019, 3, d, 4) for d in (18, 19, 20)]
+    assert [ecart(o.debut, o.fin) for o in serie] == [
+        timedelta(hours=1),
+        timedelta(hours=3),
+        timedelta(hours=1),
+    ]
+    assert serie[1].cle.startswith("5d4c6843")
 
 
-def test_semaine_dont_deux_seances_sont_retirees_par_exdate_en_utc():
-    occupations = occupations_de("each_week_but_two_deleted.ics")
-    assert len(occupations) == 6  # COUNT=8 moins deux EXDATE
+def test_exdates_en_utc_sur_une_serie_de_berlin():
+    calendrier = lire("each_week_but_two_deleted.ics")
+    (evenement,) = calendrier.evenements
+    assert evenement.fuseau == "Europe/Berlin" and evenement.rrule == "FREQ=WEEKLY;COUNT=8"
+    debuts = locaux(
+        occupations(calendrier, datetime(2019, 1, 1, tzinfo=UTC), datetime(2020, 1, 1, tzinfo=UTC)), BERLIN
+    )
+    assert len(debuts) == 6
+    assert datetime(2019, 3, 11, 0, 30) not in debuts and datetime(2019, 3, 25, 0, 30) not in debuts
+    assert debuts[0] == datetime(2019, 3, 4, 0, 30) and debuts[-1] == datetime(2019, 4, 22, 0, 30)
 
 
-def test_seances_deplacees_thunderbird():
-    assert len(occupations_de("recurring_events_moved.ics")) == 7
+def test_occurrences_deplacees():
+    calendrier = lire("recurring_events_moved.ics")
+    assert len(calendrier.evenements) == 5
+    occ = toutes_occurrences(calendrier, datetime(2019, 3, 1, tzinfo=UTC), datetime(2019, 4, 1, tzinfo=UTC))
+    assert locaux(occ["a0c78729-30b1-4ba3-a86e-6aedd995d788"], BERLIN) == [
+        datetime(2019, 3, 7, 2),
+        datetime(2019, 3, 8, 1),
+        datetime(2019, 3, 9, 3),
+        datetime(2019, 3, 10, 2),
+    ]
+    assert locaux(occ["5d4c6843-9300-4f91-8d88-6094d4b0b840"], BERLIN) == [
+        datetime(2019, 3, d, 4) for d in (18, 19, 20)
+    ]
 
 
-def test_duree_modifiee_d_une_seance():
-    durees = {o.intervalle.duree for o in occupations_de("duration_edited.ics")}
-    assert len(durees) == 2  # la séance remplacée a sa propre durée
+def test_fin_avant_debut_echangees_avec_avertissement():
+    calendrier = lire("issue_132_swapped_start_and_end.ics")
+    (evenement,) = calendrier.evenements
+    assert (evenement.debut, evenement.fin) == (
+        datetime(2023, 12, 18, 23, 30, tzinfo=PARIS),
+        datetime(2023, 12, 18, 23, 45, tzinfo=PARIS),
+    )
+    assert evenement.participants == (("mailto:xxx@yyy.zzz", "XXX", "NEEDS-ACTION"),)
+    assert any("échangés" in a for a in calendrier.avertissements)
+    assert any("VTODO" in a for a in calendrier.avertissements)
 
 
-def test_exchange_byday_avec_espaces_et_fuseau_windows():
-    occupations = occupations_de("issue_165_missing_event.ics")
-    assert len(occupations) == 14  # jours ouvrés du 3 au 22 juillet 2015
-    assert locales(occupations)[0] == "2015-07-03 10:00"
+def test_x_wr_timezone_exdate_et_remplacement_annuel():
+    calendrier = lire("issue_151_macos_linux_difference.ics")
+    assert {e.fuseau for e in calendrier.evenements} == {"America/Los_Angeles"}
+    occ = occupations(calendrier, datetime(2014, 1, 1, tzinfo=UTC), datetime(2018, 1, 1, tzinfo=UTC))
+    assert locaux(occ, LOS_ANGELES) == [
+        datetime(2014, 8, 1, 18, 30),
+        datetime(2015, 8, 1, 19),
+        datetime(2017, 8, 1, 19),
+    ]
 
 
-def test_fin_avant_debut_lue_a_l_endroit():
-    [occupation] = occupations_de("issue_132_swapped_start_and_end.ics")
-    assert occupation.intervalle.duree == dt.timedelta(minutes=15)
+def test_tzid_exchange_propre_au_fichier_et_byday_avec_espaces():
+    calendrier = lire("issue_165_missing_event.ics")
+    (evenement,) = calendrier.evenements
+    assert evenement.rrule.startswith("FREQ=DAILY;UNTIL=20150722T080000Z")
+    assert evenement.debut == datetime(2015, 7, 3, 10, tzinfo=PARIS)
+    assert any("inconnu" in a for a in calendrier.avertissements)
+    occ = occupations(calendrier, datetime(2015, 7, 1, tzinfo=UTC), datetime(2015, 8, 1, tzinfo=UTC))
+    assert len(occ) == 14  # jours ouvrés du 3 au 22 juillet inclus
+    assert all(o.debut.astimezone(PARIS).weekday() < 5 for o in occ)
 
 
-def test_journee_entiere_outlook_hors_du_bureau():
-    occupations = occupations_de("issue_4_weidenrinde.ics")
-    assert occupations and all(o.intervalle.duree >= dt.timedelta(hours=23) for o in occupations)
+def test_gros_calendrier_google_francais():
+    calendrier = lire("issue_173_only_modifications_error.ics")
+    evenements = calendrier.evenements
+    assert len(evenements) == 677
+    assert sum(1 for e in evenements if e.rrule) == 81
+    assert sum(1 for e in evenements if e.recurrence_id) == 186
+    assert {e.fuseau for e in evenements} == {"Europe/Paris"}
+    maitre = next(
+        e for e in evenements if e.uid == "4v7fuk6men5n884tkthb0hgjgu@google.com" and not e.recurrence_id
+    )
+    occ = deplier(serie_de(maitre), datetime(2024, 1, 1, tzinfo=PARIS), datetime(2024, 2, 1, tzinfo=PARIS))
+    assert locaux(occ, PARIS) == [datetime(2024, 1, 10, 14), datetime(2024, 1, 17, 14)]
+    annee = occupations(calendrier, datetime(2024, 1, 1, tzinfo=PARIS), datetime(2025, 1, 1, tzinfo=PARIS))
+    assert annee and all(a.fin < b.debut for a, b in zip(annee, annee[1:], strict=False))
+    assert (
+        occupations(calendrier, datetime(2020, 1, 1, tzinfo=PARIS), datetime(2021, 1, 1, tzinfo=PARIS)) == []
+    )
 
 
-def test_evenements_transparents_ignores():
-    assert occupations_de("issue_62_moved_event.ics") == []
-    assert occupations_de("issue_28_rrule_with_UTC_endinginZ.ics") == []
+def test_thunderbird_londres_avec_remplacements():
+    calendrier = lire("issue_223_thunderbird.ics")
+    occ = occupations(calendrier, datetime(2025, 4, 1, tzinfo=UTC), datetime(2025, 5, 1, tzinfo=UTC))
+    assert locaux(occ, LONDRES) == [
+        datetime(2025, 4, d, h) for d, h in ((23, 9), (24, 11), (25, 9), (26, 9), (27, 9))
+    ]
 
 
-def test_libre_occupe_davmail():
-    occupations = occupations_de("issue_27_multiple_periods_in_freebusy_multiple_freebusies.ics")
-    assert len(occupations) == 8 and occupations[0].uid == "freebusy"
-    assert occupations[0].intervalle.debut == dt.datetime(2012, 1, 3, 9, 15, tzinfo=dt.UTC)
+def test_libre_occupe():
+    calendrier = lire("issue_27_multiple_periods_in_freebusy_multiple_freebusies.ics")
+    assert calendrier.evenements == ()
+    assert len(calendrier.libres_occupes) == 8
+    assert calendrier.libres_occupes[0] == Intervalle(
+        datetime(2012, 1, 3, 9, 15, tzinfo=UTC), datetime(2012, 1, 3, 10, 15, tzinfo=UTC)
+    )
+    fenetre = occupations(calendrier, datetime(2012, 1, 13, tzinfo=UTC), datetime(2012, 1, 17, tzinfo=UTC))
+    assert [o.debut.astimezone(UTC).day for o in fenetre] == [13, 16]
+
+
+def test_exchange_journees_entieres_transparentes_et_tzid_windows():
+    calendrier = lire("issue_28_rrule_with_UTC_endinginZ.ics")
+    assert len(calendrier.evenements) == 5
+    assert all(e.journee_entiere and e.transparent for e in calendrier.evenements)
+    remplacements = [e for e in calendrier.evenements if e.recurrence_id]
+    assert remplacements[0].recurrence_id == datetime(2020, 4, 16, tzinfo=LONDRES)
+    assert occupations(calendrier, datetime(2020, 1, 1, tzinfo=UTC), datetime(2021, 1, 1, tzinfo=UTC)) == []
+    occ = toutes_occurrences(
+        calendrier, datetime(2020, 4, 1, tzinfo=PARIS), datetime(2020, 5, 1, tzinfo=PARIS)
+    )
+    # Série du jeudi tous les quinze jours ; l'occurrence du 16 avril est déplacée au vendredi 17.
+    premiere = next(v for v in occ.values() if v and v[0].debut.date() == date(2020, 4, 2))
+    assert [o.debut.date() for o in premiere] == [date(2020, 4, 2), date(2020, 4, 17), date(2020, 4, 30)]
+
+
+def test_absence_hebdomadaire_en_journees_entieres():
+    calendrier = lire("issue_4_weidenrinde.ics")
+    occ = occupations(calendrier, datetime(2019, 8, 1, tzinfo=PARIS), datetime(2019, 10, 1, tzinfo=PARIS))
+    assert occ == [
+        Intervalle(datetime(2019, 8, 23, tzinfo=PARIS), datetime(2019, 8, 24, tzinfo=PARIS)),
+        Intervalle(datetime(2019, 8, 30, tzinfo=PARIS), datetime(2019, 8, 31, tzinfo=PARIS)),
+    ]
+
+
+def test_dernier_vendredi_du_mois_deplace():
+    calendrier = lire("issue_62_moved_event.ics")
+    occ = toutes_occurrences(calendrier, datetime(2021, 11, 1, tzinfo=UTC), datetime(2022, 2, 1, tzinfo=UTC))
+    (serie,) = occ.values()
+    assert locaux(serie, BERLIN) == [
+        datetime(2021, 11, 26, 21, 30),
+        datetime(2021, 12, 17, 21, 30),
+        datetime(2022, 1, 28, 21, 30),
+    ]
+    assert serie[1].recurrence_id == datetime(2021, 12, 31, 21, 30, tzinfo=BERLIN)
+    # Événements transparents et sans durée : ils n'occupent rien.
+    assert occupations(calendrier, datetime(2021, 1, 1, tzinfo=UTC), datetime(2023, 1, 1, tzinfo=UTC)) == []
+
+
+def test_reunion_outlook_avec_salles():
+    calendrier = lire("subcomponents.ics")
+    (evenement,) = calendrier.evenements
+    assert evenement.fuseau == "Europe/Berlin"
+    assert (evenement.debut, evenement.fin) == (
+        datetime(2019, 5, 27, 14, tzinfo=BERLIN),
+        datetime(2019, 5, 27, 16, 30, tzinfo=BERLIN),
+    )
+    assert len(evenement.participants) == 6
+    assert [p[2] for p in evenement.participants].count("ACCEPTED") == 3
+
+
+# --- Écriture et aller-retour -----------------------------------------------------------------
+
+
+def _evenements_exemple():
+    return [
+        EvenementIcs(
+            uid="serie-1@portail",
+            titre="Visite à domicile",
+            debut=datetime(2026, 3, 2, 10, tzinfo=PARIS),
+            fin=datetime(2026, 3, 2, 11, tzinfo=PARIS),
+            rrule="FREQ=WEEKLY;UNTIL=20261231T225959Z;BYDAY=MO,TH",
+            exdates=(datetime(2026, 3, 5, 10, tzinfo=PARIS),),
+            sequence=2,
+            lieu="Domicile",
+            description="Toilette ; aide au repas",
+            participants=(("mailto:aide@example.org", "Aide à domicile", "ACCEPTED"),),
+            derniere_modification=datetime(2026, 2, 1, 8, tzinfo=UTC),
+        ),
+        EvenementIcs(
+            uid="serie-1@portail",
+            titre="Visite déplacée",
+            debut=datetime(2026, 3, 10, 15, tzinfo=PARIS),
+            fin=datetime(2026, 3, 10, 16, 30, tzinfo=PARIS),
+            recurrence_id=datetime(2026, 3, 9, 10, tzinfo=PARIS),
+            sequence=3,
+        ),
+        EvenementIcs(
+            uid="serie-1@portail",
+            titre="Visite annulée",
+            debut=datetime(2026, 3, 12, 10, tzinfo=PARIS),
+            fin=datetime(2026, 3, 12, 11, tzinfo=PARIS),
+            recurrence_id=datetime(2026, 3, 12, 10, tzinfo=PARIS),
+            statut="CANCELLED",
+        ),
+        EvenementIcs(
+            uid="conges@portail",
+            titre="Congés",
+            debut=datetime(2026, 8, 3, tzinfo=PARIS),
+            fin=datetime(2026, 8, 8, tzinfo=PARIS),
+            journee_entiere=True,
+            statut="TENTATIVE",
+        ),
+        EvenementIcs(
+            uid="londres@portail",
+            titre="Réunion",
+            debut=datetime(2026, 10, 20, 9, tzinfo=LONDRES),
+            fin=datetime(2026, 10, 20, 10, tzinfo=LONDRES),
+            fuseau="Europe/London",
+            rrule="FREQ=DAILY;COUNT=10",
+        ),
+        EvenementIcs(
+            uid="note@portail",
+            titre="Pour information",
+            debut=datetime(2026, 5, 5, 12, tzinfo=PARIS),
+            fin=datetime(2026, 5, 5, 13, tzinfo=PARIS),
+            transparent=True,
+        ),
+    ]
+
+
+def test_ecriture_conforme():
+    texte = ecrire_calendrier(_evenements_exemple(), nom="Agenda de Mme Exemple").decode()
+    for ligne in (
+        "VERSION:2.0",
+        "PRODID:-//Portail de coordination//agenda//FR",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "X-WR-CALNAME:Agenda de Mme Exemple",
+        "TZID:Europe/Paris",
+        "TZID:Europe/London",
+        "DTSTART;VALUE=DATE:20260803",
+        "DTEND;VALUE=DATE:20260808",
+        "RECURRENCE-ID;TZID=Europe/Paris:20260309T100000",
+        "STATUS:CANCELLED",
+        "SEQUENCE:3",
+        "TRANSP:TRANSPARENT",
+        "EXDATE;TZID=Europe/Paris:20260305T100000",
+    ):
+        assert ligne in texte, ligne
+    assert texte.count("BEGIN:VTIMEZONE") == 2
+    assert texte.count("DTSTAMP:") == 6
+
+
+def test_aller_retour():
+    evenements = _evenements_exemple()
+    relus = lire_calendrier(ecrire_calendrier(evenements, nom="Essai"))
+    assert relus.avertissements == ()
+    assert list(relus.evenements) == evenements
+    original = CalendrierIcs(tuple(evenements), (), ())
+    annee = (datetime(2026, 1, 1, tzinfo=PARIS), datetime(2027, 1, 1, tzinfo=PARIS))
+    occ = occupations(original, *annee)
+    assert occupations(relus, *annee) == occ
+    # 86 visites (88 lundis et jeudis, moins l'EXDATE et l'annulée ; la déplacée comptée), les congés
+    # qui absorbent les visites des 3 et 6 août, 10 réunions dont 3 confondues avec une visite.
+    assert len(occ) == 86 + 1 - 2 + 10 - 3
+    assert (
+        Intervalle(datetime(2026, 3, 10, 15, tzinfo=PARIS), datetime(2026, 3, 10, 16, 30, tzinfo=PARIS))
+        in occ
+    )
+    assert not any(o.debut == datetime(2026, 3, 12, 10, tzinfo=PARIS) for o in occ)
+
+
+def test_aller_retour_du_gros_calendrier():
+    calendrier = lire("issue_173_only_modifications_error.ics")
+    relus = lire_calendrier(ecrire_calendrier(calendrier.evenements, nom="Relu"))
+    assert relus.evenements == calendrier.evenements
+    annee = (datetime(2024, 1, 1, tzinfo=PARIS), datetime(2025, 1, 1, tzinfo=PARIS))
+    assert occupations(relus, *annee) == occupations(calendrier, *annee)
+
+
+# --- Refus ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "contenu, message",
     [
-        (b"%PDF-1.7 pas un calendrier", "n'est pas un calendrier"),
-        (b"BEGIN:VCALENDAR\nBEGIN:VEVENT\nDTSTART:pas une date", "illisible"),
-        (b"BEGIN:VCALENDAR\n" + b"X" * 6_000_000, "trop gros"),
+        (b"%PDF-1.7 pas un calendrier", "BEGIN:VCALENDAR"),
+        (b"BEGIN:VCALENDAR\x00\x01\x02", "binaire"),
+        ("Bonjour", "BEGIN:VCALENDAR"),
+        (b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\n:::\r\n", "illisible"),
     ],
 )
-def test_fichier_refuse_en_francais(contenu, message):
-    with pytest.raises(ics.ErreurIcs, match=message):
-        ics.occupations(ics.lire_calendrier(contenu), *TOUT)
+def test_fichiers_refuses_en_francais(contenu, message):
+    with pytest.raises(ErreurIcs) as exc:
+        lire_calendrier(contenu)
+    assert message in exc.value.messages[0]
 
 
-# --- Export et flux ---------------------------------------------------------------------------------
+def test_fichier_trop_gros():
+    with pytest.raises(ErreurIcs, match="trop gros"):
+        lire_calendrier((DONNEES / "issue_173_only_modifications_error.ics").read_bytes(), taille_max=100_000)
 
 
-@pytest.fixture
-def monde(db):
-    return construire_monde_agenda()
-
-
-def test_export_relu_par_une_autre_bibliotheque(monde):
-    serie = rendez_vous(
-        monde,
-        "ide",
-        debut=a_paris(2026, 3, 16, 10),
-        rrule="FREQ=WEEKLY;COUNT=4",
-        lieux=[{"adresse": "1 rue Fictive"}],
+def test_horaires_flottants_et_sans_fin():
+    contenu = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:essai\r\n"
+        "BEGIN:VEVENT\r\nUID:a\r\nDTSTART:20260329T023000\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:b\r\nDTSTART;VALUE=DATE:20260329\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:c\r\nDTSTART:20260601T100000\r\nDURATION:PT45M\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:d\r\nSUMMARY:sans début\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n"
     )
-    agenda.modifier_occurrence(
-        acteur=qui(monde, "ide"),
-        serie=serie,
-        recurrence_id=a_paris(2026, 3, 23, 10),
-        debut=a_paris(2026, 3, 24, 15),
+    calendrier = lire_calendrier(contenu, fuseau_par_defaut="Europe/Paris")
+    a, b, c = calendrier.evenements
+    assert a.debut == a.fin == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)  # 02:30 inexistante → 03:30
+    assert b.journee_entiere and ecart(b.debut, b.fin) == timedelta(hours=23)
+    assert c.fin - c.debut == timedelta(minutes=45)
+    assert any("sans début" in a or "DTSTART" in a for a in calendrier.avertissements)
+
+
+def test_ecriture_directe_equivalente_au_temoin_icalendar():
+    from agenda.ics import _ecrire_avec_icalendar
+
+    evenements = [
+        *_evenements_exemple(),
+        EvenementIcs(
+            uid="long@portail",
+            titre="Réunion de coordination ; équipe « SSIAD », famille, médecin traitant — " * 4,
+            debut=datetime(2026, 6, 1, 9, tzinfo=UTC),
+            fin=datetime(2026, 6, 1, 10, tzinfo=UTC),
+            fuseau="UTC",
+            description="Ligne 1\nLigne 2, avec virgule ; point-virgule \\ barre",
+            participants=(("mailto:a@example.org", "Dupont, Marie: IDE", "TENTATIVE"),),
+        ),
+    ]
+    direct = ecrire_calendrier(evenements, nom="Équipe ; essai")
+    assert all(len(ligne) <= 75 for ligne in direct.split(b"\r\n"))
+    assert (
+        lire_calendrier(direct).evenements
+        == lire_calendrier(_ecrire_avec_icalendar(evenements, nom="x")).evenements
     )
-    rendez_vous(
-        monde, "ide", titre="Bilan", debut=a_paris(2026, 4, 1), duree_min=24 * 60, journee_entiere=True
+    assert lire_calendrier(direct).evenements == tuple(evenements)
+
+
+def test_scenario_du_banc_agenda_ics():
+    from bench import run
+
+    chiffres = run.SCENARIOS["agenda_ics"](
+        run.Contexte(
+            echelle="S",
+            database_url="",
+            dossier=Path("."),
+            options={"agenda_ics": {"evenements": 200, "repetitions": 2}},
+        )
     )
-    evenements = selectors.evenements_de_l_usager_sur(monde.usager, a_paris(2026, 3, 1), a_paris(2026, 5, 1))
-    corps = ics.ecrire_calendrier(evenements, nom="Agenda de Jeanne")
-    calendrier = Calendar.from_ical(corps)
-    assert calendrier.walk("VTIMEZONE")[0]["TZID"] == "Europe/Paris"
-    occurrences = recurring_ical_events.of(calendrier).between(
-        dt.datetime(2026, 3, 1), dt.datetime(2026, 5, 1)
+    assert chiffres["evenements"] == 200 and chiffres["octets"] > 0
+    assert chiffres["ecriture_ms_p50"] > 0 and chiffres["intervalles_occupes"] > 200
+
+
+def test_regle_dangereuse_d_un_fichier_importe_ecartee_sans_planter():
+    contenu = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:essai\r\n"
+        "BEGIN:VEVENT\r\nUID:rafale\r\nDTSTART:20260101T100000Z\r\nDTEND:20260101T100001Z\r\n"
+        "RRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\n"
+        "BEGIN:VEVENT\r\nUID:sage\r\nDTSTART:20260101T100000Z\r\nDTEND:20260101T110000Z\r\n"
+        "RRULE:FREQ=DAILY;COUNT=3\r\nEND:VEVENT\r\n"
+        "END:VCALENDAR\r\n"
     )
-    heures = sorted(str(o.decoded("dtstart")) for o in occurrences)
-    assert heures == [
-        "2026-03-16 10:00:00+01:00", "2026-03-24 15:00:00+01:00", "2026-03-30 10:00:00+02:00",
-        "2026-04-01", "2026-04-06 10:00:00+02:00",
-    ]  # fmt: skip
-    assert all(o["UID"].endswith("@portail-coordination") for o in occurrences)
-    relu = ics.occupations(ics.lire_calendrier(corps), *TOUT)
-    assert len(relu) == 5
-
-
-def _flux(client, jeton: str):
-    return client.get(reverse("agenda:flux_ics", args=[jeton]))
-
-
-def test_flux_du_professionnel_en_tetes_et_jeton_tourne(client, monde):
-    medecin = qui(monde, "medecin")
-    rendez_vous(monde, "ide", titre="Pansement", invites=[agenda.Invite(medecin.exercice)])
-    flux = agenda.flux_ics(acteur=medecin)
-    reponse = _flux(client, flux.jeton)
-    assert reponse.status_code == 200
-    assert reponse["Content-Type"] == "text/calendar; charset=utf-8"
-    assert reponse["Cache-Control"] == "no-store, private" and reponse["Referrer-Policy"] == "no-referrer"
-    assert b"SUMMARY:Pansement" in reponse.content
-    ancien = flux.jeton
-    nouveau = agenda.flux_ics(acteur=medecin, tourner=True).jeton
-    assert _flux(client, ancien).status_code == 404
-    assert _flux(client, nouveau).status_code == 200
-    assert _flux(client, "jeton-invente").status_code == 404
-
-
-def test_flux_masque_les_rendez_vous_d_un_usager_qui_a_retire_l_acces(client, monde):
-    medecin = qui(monde, "medecin")
-    rendez_vous(monde, "ide", titre="Pansement", invites=[agenda.Invite(medecin.exercice)])
-    flux = agenda.flux_ics(acteur=medecin)
-    cercle.retirer_membre(acteur=qui(monde, "usager"), membre=monde.membres["medecin"])
-    contenu = _flux(client, flux.jeton).content
-    assert b"SUMMARY:Occup" in contenu and b"Pansement" not in contenu and b"CLASS:CONFIDENTIAL" in contenu
-
-
-def test_flux_de_l_usager_pour_l_aidant_suit_ses_droits(client, monde):
-    rendez_vous(monde, "ide", titre="Kiné")
-    flux = agenda.flux_ics(acteur=qui(monde, "aidant_avec_droits"), usager=monde.usager)
-    assert b"SUMMARY:Kin" in _flux(client, flux.jeton).content
-    droit = monde.membres["aidant"].habilitations.get(domaine="agenda", revoquee_le__isnull=True)
-    cercle.revoquer(acteur=qui(monde, "usager"), droit=droit)
-    assert _flux(client, flux.jeton).status_code == 404
-    assert FluxIcs.objects.filter(pk=flux.pk).exists()
-
-
-def test_page_d_abonnement_et_rotation(client, monde):
-    connecter(client, monde.acteurs["ide"].compte)
-    page = client.get(reverse("agenda:abonnement"))
-    assert page.status_code == 200 and "webcal://" in page.content.decode()
-    jeton = FluxIcs.objects.get().jeton
-    client.post(reverse("agenda:abonnement"), {"quoi": "tourner"})
-    assert FluxIcs.objects.get().jeton != jeton
-
-
-def test_import_d_un_calendrier_exterieur_compte_pour_les_reunions(client, monde):
-    ide = qui(monde, "ide")
-    lundi = dt.date.today() + dt.timedelta(days=14 - dt.date.today().weekday())
-    agenda_ics = (
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Test//FR\r\nBEGIN:VEVENT\r\nUID:perso-1\r\n"
-        f"DTSTART;TZID=Europe/Paris:{lundi:%Y%m%d}T090000\r\nDTEND;TZID=Europe/Paris:{lundi:%Y%m%d}T120000\r\n"
-        "RRULE:FREQ=WEEKLY;COUNT=2\r\nSUMMARY:Rendez-vous personnel\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    calendrier = lire_calendrier(contenu)
+    assert [e.uid for e in calendrier.evenements] == ["sage"]
+    assert any("rafale" in a and "SECONDLY" in a for a in calendrier.avertissements)
+    assert (
+        len(occupations(calendrier, datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC))) == 3
     )
-    connecter(client, monde.acteurs["ide"].compte)
-    reponse = client.post(
-        reverse("agenda:abonnement"),
-        {"quoi": "importer", "calendrier": SimpleUploadedFile("perso.ics", agenda_ics.encode())},
-    )
-    assert reponse.status_code == 302
-    assert OccupationExterne.objects.filter(professionnel=ide.exercice.professionnel).count() == 2
-    assert not OccupationExterne.objects.filter(uid__icontains="personnel").exists()
-    matin = a_paris(lundi.year, lundi.month, lundi.day)
-    resultat = reunions.proposer_creneaux(
-        acteur=ide, usager=monde.usager, invites=[agenda.Invite(qui(monde, "medecin").exercice)],
-        duree=dt.timedelta(hours=1), debut=matin, fin=matin + dt.timedelta(days=1),
-    )  # fmt: skip
-    pris = (matin + dt.timedelta(hours=9), matin + dt.timedelta(hours=12))
-    assert resultat.complet and resultat.creneaux
-    assert all(c.fin <= pris[0] or c.debut >= pris[1] for c in resultat.creneaux)
-    mauvais = client.post(
-        reverse("agenda:abonnement"),
-        {"quoi": "importer", "calendrier": SimpleUploadedFile("x.ics", b"pas un calendrier")},
-    )
-    assert mauvais.status_code == 400 and "pas un calendrier" in mauvais.content.decode()
-    assert OccupationExterne.objects.count() == 2  # rien perdu
