@@ -192,3 +192,23 @@ class CalDAVForm(forms.Form):
     mot_de_passe = forms.CharField(
         label="Mot de passe d'application", widget=forms.PasswordInput(render_value=False), max_length=200
     )
+
+
+ZONES_FERIES = [
+    ("metropole", "Métropole"), ("alsace-moselle", "Alsace-Moselle"), ("guadeloupe", "Guadeloupe"),
+    ("martinique", "Martinique"), ("guyane", "Guyane"), ("la-reunion", "La Réunion"), ("mayotte", "Mayotte"),
+    ("saint-barthelemy", "Saint-Barthélemy"), ("saint-martin", "Saint-Martin"),
+    ("saint-pierre-et-miquelon", "Saint-Pierre-et-Miquelon"), ("nouvelle-caledonie", "Nouvelle-Calédonie"),
+    ("polynesie-francaise", "Polynésie française"), ("wallis-et-futuna", "Wallis-et-Futuna"),
+]  # fmt: skip
+MINUTES = [(m, f"{m} min" if m else "aucun") for m in (0, 10, 15, 20, 30, 45, 60, 90)]
+
+
+class ReglagesForm(forms.Form):
+    tampon_avant = forms.TypedChoiceField(
+        label="Temps libre avant une réunion (trajet)", choices=MINUTES, coerce=int, initial=0
+    )
+    tampon_apres = forms.TypedChoiceField(
+        label="Temps libre après une réunion", choices=MINUTES, coerce=int, initial=0
+    )
+    zone_feries = forms.ChoiceField(label="Jours fériés de", choices=ZONES_FERIES, initial="metropole")

@@ -686,3 +686,28 @@ def importer_occupations(*, acteur: Acteur, contenu: bytes, source: str = SOURCE
         details={"source": source, "nombre": len(intervalles)},
     )
     return len(intervalles)
+
+
+@transaction.atomic
+def regler_agenda(
+    *, acteur: Acteur, tampon_avant: dt.timedelta, tampon_apres: dt.timedelta, zone_feries: str = "metropole"
+):
+    """Le temps à garder libre avant et après une réunion (trajets) et la zone des jours fériés."""
+    from agenda.disponibilites import ZONES_FERIES
+    from agenda.models import ReglagesAgenda
+
+    exercice = _exiger_professionnel(acteur)
+    erreurs = {}
+    for nom, valeur in (("tampon_avant", tampon_avant), ("tampon_apres", tampon_apres)):
+        if not dt.timedelta(0) <= valeur <= dt.timedelta(hours=4):
+            erreurs[nom] = "De 0 à 4 heures."
+    if zone_feries not in ZONES_FERIES:
+        erreurs["zone_feries"] = "Zone de jours fériés inconnue."
+    if erreurs:
+        raise ValidationError(erreurs)
+    reglages, _ = ReglagesAgenda.objects.update_or_create(
+        professionnel_id=exercice.professionnel_id,
+        defaults={"tampon_avant": tampon_avant, "tampon_apres": tampon_apres, "zone_feries": zone_feries},
+    )
+    _journaliser(acteur, "agenda.reglages", usager=None)
+    return reglages

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from agenda import caldav_portail, forms, ics, reunions, selectors, services, tasks
-from agenda.models import CalendrierCalDAV, DemandeReunion, FluxIcs
+from agenda.models import CalendrierCalDAV, DemandeReunion, FluxIcs, ReglagesAgenda
 from cercle import habilitations
 from cercle.services import AccesRefuse
 from cercle.views import _agir, _ajouter_erreurs, _refus_journalise, _usager
@@ -334,9 +334,35 @@ def mon_agenda(request: HttpRequest) -> HttpResponse:
 def disponibilites(request: HttpRequest) -> HttpResponse:
     _exiger_professionnel(request)
     acteur = request.acteur
+    reglages = ReglagesAgenda.objects.filter(professionnel_id=acteur.exercice.professionnel_id).first()
+    reglages_form = forms.ReglagesForm(
+        request.POST if request.POST.get("quoi") == "reglages" else None,
+        initial={
+            "tampon_avant": int(reglages.tampon_avant.total_seconds() // 60),
+            "tampon_apres": int(reglages.tampon_apres.total_seconds() // 60),
+            "zone_feries": reglages.zone_feries,
+        }
+        if reglages
+        else None,
+    )
+    if reglages_form.is_bound:
+        if reglages_form.is_valid():
+            donnees = reglages_form.cleaned_data
+            try:
+                services.regler_agenda(
+                    acteur=acteur,
+                    tampon_avant=dt.timedelta(minutes=donnees["tampon_avant"]),
+                    tampon_apres=dt.timedelta(minutes=donnees["tampon_apres"]),
+                    zone_feries=donnees["zone_feries"],
+                )
+            except ValidationError as exc:
+                _ajouter_erreurs(reglages_form, exc)
+            else:
+                messages.success(request, "Réglages enregistrés.")
+                return redirect("agenda:disponibilites")
     dispo_form = forms.DisponibiliteForm(request.POST if request.POST.get("quoi") == "plage" else None)
     absence_form = forms.AbsenceForm(request.POST if request.POST.get("quoi") == "absence" else None)
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("quoi") in ("plage", "absence"):
         form = dispo_form if request.POST.get("quoi") == "plage" else absence_form
         if form.is_valid():
             donnees = form.cleaned_data
@@ -363,6 +389,7 @@ def disponibilites(request: HttpRequest) -> HttpResponse:
         "plages": selectors.disponibilites_du_professionnel(professionnel_id),
         "absences": selectors.absences_a_venir(professionnel_id),
         "dispo_form": dispo_form,
+        "reglages_form": reglages_form,
         "absence_form": absence_form,
         "noms_des_jours": NOMS_DES_JOURS,
     }

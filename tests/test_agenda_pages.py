@@ -132,3 +132,28 @@ def test_l_usager_ajoute_son_rendez_vous_en_forme_simple(client, monde):
     evenement = Evenement.objects.get(titre="Coiffeur")
     assert evenement.participants.get().usager == monde.usager
     assert qui(monde, "usager").cle == evenement.cree_par
+
+
+def test_reglages_des_reunions(client, monde):
+    from agenda.models import ReglagesAgenda
+
+    session(client, monde, "medecin")
+    adresse = reverse("agenda:disponibilites")
+    reponse = client.post(
+        adresse,
+        {"quoi": "reglages", "tampon_avant": "30", "tampon_apres": "15", "zone_feries": "alsace-moselle"},
+    )
+    assert reponse.status_code == 302
+    reglages = ReglagesAgenda.objects.get(professionnel=monde.acteurs["medecin"].exercice.professionnel)
+    assert (reglages.tampon_avant.seconds, reglages.tampon_apres.seconds, reglages.zone_feries) == (
+        1800,
+        900,
+        "alsace-moselle",
+    )
+    assert 'value="alsace-moselle" selected' in client.get(adresse).content.decode()
+    refus = client.post(
+        adresse, {"quoi": "reglages", "tampon_avant": "999", "tampon_apres": "0", "zone_feries": "mars"}
+    )
+    assert refus.status_code == 400
+    reglages.refresh_from_db()
+    assert reglages.zone_feries == "alsace-moselle"
