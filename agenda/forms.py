@@ -212,3 +212,26 @@ class ReglagesForm(forms.Form):
         label="Temps libre après une réunion", choices=MINUTES, coerce=int, initial=0
     )
     zone_feries = forms.ChoiceField(label="Jours fériés de", choices=ZONES_FERIES, initial="metropole")
+
+
+MOMENTS = [("", "pas de préférence"), ("matin", "plutôt le matin (9 h – 12 h)"),
+           ("apres-midi", "plutôt l'après-midi (14 h – 17 h)")]  # fmt: skip
+HEURES_DES_MOMENTS = {"matin": (dt.time(9), dt.time(12)), "apres-midi": (dt.time(14), dt.time(17))}
+
+
+class PreferencesForm(forms.Form):
+    moment = forms.ChoiceField(label="Moment préféré pour les rendez-vous", choices=MOMENTS, required=False)
+    jours = forms.TypedMultipleChoiceField(
+        label="Jours préférés",
+        choices=JOURS[:5],
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    def plages(self) -> list:
+        moment = self.cleaned_data.get("moment")
+        if not moment:
+            return []
+        debut, fin = HEURES_DES_MOMENTS[moment]
+        return [(self.cleaned_data.get("jours") or range(5), debut, fin)]

@@ -711,3 +711,26 @@ def regler_agenda(
     )
     _journaliser(acteur, "agenda.reglages", usager=None)
     return reglages
+
+
+@transaction.atomic
+def definir_preferences(
+    *, acteur: Acteur, usager: Usager, plages: Iterable[tuple[Iterable[int], dt.time, dt.time]]
+):
+    """Les moments que l'usager préfère pour ses rendez-vous (remplace les précédents) ; dits par
+    l'usager, un proche ou un membre qui tient son agenda. Servent au classement des créneaux."""
+    from agenda.models import PreferenceHoraire
+
+    _exiger_ecriture(acteur, usager)
+    lignes = []
+    for jours, debut, fin in plages:
+        jours = sorted(set(jours))
+        if not jours or any(j not in range(7) for j in jours):
+            raise ValidationError({"jours": "Choisissez au moins un jour de la semaine."})
+        if fin <= debut:
+            raise ValidationError({"heure_fin": "L'heure de fin doit venir après l'heure de début."})
+        lignes.append(PreferenceHoraire(usager=usager, jours=jours, heure_debut=debut, heure_fin=fin))
+    PreferenceHoraire.objects.filter(usager=usager).delete()
+    PreferenceHoraire.objects.bulk_create(lignes)
+    _journaliser(acteur, "agenda.preferences", usager=usager, details={"plages": len(lignes)})
+    return lignes

@@ -12,6 +12,7 @@ urlpatterns = [
     path(U, views.agenda_usager, name="usager"),
     path(U + "ajouter/", views.ajouter, name="ajouter"),
     path(U + "reunion/", views.demander_reunion, name="demander_reunion"),
+    path(U + "preferences/", views.preferences, name="preferences"),
     path("agenda/", views.mon_agenda, name="mon_agenda"),
     path("agenda/disponibilites/", views.disponibilites, name="disponibilites"),
     path("agenda/abonnement/", views.abonnement, name="abonnement"),

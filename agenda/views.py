@@ -612,3 +612,27 @@ def abonnement_usager(request: HttpRequest, usager_uuid) -> HttpResponse:
         messages.success(request, "Nouvelle adresse créée : l'ancienne ne fonctionne plus.")
         return redirect("agenda:abonnement_usager", usager.uuid)
     return render(request, "agenda/abonnement.html", {**_adresse_du_flux(request, flux), "usager": usager})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_refus_journalise
+def preferences(request: HttpRequest, usager_uuid) -> HttpResponse:
+    """Les moments que l'usager préfère pour ses rendez-vous (classement des réunions)."""
+    usager = _agenda(request, usager_uuid, "ecrire")
+    form = forms.PreferencesForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.definir_preferences(acteur=request.acteur, usager=usager, plages=form.plages())
+        except ValidationError as exc:
+            _ajouter_erreurs(form, exc)
+        else:
+            messages.success(request, "Préférences enregistrées : les réunions en tiendront compte.")
+            return redirect("agenda:usager", usager.uuid)
+    actuelles = list(usager.preferences_horaires.all())
+    return render(
+        request,
+        "agenda/preferences.html",
+        {"usager": usager, "form": form, "actuelles": actuelles, "noms_des_jours": NOMS_DES_JOURS},
+        status=400 if form.is_bound and form.errors else 200,
+    )

@@ -157,3 +157,18 @@ def test_reglages_des_reunions(client, monde):
     assert refus.status_code == 400
     reglages.refresh_from_db()
     assert reglages.zone_feries == "alsace-moselle"
+
+
+@pytest.mark.parametrize(
+    "nom, statut", [("aidant_avec_droits", 403), ("usager", 302), ("ide", 302), ("pro_hors_cercle", 404)]
+)
+def test_preferences_de_l_usager(client, monde, nom, statut):
+    from agenda.models import PreferenceHoraire
+
+    session(client, monde, nom)
+    reponse = client.post(
+        reverse("agenda:preferences", args=[monde.usager.uuid]), {"moment": "matin", "jours": ["0", "3"]}
+    )
+    assert reponse.status_code == statut
+    attendu = [([0, 3], "09:00")] if statut == 302 else []
+    assert [(p.jours, f"{p.heure_debut:%H:%M}") for p in PreferenceHoraire.objects.all()] == attendu

@@ -57,6 +57,7 @@ LIBELLES_ACTIONS: dict[str, str] = {
     "agenda.flux.creation": "a créé une adresse d'abonnement à votre agenda",
     "agenda.flux.rotation": "a changé l'adresse d'abonnement à votre agenda (l'ancienne ne marche plus)",
     "agenda.flux.lecture": "a synchronisé votre agenda dans son calendrier",
+    "agenda.preferences": "a noté vos moments préférés pour les rendez-vous",
     "agenda.reglages": "a changé ses réglages d'agenda",
     "agenda.caldav.liaison": "a relié son calendrier personnel (CalDAV) au portail",
     "agenda.occupations.import": "a importé ses temps occupés d'un autre calendrier",
