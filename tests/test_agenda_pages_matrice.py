@@ -6,7 +6,7 @@ Règle (ADR 0008) : anonyme → connexion (302) ; usager hors du monde de l'acte
 de lecture de l'agenda → 403 ; événement que l'acteur ne peut pas voir (ni lecteur de l'agenda de
 l'usager, ni convié, ni auteur) → 404 ; action non permise → 403.
 
-Nombre de cas : 19 routes × 16 acteurs = 304 (`test_taille_de_la_matrice`).
+Nombre de cas : 21 routes × 16 acteurs = 336 (`test_taille_de_la_matrice`).
 
 Scène : un rendez-vous de Jeanne créé par l'infirmière, le médecin convié ; une réunion demandée
 par l'infirmière, le médecin et la fille aidante conviés."""
@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from agenda import reunions
 from agenda import services as agenda
-from agenda.models import ContreProposition, Disponibilite, Evenement, FluxIcs, Participant
+from agenda.models import ContreProposition, Disponibilite, Evenement, FluxIcs, Participant, PreferenceHoraire
 from coordination.comptes.acteur import SESSION_ACTEUR
 from coordination.journal.models import Evenement as Journal
 from tests.factories import connecter
@@ -175,6 +175,8 @@ ROUTES = {
     "reunion_annuler": (
         "annuler", "post", D, sur_la_reunion(parmi({"ide"}, 302)), lambda s: {"motif": "Test"},
     ),
+    "preferences_page": ("preferences", "get", U, sur_l_usager(ecrivain(200)), None),
+    "preferences": ("preferences", "post", U, sur_l_usager(ecrivain(302)), lambda s: {"moment": "matin"}),
     "abonnement_usager": ("abonnement_usager", "get", U, sur_l_usager(lambda nom: 200), None),
     "abonnement_rotation": ("abonnement_usager", "post", U, sur_l_usager(lambda nom: 302), lambda s: {}),
     "mon_agenda": ("mon_agenda", "get", None, professionnel(200), None),
@@ -190,7 +192,7 @@ NOMBRE_DE_CAS = len(ROUTES) * len(ACTEURS)
 
 def test_taille_de_la_matrice():
     assert len(ACTEURS) == 16
-    assert NOMBRE_DE_CAS == 19 * 16 == 304
+    assert NOMBRE_DE_CAS == 21 * 16 == 336
 
 
 def _adresse(scene: Scene, nom_url: str, cible: str | None) -> str:
@@ -210,6 +212,7 @@ def etat() -> tuple:
         tuple(Participant.objects.order_by("id").values_list("id", "statut")),
         ContreProposition.objects.count(),
         Disponibilite.objects.count(),
+        tuple(PreferenceHoraire.objects.order_by("id").values_list("id", "heure_debut")),
         tuple(FluxIcs.objects.order_by("id").values_list("id", "jeton")),
         Journal.objects.exclude(action__contains="lecture").exclude(action=REFUS).count(),
     )
