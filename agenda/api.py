@@ -53,7 +53,9 @@ def _invites(usager: Usager, uuids) -> list[services.Invite]:
             par_uuid[str(personne.uuid)] = personne
     inconnus = [str(u) for u in uuids if str(u) not in par_uuid]
     if inconnus:
-        raise ValidationError({"participants": [f"Participants inconnus dans ce cercle : {', '.join(inconnus)}."]})
+        raise ValidationError(
+            {"participants": [f"Participants inconnus dans ce cercle : {', '.join(inconnus)}."]}
+        )
     return [services.Invite(par_uuid[str(u)]) for u in uuids]
 
 
@@ -111,9 +113,7 @@ class AgendaUsager(APIView):
         debut, fin = _fenetre(request)
         acteur = _acteur(request)
         occurrences = _refus_en_403(selectors.agenda_de_l_usager, acteur, usager, debut, fin)
-        noter_lecture(
-            request, usager=usager, action="agenda.lecture", acteur=acteur, details={"api": True}
-        )
+        noter_lecture(request, usager=usager, action="agenda.lecture", acteur=acteur, details={"api": True})
         return Response(OccurrenceSerializer(occurrences, many=True).data)
 
     @extend_schema(

@@ -13,7 +13,9 @@ REPONSES = [StatutParticipation.ACCEPTE, StatutParticipation.DECLINE, StatutPart
 
 class FenetreSerializer(serializers.Serializer):
     debut = serializers.DateTimeField(help_text="Début de la fenêtre (ISO 8601, avec fuseau).")
-    fin = serializers.DateTimeField(help_text="Fin de la fenêtre (exclue) ; au plus 400 jours après le début.")
+    fin = serializers.DateTimeField(
+        help_text="Fin de la fenêtre (exclue) ; au plus 400 jours après le début."
+    )
 
     def validate(self, donnees):
         if donnees["fin"] <= donnees["debut"]:

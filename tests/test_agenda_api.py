@@ -62,8 +62,10 @@ def _rdv(**champs) -> dict:
 
 
 def _etat() -> tuple:
-    return Evenement.objects.count(), Participant.objects.count(), sum(
-        Evenement.objects.values_list("sequence", flat=True)
+    return (
+        Evenement.objects.count(),
+        Participant.objects.count(),
+        sum(Evenement.objects.values_list("sequence", flat=True)),
     )
 
 
@@ -87,22 +89,27 @@ def test_agenda_serie_hebdomadaire_depliee(ide, monde):
     rendez_vous(monde, "ide", rrule="FREQ=WEEKLY;COUNT=4")
     reponse = ide.get(f"{_base(monde)}?debut=2026-12-01T00:00:00Z&fin=2027-01-31T00:00:00Z")
     assert reponse.status_code == 200
-    assert [o["debut"][:10] for o in reponse.json()] == ["2026-12-14", "2026-12-21", "2026-12-28", "2027-01-04"]
+    assert [o["debut"][:10] for o in reponse.json()] == [
+        "2026-12-14",
+        "2026-12-21",
+        "2026-12-28",
+        "2027-01-04",
+    ]
     assert all(o["recurrence_id"] for o in reponse.json())
 
 
 @pytest.mark.parametrize(
     "parametres, champ, message",
     [
-        ("", "debut", "requis"),
-        ("?debut=2026-12-14T00:00:00Z&fin=2028-01-01T00:00:00Z", "fin", "au plus 400 jours"),
+        ("", "debut", "obligatoire"),
+        ("?debut=2026-12-14T00:00:00Z&fin=2028-03-01T00:00:00Z", "fin", "au plus 400 jours"),
         ("?debut=2026-12-14T00:00:00Z&fin=2026-12-13T00:00:00Z", "fin", "La fin doit suivre le début"),
         ("?debut=demain&fin=2026-12-13T00:00:00Z", "debut", "format"),
     ],
 )
 def test_fenetre_invalide_400_en_francais(ide, monde, parametres, champ, message):
     reponse = ide.get(f"{_base(monde)}{parametres}")
-    assert reponse.status_code == 400
+    assert reponse.status_code == 400, reponse.content
     assert message.casefold() in " ".join(reponse.json()[champ]).casefold(), reponse.json()
 
 
@@ -215,7 +222,9 @@ def test_modification_sans_version_ou_invalide_400(ide, monde):
 
 def test_annuler_avec_un_motif(ide, monde):
     evenement = rendez_vous(monde, "ide")
-    reponse = _envoyer(ide, "delete", f"/api/v1/agenda/evenements/{evenement.uuid}/", {"motif": "Hospitalisée."})
+    reponse = _envoyer(
+        ide, "delete", f"/api/v1/agenda/evenements/{evenement.uuid}/", {"motif": "Hospitalisée."}
+    )
     assert reponse.status_code == 200, reponse.content
     assert reponse.json()["statut"] == StatutEvenement.ANNULE
     journal = Journal.objects.get(action="agenda.evenement.annulation", objet_uuid=evenement.uuid)
@@ -239,7 +248,9 @@ def test_repondre_a_une_invitation(client, monde):
 def test_repondre_sans_etre_convie_403(ide, monde):
     evenement = rendez_vous(monde, "medecin")
     avant = _etat()
-    reponse = _envoyer(ide, "post", f"/api/v1/agenda/evenements/{evenement.uuid}/reponse/", {"statut": "accepted"})
+    reponse = _envoyer(
+        ide, "post", f"/api/v1/agenda/evenements/{evenement.uuid}/reponse/", {"statut": "accepted"}
+    )
     assert reponse.status_code == 403 and "convié" in reponse.json()["detail"]
     assert _etat() == avant
 
@@ -247,17 +258,18 @@ def test_repondre_sans_etre_convie_403(ide, monde):
 # --- Agenda du professionnel ----------------------------------------------------------------------
 
 
-def test_agenda_du_professionnel_occupe_sans_acces(ide, monde):
-    evenement = rendez_vous(monde, "ide", invites=[services.Invite(monde.acteurs["ide"].exercice)])
-    reponse = ide.get(f"/api/v1/agenda/{FENETRE}")
+def test_agenda_du_professionnel_occupe_sans_acces(client, monde):
+    medecin = en_tant_que(client, monde, "medecin")
+    evenement = rendez_vous(monde, "ide", invites=[services.Invite(monde.acteurs["medecin"].exercice)])
+    reponse = medecin.get(f"/api/v1/agenda/{FENETRE}")
     assert reponse.status_code == 200
     (occurrence,) = reponse.json()
     assert occurrence["titre"] == "Soins à domicile" and occurrence["detail_visible"] is True
-    # L'infirmière quitte le cercle : le créneau reste, sans détail.
-    cercle.retirer_membre(acteur=qui(monde, "usager"), membre=monde.membres["ide"])
-    (occupe,) = ide.get(f"/api/v1/agenda/{FENETRE}").json()
+    # Le médecin quitte le cercle : le créneau reste dans son agenda, sans détail.
+    cercle.retirer_membre(acteur=qui(monde, "usager"), membre=monde.membres["medecin"])
+    (occupe,) = medecin.get(f"/api/v1/agenda/{FENETRE}").json()
     assert occupe["titre"] == "Occupé" and occupe["participants"] == [] and occupe["lieux"] == []
-    assert occupe["evenement"] == str(evenement.uuid)
+    assert occupe["evenement"] == str(evenement.uuid) and occupe["detail_visible"] is False
 
 
 def test_agenda_du_professionnel_requetes_constantes(ide, monde):
@@ -351,8 +363,8 @@ def test_reunion_inconnue_404(ide):
 # --- Schéma ---------------------------------------------------------------------------------------
 
 
-def test_schema_openapi_decrit_l_agenda(client):
-    reponse = client.get("/api/schema/?format=json")
+def test_schema_openapi_decrit_l_agenda(ide):
+    reponse = ide.get("/api/schema/?format=json")
     assert reponse.status_code == 200
     chemins = reponse.json()["paths"]
     for chemin in (
