@@ -210,6 +210,19 @@ def test_modifier_avec_la_version_lue_puis_conflit_409(ide, monde):
     assert _etat() == avant and Evenement.objects.get(pk=evenement.pk).titre == "Toilette"
 
 
+def test_service_leve_un_conflit_de_version_distinct(monde):
+    """Le service distingue le conflit de version (409 à l'API), sans changer les pages : c'est une
+    erreur de validation comme avant."""
+    from django.core.exceptions import ValidationError
+
+    evenement = rendez_vous(monde, "ide")
+    services.modifier_evenement(acteur=qui(monde, "ide"), evenement=evenement, sequence_lue=0, titre="A")
+    with pytest.raises(services.ConflitDeVersion) as erreur:
+        services.modifier_evenement(acteur=qui(monde, "ide"), evenement=evenement, sequence_lue=0, titre="B")
+    assert isinstance(erreur.value, ValidationError) and "entre-temps" in erreur.value.messages[0]
+    assert Evenement.objects.get(pk=evenement.pk).titre == "A"
+
+
 def test_modification_sans_version_ou_invalide_400(ide, monde):
     evenement = rendez_vous(monde, "ide")
     chemin = f"/api/v1/agenda/evenements/{evenement.uuid}/"
