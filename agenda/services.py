@@ -354,10 +354,14 @@ def _exiger_modification(acteur: Acteur | None, evenement: Evenement) -> None:
         raise AccesRefuse(REFUS_MODIFIER)
 
 
+class ConflitDeVersion(ValidationError):
+    """L'événement a changé depuis la version lue (SEQUENCE) : l'API répond 409."""
+
+
 def _verrouiller(evenement: Evenement, sequence_lue: int | None) -> Evenement:
     actuel = Evenement.objects.select_for_update().get(pk=evenement.pk)
     if sequence_lue is not None and actuel.sequence != sequence_lue:
-        raise ValidationError(
+        raise ConflitDeVersion(
             "Cet événement a été modifié entre-temps par quelqu'un d'autre. "
             "Rechargez-le pour voir la dernière version."
         )

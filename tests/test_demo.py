@@ -189,7 +189,7 @@ def test_second_chargement_ne_change_rien():
     charger()
     avant = instantane()
     sortie = charger()
-    assert "lignes créées : 0, modifiées : 0, inchangées : 205" in sortie
+    assert "lignes créées : 0, modifiées : 0, inchangées : 220" in sortie
     assert instantane() == avant  # mêmes lignes, mêmes UUID, mêmes horodatages de modification
     uuids = set(Usager.objects.values_list("uuid", flat=True))
     assert uuids == {demo.uuid_demo("usager", u.cle) for u in demo.USAGERS}

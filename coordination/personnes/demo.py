@@ -868,6 +868,9 @@ def charger_demo() -> Bilan:
         from cercle.demo import charger_cercles  # cercles écrits par les services du cercle
 
         charger_cercles(bilan)
+        from agenda.demo import charger_agenda  # agenda écrit par les services de l'agenda
+
+        charger_agenda(bilan)
         journaliser(acteur=acteur_systeme("demo"), action="demo.chargement", details=bilan.pour_journal())
     return bilan
 
