@@ -63,7 +63,8 @@ def code_totp_sur(email: str) -> str:
 
 def test_comptes_par_categorie_et_par_statut():
     sortie = charger()
-    assert "lignes créées : 205" in sortie  # 111 lignes de personnes et comptes, 94 étapes des cercles
+    # 111 lignes de personnes et comptes, 94 étapes des cercles, 15 de l'agenda
+    assert "lignes créées : 220" in sortie
 
     assert Structure.objects.count() == 8
     categories = Counter(Structure.objects.values_list("categorie_code", flat=True))
