@@ -55,7 +55,9 @@ def evenement_vers_appointment(evenement: Evenement) -> dict:
     (`participants_precharges`) ; l'usager concerné figure toujours (accepted s'il n'est pas convié
     explicitement). L'opérateur (qui a saisi le rendez-vous) : extension FR Core 2.0 épinglée par
     GAP 3.0.0, par son nom seul."""
-    participants = list(getattr(evenement, "participants_precharges", None) or evenement.participants.all())
+    participants = getattr(evenement, "participants_precharges", None)
+    if participants is None:  # une liste vide préchargée ne relit rien
+        participants = list(evenement.participants.all())
     lignes = [_participant(p) for p in participants]
     if evenement.usager_id and not any(p.usager_id == evenement.usager_id for p in participants):
         lignes.insert(

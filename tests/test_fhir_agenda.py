@@ -98,14 +98,16 @@ def test_recherche_par_participant_professionnel(client, monde, dui):
     )
 
 
-def test_nombre_de_requetes_constant(client, monde, dui):
-    rendez_vous(monde, invites=_invites(monde))
+@pytest.mark.parametrize("avec_invites", [True, False])
+def test_nombre_de_requetes_constant(client, monde, dui, avec_invites):
+    invites = _invites(monde) if avec_invites else []
+    rendez_vous(monde, invites=invites)
     chemin = f"/fhir/Appointment?patient=Patient/{monde.usager.uuid}"
     appel(client, "GET", chemin, dui)
     with CaptureQueriesContext(connection) as une:
         assert appel(client, "GET", chemin, dui).json()["total"] == 1
     for jour in range(15, 20):
-        rendez_vous(monde, debut=a_paris(2026, 12, jour, 10), invites=_invites(monde))
+        rendez_vous(monde, debut=a_paris(2026, 12, jour, 10), invites=invites)
     with CaptureQueriesContext(connection) as six:
         assert appel(client, "GET", chemin, dui).json()["total"] == 6
     assert len(six) == len(une), [q["sql"][:150] for q in six.captured_queries]
