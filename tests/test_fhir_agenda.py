@@ -11,11 +11,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from fhir.resources.R4B.appointment import Appointment
 
+from agenda import selectors
 from agenda.models import Evenement
 from agenda.services import Invite
 from coordination.journal.models import Evenement as EvenementJournal
 from tests.fhir_outils import appel, logiciel
-from tests.monde_agenda import a_paris, construire_monde_agenda, rendez_vous
+from tests.monde_agenda import NIVEAU_AGENDA, a_paris, construire_monde_agenda, qui, rendez_vous
 
 pytestmark = pytest.mark.django_db
 
@@ -135,3 +136,23 @@ def test_identifiant_mal_forme_404_en_francais(client, monde, dui):
     assert reponse.status_code == 404
     assert reponse.json()["resourceType"] == "OperationOutcome"
     assert datetime is not None
+
+
+@pytest.mark.parametrize("nom", ["anonyme", *NIVEAU_AGENDA])
+def test_evenements_lisibles_suit_evenement_visible(monde, nom):
+    """Le queryset de l'API et la règle d'une instance disent la même chose, pour chaque acteur :
+    rendez-vous de Jeanne, réunion sans usager où l'éducateur est convié, rendez-vous de Paul."""
+    rendez_vous(monde)
+    rendez_vous(monde, "medecin", invites=_invites(monde), debut=a_paris(2026, 12, 15, 9))
+    rendez_vous(
+        monde, "educateur", usager=None, titre="Réunion d'équipe", debut=a_paris(2026, 12, 16, 9),
+        invites=[Invite(monde.acteurs["ide"].exercice)],
+    )  # fmt: skip
+    tous = list(Evenement.objects.filter(serie__isnull=True))
+    acteur = qui(monde, nom)
+    attendus = {e.pk for e in tous if selectors.evenement_visible(acteur, e.uuid) is not None}
+    assert {e.pk for e in selectors.evenements_lisibles(acteur)} == attendus
+    if NIVEAU_AGENDA.get(nom, 0) >= 1:
+        assert len(attendus) >= 2  # les deux rendez-vous de Jeanne au moins
+    if nom == "anonyme":
+        assert attendus == set()
