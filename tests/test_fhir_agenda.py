@@ -4,8 +4,6 @@ requêtes constant, déclaration dans /fhir/metadata, validation par fhir.resour
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -135,7 +133,7 @@ def test_identifiant_mal_forme_404_en_francais(client, monde, dui):
     reponse = appel(client, "GET", "/fhir/Appointment/pas-un-uuid", dui)
     assert reponse.status_code == 404
     assert reponse.json()["resourceType"] == "OperationOutcome"
-    assert datetime is not None
+    assert "pas-un-uuid" in reponse.json()["issue"][0]["diagnostics"]
 
 
 @pytest.mark.parametrize("nom", ["anonyme", *NIVEAU_AGENDA])
