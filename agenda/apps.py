@@ -6,3 +6,6 @@ class AgendaConfig(AppConfig):
 
     name = "agenda"
     verbose_name = "agenda"
+
+    def ready(self) -> None:
+        from agenda import fhir_agenda  # noqa: F401 (enregistre Appointment dans le registre FHIR)

@@ -77,7 +77,9 @@ def _avec_details(evenements: QuerySet[Evenement]) -> QuerySet[Evenement]:
     return evenements.prefetch_related(
         Prefetch(
             "participants",
-            queryset=Participant.objects.order_by("type", "nom", "pk"),
+            queryset=Participant.objects.select_related(
+                "usager", "proche", "professionnel", "exercice"
+            ).order_by("type", "nom", "pk"),
             to_attr="participants_precharges",
         ),
         Prefetch("remplacements", to_attr="remplacements_precharges"),
@@ -284,6 +286,25 @@ def evenement_visible(acteur: Acteur | None, evenement_uuid) -> Evenement | None
     if evenement.cree_par == acteur.cle or participation_de(acteur, evenement) is not None:
         return evenement
     return None
+
+
+def evenements_lisibles(acteur: Acteur | None) -> QuerySet[Evenement]:
+    """Les séries et événements simples que l'acteur peut voir, selon les règles d'`evenement_visible`
+    (il lit l'agenda de l'usager concerné, il y est convié, ou il l'a créé), en un queryset filtrable
+    et paginable (API FHIR), participants et séances remplacées préchargés."""
+    if acteur is None:
+        return Evenement.objects.none()
+    condition = Q(usager__in=habilitations.usagers_visibles(acteur, DOMAINE, "lire")) | Q(cree_par=acteur.cle)
+    convie = None
+    if acteur.type == TypeActeur.PROFESSIONNEL:
+        convie = Participant.objects.filter(professionnel_id=acteur.exercice.professionnel_id)
+    elif acteur.type == TypeActeur.PROCHE:
+        convie = Participant.objects.filter(proche_id=acteur.proche.pk)
+    elif acteur.type == TypeActeur.USAGER:
+        convie = Participant.objects.filter(usager_id=acteur.usager.pk)
+    if convie is not None:
+        condition |= Q(Exists(convie.filter(evenement=OuterRef("pk"))))
+    return _avec_details(Evenement.objects.filter(condition, serie__isnull=True)).select_related("usager")
 
 
 def disponibilites_du_professionnel(professionnel_id: int) -> list[Disponibilite]:

@@ -1,0 +1,103 @@
+"""Appointment : matrice d'autorisation route × sorte d'acteur (docs/decisions/0025-agenda-api-fhir-gap.md).
+
+Chaque acteur du monde de l'agenda (tests/monde_agenda.py), l'anonyme et les logiciels (DUI) d'une
+structure du cercle ou d'une autre : lecture d'un rendez-vous de Jeanne (200 avec la lecture de son
+agenda, 403 si Jeanne est connue sans ce droit, 404 sinon, 401 sans jeton ni session), recherche
+(200, filtrée : le rendez-vous n'apparaît qu'à qui le lit), écritures non déclarées (405) ; aucun
+refus n'écrit rien (ni événement, ni participant). Le nombre de cas est écrit dans le rapport."""
+
+from __future__ import annotations
+
+import pytest
+
+from agenda.models import Evenement, Participant
+from agenda.services import Invite
+from coordination.comptes.acteur import SESSION_ACTEUR
+from tests.factories import StructureFactory, connecter
+from tests.fhir_outils import appel, logiciel, oo
+from tests.monde_agenda import NIVEAU_AGENDA, construire_monde_agenda, rendez_vous
+
+pytestmark = pytest.mark.django_db
+
+# « systeme » : acteur interne sans session ni jeton, hors de l'API.
+ACTEURS = ["anonyme", *[n for n in NIVEAU_AGENDA if n != "systeme"], "dui_autre_structure"]
+ROUTES = ["read", "search", "search-identifier", "create", "update"]
+NOMBRE_DE_CAS = len(ACTEURS) * len(ROUTES)
+# Qui ne connaît pas Jeanne (ADR 0008) : 404 comme pour un id inconnu. Les autres sans droit : 403.
+INVISIBLES = {"autre_usager", "pro_hors_cercle", "assistant_expire", "membre_sorti", "dui_autre_structure"}
+
+
+def lit(nom: str) -> bool:
+    return NIVEAU_AGENDA.get(nom, 0) >= 1
+
+
+def attendu(nom: str, route: str) -> int:
+    if nom == "anonyme":
+        return 401
+    if route in ("create", "update"):
+        return 405 if nom.startswith("dui_") else 403  # session : lecture seule, avant le 405
+    if route.startswith("search"):
+        return 200
+    if lit(nom):
+        return 200
+    return 404 if nom in INVISIBLES else 403
+
+
+def _en_tetes(client, monde, nom: str) -> dict:
+    if nom == "anonyme":
+        return {}
+    if nom.startswith("dui_"):
+        structure = monde.ssiad if nom == "dui_ssiad" else StructureFactory()
+        return {"HTTP_AUTHORIZATION": f"Bearer {logiciel(client, structure=structure)[1]}"}
+    acteur = monde.acteurs[nom]
+    connecter(client, acteur.compte)
+    session = client.session
+    session[SESSION_ACTEUR] = acteur.cle
+    session.save()
+    return {}
+
+
+@pytest.fixture(scope="module")
+def rapport(record_testsuite_property):
+    record_testsuite_property("matrice_appointment_cas", NOMBRE_DE_CAS)
+
+
+@pytest.mark.parametrize("nom", ACTEURS)
+def test_matrice_appointment(client, nom, rapport):
+    monde = construire_monde_agenda()
+    evenement = rendez_vous(monde, invites=[Invite(monde.acteurs["ide"].exercice), Invite(monde.usager)])
+    Evenement.objects.filter(pk=evenement.pk).update(systeme_source="dui:fictif", identifiant_externe="R-1")
+    en_tetes = _en_tetes(client, monde, nom)
+    corps = {
+        "resourceType": "Appointment",
+        "status": "booked",
+        "participant": [{"actor": {"reference": f"Patient/{monde.usager.uuid}"}, "status": "accepted"}],
+    }
+    chemins = {
+        "read": ("GET", f"/fhir/Appointment/{evenement.uuid}", None),
+        "search": ("GET", f"/fhir/Appointment?patient=Patient/{monde.usager.uuid}", None),
+        "search-identifier": (
+            "GET",
+            "/fhir/Appointment?identifier=urn:portail-coordination:agenda:source:dui:fictif|R-1",
+            None,
+        ),
+        "create": ("POST", "/fhir/Appointment", corps),
+        "update": ("PUT", f"/fhir/Appointment/{evenement.uuid}", {**corps, "id": str(evenement.uuid)}),
+    }
+    avant = (Evenement.objects.count(), Participant.objects.count())
+    for route in ROUTES:
+        methode, chemin, donnees = chemins[route]
+        reponse = appel(client, methode, chemin, corps=donnees, **en_tetes)
+        statut = attendu(nom, route)
+        if statut >= 400:
+            oo(reponse, statut)
+            continue
+        assert reponse.status_code == statut, (nom, route, reponse.content[:300])
+        contenu = reponse.json()
+        if route == "read":
+            assert contenu["id"] == str(evenement.uuid)
+        else:
+            ids = [e["resource"]["id"] for e in contenu.get("entry", [])]
+            # Le rendez-vous n'apparaît qu'à qui lit l'agenda de Jeanne (ou y est convié).
+            assert ids == ([str(evenement.uuid)] if lit(nom) else []), (nom, route)
+    assert (Evenement.objects.count(), Participant.objects.count()) == avant
