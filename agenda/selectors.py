@@ -259,7 +259,8 @@ def participation_de(acteur: Acteur | None, evenement: Evenement) -> Participant
     """La ligne de participant de l'acteur (parmi les participants préchargés), ou None."""
     if acteur is None:
         return None
-    for p in getattr(evenement, "participants_precharges", None) or evenement.participants.all():
+    participants = getattr(evenement, "participants_precharges", None)
+    for p in evenement.participants.all() if participants is None else participants:
         if acteur.type == TypeActeur.PROFESSIONNEL and p.professionnel_id == acteur.exercice.professionnel_id:
             return p
         if acteur.type == TypeActeur.PROCHE and p.proche_id == acteur.proche.pk:
