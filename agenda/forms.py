@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 
+from agenda import disponibilites
 from agenda.models import MotifAbsence
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -194,13 +195,15 @@ class CalDAVForm(forms.Form):
     )
 
 
-ZONES_FERIES = [
-    ("metropole", "Métropole"), ("alsace-moselle", "Alsace-Moselle"), ("guadeloupe", "Guadeloupe"),
-    ("martinique", "Martinique"), ("guyane", "Guyane"), ("la-reunion", "La Réunion"), ("mayotte", "Mayotte"),
-    ("saint-barthelemy", "Saint-Barthélemy"), ("saint-martin", "Saint-Martin"),
-    ("saint-pierre-et-miquelon", "Saint-Pierre-et-Miquelon"), ("nouvelle-caledonie", "Nouvelle-Calédonie"),
-    ("polynesie-francaise", "Polynésie française"), ("wallis-et-futuna", "Wallis-et-Futuna"),
-]  # fmt: skip
+NOMS_DES_ZONES = {
+    "metropole": "Métropole", "alsace-moselle": "Alsace-Moselle", "la-reunion": "La Réunion",
+    "saint-barthelemy": "Saint-Barthélemy", "nouvelle-caledonie": "Nouvelle-Calédonie",
+    "polynesie-francaise": "Polynésie française", "saint-pierre-et-miquelon": "Saint-Pierre-et-Miquelon",
+    "wallis-et-futuna": "Wallis-et-Futuna",
+}  # fmt: skip
+# Les zones sont celles du calcul des fériés (agenda/disponibilites.py), nommées pour l'écran.
+ZONES_FERIES = [(zone, NOMS_DES_ZONES.get(zone, zone.replace("-", " ").title().replace(" ", "-")))
+                for zone in disponibilites.ZONES_FERIES]  # fmt: skip
 MINUTES = [(m, f"{m} min" if m else "aucun") for m in (0, 10, 15, 20, 30, 45, 60, 90)]
 
 

@@ -233,6 +233,11 @@ def evenement(request: HttpRequest, evenement_uuid) -> HttpResponse:
     evenement = _evenement(request, evenement_uuid)
     moi = selectors.participation_de(request.acteur, evenement)
     demande = DemandeReunion.objects.filter(evenement=evenement).first()
+    peut_modifier = (
+        reunions.est_demandeur(request.acteur, demande)
+        if demande
+        else services.peut_modifier(request.acteur, evenement)
+    )
     return render(
         request,
         "agenda/evenement.html",
@@ -240,10 +245,9 @@ def evenement(request: HttpRequest, evenement_uuid) -> HttpResponse:
             "evenement": evenement,
             "moi": moi,
             "demande": demande,
-            "peut_modifier": reunions.est_demandeur(request.acteur, demande)
-            if demande
-            else services.peut_modifier(request.acteur, evenement),
-            "avertissements": reunions.avertissements(evenement) if moi or demande is None else [],
+            "peut_modifier": peut_modifier,
+            # Absences et indisponibilités des professionnels : pour qui organise, pas pour tous.
+            "avertissements": reunions.avertissements(evenement) if peut_modifier else [],
             "reponse_form": forms.ReponseForm(),
             "annulation_form": forms.AnnulationForm(),
         },

@@ -172,3 +172,16 @@ def test_preferences_de_l_usager(client, monde, nom, statut):
     assert reponse.status_code == statut
     attendu = [([0, 3], "09:00")] if statut == 302 else []
     assert [(p.jours, f"{p.heure_debut:%H:%M}") for p in PreferenceHoraire.objects.all()] == attendu
+
+
+def test_l_absence_d_un_professionnel_n_est_signalee_qu_a_qui_organise(client, monde):
+    medecin = qui(monde, "medecin")
+    debut = a_paris(2026, 12, 15, 10)
+    agenda.ajouter_absence(acteur=medecin, debut=a_paris(2026, 12, 15), fin=a_paris(2026, 12, 16))
+    evenement = rendez_vous(monde, "ide", debut=debut, invites=[agenda.Invite(medecin.exercice)])
+    adresse = reverse("agenda:evenement", args=[evenement.uuid])
+    message = f"{medecin.exercice.professionnel} est absent·e"
+    assert message in session(client, monde, "ide").get(adresse).content.decode()
+    client.logout()
+    page = session(client, monde, "aidant_avec_droits").get(adresse)
+    assert page.status_code == 200 and message not in page.content.decode()
