@@ -423,19 +423,17 @@ class EtatDeLecture:
     non_lus: int
 
 
-def etat_de_lecture(acteur: Acteur | None, usager: Usager) -> EtatDeLecture:
+def _expressions_de_lecture(acteur: Acteur, usager: Usager) -> tuple[Subquery, Coalesce]:
     """La marque de lecture de l'acteur sur ce cahier et le nombre de notes visibles écrites par
-    d'autres depuis (0 sans droit de lecture : pas même un compte). Une requête, plus
-    l'habilitation."""
-    if acteur is None or not habilitations.peut(acteur, usager, "lire", DOMAINE):
-        return EtatDeLecture(None, 0)
-    marque = Lecture.objects.filter(lecteur=cle_lecteur(acteur), usager=OuterRef("pk")).values("lu_jusqu_au")
+    d'autres depuis, en deux sous-requêtes sans corrélation (PostgreSQL les évalue une fois, quelle
+    que soit la requête qui les porte)."""
+    marque = Lecture.objects.filter(lecteur=cle_lecteur(acteur), usager=usager.pk).values("lu_jusqu_au")[:1]
     nouvelles = (
         Note.objects.filter(
-            usager=OuterRef("pk"),
+            usager=usager.pk,
             active=True,
             visibilite__in=visibilites_permises(acteur),
-            ecrite_le__gt=_marque(acteur, OuterRef("usager_id")),
+            ecrite_le__gt=_marque(acteur, usager.pk),
         )
         .exclude(q_ecrites_par(acteur))
         .order_by()
@@ -443,10 +441,17 @@ def etat_de_lecture(acteur: Acteur | None, usager: Usager) -> EtatDeLecture:
         .annotate(n=Count("id"))
         .values("n")
     )
+    return Subquery(marque), Coalesce(Subquery(nouvelles), Value(0))
+
+
+def etat_de_lecture(acteur: Acteur | None, usager: Usager) -> EtatDeLecture:
+    """La marque de lecture de l'acteur sur ce cahier et le nombre de notes visibles écrites par
+    d'autres depuis (0 sans droit de lecture : pas même un compte). Une requête, plus
+    l'habilitation (la page du fil les lit dans sa propre requête)."""
+    if acteur is None or not habilitations.peut(acteur, usager, "lire", DOMAINE):
+        return EtatDeLecture(None, 0)
     lu, nombre = (
-        Usager.objects.filter(pk=usager.pk)
-        .values_list(Subquery(marque[:1]), Coalesce(Subquery(nouvelles), Value(0)))
-        .get()
+        Usager.objects.filter(pk=usager.pk).values_list(*_expressions_de_lecture(acteur, usager)).get()
     )
     return EtatDeLecture(lu, nombre)
 
@@ -583,7 +588,8 @@ def page_du_fil(
     """Une page du fil (notes d'origine, réponses comptées) : les `taille` plus récentes visibles,
     ou celles d'avant la note `avant` (UUID ; pagination par clé (ecrite_le, id), sans OFFSET).
     Les notes désactivées restent à leur place (« transmission retirée »). Nombre de requêtes
-    constant : habilitation, notes, pièces jointes, sollicitations, marque de lecture et non-lus."""
+    constant : habilitation, notes (avec la marque de lecture et les non-lus), pièces jointes,
+    sollicitations."""
     if acteur is None or not habilitations.peut(acteur, usager, "lire", DOMAINE):
         return PageFil([], None, 0, False)
     notes = notes_visibles(acteur, usager, filtres={"desactivees": True, **(filtres or {})}).filter(
@@ -595,8 +601,16 @@ def page_du_fil(
         notes = notes.filter(
             Q(ecrite_le__lt=moment) | Q(ecrite_le=moment, id__lt=Subquery(repere.values("id")[:1]))
         )
-    lignes = list(_avec_details(acteur, notes)[: taille + 1])
-    lecture = etat_de_lecture(acteur, usager)
+    marque, nombre = _expressions_de_lecture(acteur, usager)
+    lignes = list(
+        _avec_details(acteur, notes).annotate(lecture_marque=marque, lecture_non_lus=nombre)[: taille + 1]
+    )
+    # L'état de lecture vient avec les notes (une requête de moins) ; à part si la page est vide.
+    lecture = (
+        EtatDeLecture(lignes[0].lecture_marque, lignes[0].lecture_non_lus)
+        if lignes
+        else etat_de_lecture(acteur, usager)
+    )
     return PageFil(
         notes=lignes[:taille],
         lu_jusqu_au=lecture.lu_jusqu_au,
