@@ -138,8 +138,8 @@ def test_marque_de_lecture_n_avance_pas_a_reculons(monde):
 @pytest.mark.parametrize("nom", ["medecin", "aidant_avec_droits"])
 def test_page_du_fil_porte_l_etat_de_lecture(monde, nom, django_assert_num_queries):
     """La marque de lecture et les non-lus viennent avec les notes de la page (quatre requêtes
-    pour un professionnel comme pour une aidante : droits, notes, pièces jointes, sollicitations) et valent ceux de
-    `etat_de_lecture` ; une page vide (filtre sans résultat) les lit à part."""
+    pour un professionnel comme pour une aidante : droits, notes, pièces jointes, sollicitations)
+    et valent ceux de `etat_de_lecture` ; une page vide (filtre sans résultat) les lit à part."""
     note_de(monde, "ide")
     cahier.marquer_lu(acteur=qui(monde, nom), usager=monde.usager)
     note_de(monde, "ide")
