@@ -218,7 +218,9 @@ def lire_appointment(ressource: dict) -> AppointmentRecu:
     participants, lieux, patient = [], [], None
     for rang, element in enumerate(ressource.get("participant") or []):
         chemin = f"Appointment.participant[{rang}]"
-        acteur = element.get("actor") or {}
+        acteur = element.get("actor")
+        if acteur is None:
+            continue  # un rôle à pourvoir (participant.type sans actor) : personne à convier
         type_acteur = _type_acteur(acteur)
         if type_acteur == "Location":
             if acteur.get("display"):

@@ -127,6 +127,7 @@ def test_participants_proche_et_professionnel_par_rpps_et_lieu(client, monde, du
         {"actor": {"reference": "Location/salle-1", "display": "Salle de soins du SSIAD"},
          "status": "accepted"},
         {"actor": {"reference": "Device/agenda", "display": "Agenda du DUI"}, "status": "accepted"},
+        {"type": [{"text": "Interprète"}], "status": "needs-action"},  # rôle à pourvoir, sans actor
     ]  # fmt: skip
     reponse = appel(client, "POST", "/fhir/Appointment", dui, appointment(monde, participants=participants))
     assert reponse.status_code == 201, reponse.content
@@ -135,6 +136,7 @@ def test_participants_proche_et_professionnel_par_rpps_et_lieu(client, monde, du
     professionnel = evenement.participants.get(type="professionnel")
     assert (professionnel.exercice, professionnel.statut, professionnel.requis) == (ide, "tentative", False)
     assert evenement.participants.get(type="proche").statut == StatutParticipation.DECLINE
+    assert evenement.participants.count() == 3  # patient, infirmière, aidante
 
 
 @pytest.mark.parametrize(
