@@ -8,9 +8,16 @@ de récurrence n'est pas exportée (ADR 0025).
 
 from __future__ import annotations
 
-from agenda.models import Evenement, Participant, TypeParticipant
+import datetime
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from agenda.models import Evenement, Participant, StatutEvenement, TypeParticipant
+from coordination.fhir.erreurs import non_traitable
 from coordination.fhir.versions import instant_fhir
-from coordination.personnes.fhir import identifiant_portail, reference
+from coordination.personnes.fhir import SYSTEME_URN, identifiant_portail, reference
 
 BASE_FR_CORE = "https://hl7.fr/ig/fhir/core/StructureDefinition"
 PROFIL_APPOINTMENT = f"{BASE_FR_CORE}/fr-core-appointment"
@@ -86,3 +93,186 @@ def evenement_vers_appointment(evenement: Evenement) -> dict:
     if evenement.motif:
         ressource["comment"] = evenement.motif
     return {cle: valeur for cle, valeur in ressource.items() if valeur is not None}
+
+
+# --- Appointment reçu : création et mise à jour (POST, PUT ; ADR 0025) ------------------------------
+
+TITRE_PAR_DEFAUT = "Rendez-vous"
+PRESENCES = {"required": True, "optional": False, "information-only": False}
+STATUTS_PARTICIPATION = ("needs-action", "accepted", "declined", "tentative")
+# Participants qui ne sont pas des personnes : le lieu devient un lieu de l'événement (son nom),
+# l'appareil et le service sont ignorés (le portail ne les tient pas).
+TYPES_PERSONNES = ("Patient", "Practitioner", "PractitionerRole", "RelatedPerson")
+TYPES_IGNORES = ("Device", "HealthcareService")
+
+
+@dataclass(frozen=True)
+class ParticipantRecu:
+    """Un participant personne d'un Appointment reçu : son chemin FHIR (erreurs situées), le type et
+    l'élément `actor` tels que reçus, sa présence requise et sa réponse."""
+
+    chemin: str
+    type: str
+    acteur: dict
+    requis: bool
+    statut: str
+
+
+@dataclass(frozen=True)
+class AppointmentRecu:
+    """Ce que demande un Appointment (déjà validé par fhir.resources) : les champs du service
+    (`creer_evenement`/`modifier_evenement`), l'identifiant de la source et les participants.
+    `patient` : l'élément `actor` du patient concerné."""
+
+    champs: dict
+    systeme_source: str
+    identifiant_externe: str
+    patient: dict
+    participants: list[ParticipantRecu] = field(default_factory=list)
+
+
+def _instant(valeur, chemin: str) -> datetime.datetime | None:
+    if not valeur:
+        return None
+    instant = parse_datetime(str(valeur))
+    if instant is None or timezone.is_naive(instant):
+        raise non_traitable(
+            f"{chemin} : un instant avec son fuseau horaire est attendu (ex. 2026-12-14T09:00:00+01:00).",
+            expression=[chemin],
+        )
+    return instant
+
+
+def _horaires(ressource: dict) -> tuple[datetime.datetime, datetime.datetime]:
+    """`start`/`end`, sinon la première période demandée (`requestedPeriod`, exemple du volet GAP),
+    `minutesDuration` donnant la fin quand elle manque."""
+    periode = (ressource.get("requestedPeriod") or [{}])[0]
+    debut = _instant(ressource.get("start"), "Appointment.start") or _instant(
+        periode.get("start"), "Appointment.requestedPeriod[0].start"
+    )
+    fin = _instant(ressource.get("end"), "Appointment.end")
+    if debut is not None and fin is None and ressource.get("minutesDuration"):
+        fin = debut + datetime.timedelta(minutes=int(ressource["minutesDuration"]))
+    fin = fin or _instant(periode.get("end"), "Appointment.requestedPeriod[0].end")
+    if debut is None or fin is None:
+        raise non_traitable(
+            "Appointment.start : le début et la fin du rendez-vous sont obligatoires (start et end, ou "
+            "start et minutesDuration, ou requestedPeriod).",
+            expression=["Appointment.start", "Appointment.end"],
+        )
+    return debut, fin
+
+
+def _texte(concept: dict | None) -> str:
+    concept = concept or {}
+    return concept.get("text") or next((c.get("display") for c in concept.get("coding") or []), "") or ""
+
+
+def _identifiant_source(ressource: dict) -> tuple[str, str]:
+    """(système source, identifiant externe) : le premier identifiant qui n'est pas celui du portail."""
+    for rang, identifiant in enumerate(ressource.get("identifier") or []):
+        systeme, valeur = identifiant.get("system") or "", (identifiant.get("value") or "").strip()
+        if systeme == SYSTEME_URN:
+            continue
+        chemin = f"Appointment.identifier[{rang}]"
+        if not systeme or not valeur:
+            raise non_traitable(
+                f"{chemin} : l'identifiant du rendez-vous chez sa source a un système et une valeur.",
+                expression=[chemin],
+            )
+        source = source_de(systeme)
+        if len(source) > 100 or len(valeur) > 255:
+            raise non_traitable(
+                f"{chemin} : système (100 caractères) ou valeur (255 caractères) trop long.",
+                expression=[chemin],
+            )
+        return source, valeur
+    return "", ""
+
+
+def _type_acteur(acteur: dict) -> str:
+    reference = acteur.get("reference") or ""
+    return reference.partition("/")[0] if reference else (acteur.get("type") or "")
+
+
+def lire_appointment(ressource: dict) -> AppointmentRecu:
+    """Le rendez-vous demandé par un Appointment. Refus en 422 (français, situé) : statut que
+    l'agenda ne tient pas, horaires absents, participant d'un type inconnu, pas de patient."""
+    statut = ressource.get("status")
+    if statut not in StatutEvenement.values:
+        raise non_traitable(
+            f"Appointment.status : « {str(statut)[:40]} » non pris en charge (proposed, pending, booked, "
+            "cancelled ou noshow).",
+            expression=["Appointment.status"],
+        )
+    debut, fin = _horaires(ressource)
+    titre = (
+        ressource.get("description")
+        or next((_texte(c) for c in ressource.get("serviceType") or [] if _texte(c)), "")
+        or _texte(ressource.get("appointmentType"))
+        or TITRE_PAR_DEFAUT
+    )
+    motif = ressource.get("comment") or next(
+        (_texte(c) for c in ressource.get("reasonCode") or [] if _texte(c)), ""
+    )
+    participants, lieux, patient = [], [], None
+    for rang, element in enumerate(ressource.get("participant") or []):
+        chemin = f"Appointment.participant[{rang}]"
+        acteur = element.get("actor")
+        if acteur is None:
+            continue  # un rôle à pourvoir (participant.type sans actor) : personne à convier
+        type_acteur = _type_acteur(acteur)
+        if type_acteur == "Location":
+            if acteur.get("display"):
+                lieux.append({"libelle": acteur["display"]})
+            continue
+        if type_acteur in TYPES_IGNORES:
+            continue
+        if type_acteur not in TYPES_PERSONNES:
+            raise non_traitable(
+                f"{chemin}.actor : participant d'un type non pris en charge "
+                f"({type_acteur[:40] or 'sans référence'}) : Patient, Practitioner, PractitionerRole, "
+                "RelatedPerson ou Location sont attendus.",
+                expression=[f"{chemin}.actor"],
+            )
+        participants.append(
+            ParticipantRecu(
+                chemin=chemin,
+                type=type_acteur,
+                acteur=acteur,
+                requis=PRESENCES.get(element.get("required") or "required", True),
+                statut=element.get("status") or "needs-action",
+            )
+        )
+        if type_acteur == "Patient" and patient is None:
+            patient = acteur
+    if patient is None:
+        raise non_traitable(
+            "Appointment.participant : le patient concerné (Patient) est obligatoire ; par FHIR, le portail "
+            "tient les rendez-vous des usagers.",
+            expression=["Appointment.participant"],
+        )
+    systeme_source, identifiant_externe = _identifiant_source(ressource)
+    champs = {
+        "titre": titre.strip()[:200],
+        "motif": motif.strip()[:300],
+        "debut": debut,
+        "fin": fin,
+        "statut": statut,
+        "lieux": lieux,
+    }
+    return AppointmentRecu(champs, systeme_source, identifiant_externe, patient, participants)
+
+
+# Champ d'un service → élément FHIR (erreurs de validation situées).
+EXPRESSIONS = {
+    "titre": "Appointment.description",
+    "motif": "Appointment.comment",
+    "debut": "Appointment.start",
+    "fin": "Appointment.end",
+    "statut": "Appointment.status",
+    "lieux": "Appointment.participant",
+    "participants": "Appointment.participant",
+    "identifiant_externe": "Appointment.identifier",
+    "fuseau": "Appointment.start",
+}

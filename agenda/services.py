@@ -170,6 +170,9 @@ class Invite:
 
     personne: Exercice | Proche | Usager
     requis: bool = True
+    # Réponse déjà connue (rendez-vous déclaré par le logiciel d'une structure, API FHIR) ; None :
+    # réponse attendue.
+    statut: str | None = None
 
 
 def membres_invitables(usager: Usager) -> list[Membre]:
@@ -227,6 +230,20 @@ def _participant(invite: Invite, usager: Usager | None, membres: list[Membre]) -
     raise ValidationError({"participants": "Participant non reconnu."})
 
 
+def _participant_invite(invite: Invite, usager: Usager | None, membres: list[Membre]) -> Participant:
+    """Le participant d'une invitation, avec la réponse qu'elle déclare, s'il y en a une."""
+    participant = _participant(invite, usager, membres)
+    if invite.statut is not None:
+        if invite.statut not in StatutParticipation.values:
+            raise ValidationError(
+                {"participants": "Réponse attendue : needs-action, accepted, declined ou tentative."}
+            )
+        participant.statut = invite.statut
+        if invite.statut != StatutParticipation.A_REPONDRE:
+            participant.repondu_le = timezone.now()
+    return participant
+
+
 def _moi(acteur: Acteur) -> Invite | None:
     if acteur.type == TypeActeur.PROFESSIONNEL:
         return Invite(acteur.exercice)
@@ -251,7 +268,7 @@ def _participants(acteur: Acteur, usager: Usager | None, invites: Iterable[Invit
     membres = membres_invitables(usager) if usager is not None else []
     par_cle: dict[tuple[str, int], Participant] = {}
     for invite in invites:
-        participant = _participant(invite, usager, membres)
+        participant = _participant_invite(invite, usager, membres)
         par_cle.setdefault(_cle_participant(participant), participant)
     moi = _moi(acteur)
     if moi is not None:
@@ -443,6 +460,56 @@ def annuler_evenement(*, acteur: Acteur, evenement: Evenement, motif: str = "") 
         evenement=evenement,
         usager=evenement.usager,
         details={"motif": (motif or "").strip()[:300]},
+    )
+    return evenement
+
+
+@transaction.atomic
+def remplacer_participants(*, acteur: Acteur, evenement: Evenement, invites: Iterable[Invite]) -> Evenement:
+    """Les participants de l'événement deviennent ceux des invitations (mise à jour d'un rendez-vous
+    déclaré par un logiciel : API FHIR) : les absents de la liste sont retirés, les nouveaux
+    conviés ; une réponse ou une présence requise déclarée remplace la précédente. Les mêmes règles
+    qu'à la création (membres du cercle, proches de l'usager). Sans changement, rien n'est écrit."""
+    _exiger_modification(acteur, evenement)
+    evenement = _verrouiller(evenement, None)
+    membres = membres_invitables(evenement.usager) if evenement.usager_id else []
+    nouveaux: dict[tuple[str, int], Participant] = {}
+    declares: dict[tuple[str, int], str | None] = {}
+    for invite in invites:
+        participant = _participant_invite(invite, evenement.usager, membres)
+        cle = _cle_participant(participant)
+        if cle not in nouveaux:
+            nouveaux[cle], declares[cle] = participant, invite.statut
+    actuels = {_cle_participant(p): p for p in evenement.participants.all()}
+    retires = [p.pk for cle, p in actuels.items() if cle not in nouveaux]
+    ajoutes = [p for cle, p in nouveaux.items() if cle not in actuels]
+    changes = []
+    for cle, participant in nouveaux.items():
+        actuel = actuels.get(cle)
+        if actuel is None:
+            continue
+        statut = declares[cle] if declares[cle] is not None else actuel.statut
+        if (actuel.requis, actuel.statut) != (participant.requis, statut):
+            if statut != actuel.statut:
+                actuel.repondu_le = participant.repondu_le
+            actuel.requis, actuel.statut = participant.requis, statut
+            changes.append(actuel)
+    if not (retires or ajoutes or changes):
+        return evenement
+    Participant.objects.filter(pk__in=retires).delete()
+    for participant in ajoutes:
+        participant.evenement = evenement
+    Participant.objects.bulk_create(ajoutes)
+    Participant.objects.bulk_update(changes, ["requis", "statut", "repondu_le"])
+    evenement.sequence = F("sequence") + 1
+    evenement.save(update_fields=["sequence", "modifie_le"])
+    evenement.refresh_from_db(fields=["sequence"])
+    _journaliser(
+        acteur,
+        "agenda.evenement.participants",
+        evenement=evenement,
+        usager=evenement.usager,
+        details={"ajoutes": len(ajoutes), "retires": len(retires), "modifies": len(changes)},
     )
     return evenement
 

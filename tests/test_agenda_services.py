@@ -408,3 +408,76 @@ def test_un_professionnel_tient_son_propre_agenda(monde):
             debut=a_paris(2026, 12, 2, 9),
             fin=a_paris(2026, 12, 2, 10),
         )
+
+
+# --- Réponses déclarées, participants remplacés (API FHIR, ADR 0025) -------------------------------
+
+
+def test_une_invitation_peut_declarer_la_reponse(monde):
+    ide = monde.acteurs["ide"].exercice
+    evenement = rendez_vous(
+        monde, "medecin", invites=[agenda.Invite(ide, requis=False, statut=StatutParticipation.ACCEPTE)]
+    )
+    participant = evenement.participants.get()
+    assert (participant.statut, participant.requis) == (StatutParticipation.ACCEPTE, False)
+    assert participant.repondu_le is not None
+    avant = photo()
+    with pytest.raises(ValidationError, match="Réponse attendue"):
+        rendez_vous(monde, "medecin", invites=[agenda.Invite(ide, statut="peut-etre")])
+    assert photo() == avant
+
+
+def test_remplacer_les_participants(monde):
+    ide, educateur = monde.acteurs["ide"].exercice, monde.acteurs["educateur"].exercice
+    evenement = rendez_vous(monde, "medecin", invites=[agenda.Invite(ide), agenda.Invite(monde.usager)])
+    medecin = qui(monde, "medecin")
+    agenda.remplacer_participants(
+        acteur=medecin,
+        evenement=evenement,
+        invites=[
+            agenda.Invite(ide, statut=StatutParticipation.DECLINE),
+            agenda.Invite(educateur, requis=False),
+        ],
+    )
+    lignes = {p.professionnel_id: (p.statut, p.requis) for p in evenement.participants.all()}
+    assert lignes == {
+        ide.professionnel_id: (StatutParticipation.DECLINE, True),
+        educateur.professionnel_id: (StatutParticipation.A_REPONDRE, False),
+    }
+    assert Evenement.objects.get(pk=evenement.pk).sequence == 1
+    journal = Journal.objects.get(action="agenda.evenement.participants")
+    assert journal.details == {"ajoutes": 1, "retires": 1, "modifies": 1}
+    # Les mêmes invitations une seconde fois : rien n'est écrit.
+    avant = photo()
+    agenda.remplacer_participants(
+        acteur=medecin,
+        evenement=evenement,
+        invites=[agenda.Invite(ide), agenda.Invite(educateur, requis=False)],
+    )
+    assert photo() == avant and Evenement.objects.get(pk=evenement.pk).sequence == 1
+
+
+@pytest.mark.parametrize("nom", [*ACTEURS, ANONYME])
+def test_remplacer_les_participants_selon_le_droit(monde, nom):
+    evenement = rendez_vous(monde, "medecin", invites=[agenda.Invite(monde.usager)])
+    avant = photo()
+    invites = [agenda.Invite(monde.acteurs["ide"].exercice)]
+    if NIVEAU_AGENDA.get(nom, 0) >= 2:
+        agenda.remplacer_participants(acteur=qui(monde, nom), evenement=evenement, invites=invites)
+        assert list(evenement.participants.values_list("type", flat=True)) == ["professionnel"]
+    else:
+        with pytest.raises(AccesRefuse):
+            agenda.remplacer_participants(acteur=qui(monde, nom), evenement=evenement, invites=invites)
+        assert photo() == avant
+
+
+def test_remplacer_par_quelqu_un_hors_du_cercle_refuse_sans_rien_ecrire(monde):
+    evenement = rendez_vous(monde, "medecin", invites=[agenda.Invite(monde.usager)])
+    avant = photo()
+    with pytest.raises(ValidationError, match="ne fait pas partie du cercle"):
+        agenda.remplacer_participants(
+            acteur=qui(monde, "medecin"),
+            evenement=evenement,
+            invites=[agenda.Invite(monde.acteurs["pro_hors_cercle"].exercice)],
+        )
+    assert photo() == avant

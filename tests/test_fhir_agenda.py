@@ -117,7 +117,7 @@ def test_metadata_declare_appointment(client):
     ressources = {r["type"]: r for r in contenu["rest"][0]["resource"]}
     appointment = ressources["Appointment"]
     assert appointment["profile"] == "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-appointment"
-    assert {i["code"] for i in appointment["interaction"]} == {"read", "search-type"}
+    assert {i["code"] for i in appointment["interaction"]} == {"read", "search-type", "create", "update"}
     parametres = {p["name"] for p in appointment["searchParam"]}
     assert {"patient", "actor", "date", "earliestStart", "latestStart", "status", "identifier"} <= parametres
 

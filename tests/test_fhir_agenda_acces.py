@@ -1,10 +1,13 @@
 """Appointment : matrice d'autorisation route × sorte d'acteur (docs/decisions/0025-agenda-api-fhir-gap.md).
 
 Chaque acteur du monde de l'agenda (tests/monde_agenda.py), l'anonyme et les logiciels (DUI) d'une
-structure du cercle ou d'une autre : lecture d'un rendez-vous de Jeanne (200 avec la lecture de son
-agenda, 403 si Jeanne est connue sans ce droit, 404 sinon, 401 sans jeton ni session), recherche
-(200, filtrée : le rendez-vous n'apparaît qu'à qui le lit), écritures non déclarées (405) ; aucun
-refus n'écrit rien (ni événement, ni participant). Le nombre de cas est écrit dans le rapport."""
+structure du cercle (en lecture seule, ou à qui Jeanne a confié l'écriture de son agenda) ou d'une
+autre : lecture d'un rendez-vous de Jeanne (200 avec la lecture de son agenda, 403 si Jeanne est
+connue sans ce droit, 404 sinon, 401 sans jeton ni session), recherche (200, filtrée : le rendez-vous
+n'apparaît qu'à qui le lit), écritures (création, PUT par id, PUT conditionnel sur identifier) :
+403 à une session (lecture seule), décidées par les services de l'agenda pour un logiciel ; aucun
+refus n'écrit rien (ni événement, ni participant, ni journal d'écriture). Le nombre de cas est écrit
+dans le rapport."""
 
 from __future__ import annotations
 
@@ -12,7 +15,9 @@ import pytest
 
 from agenda.models import Evenement, Participant
 from agenda.services import Invite
+from cercle import services as services_cercle
 from coordination.comptes.acteur import SESSION_ACTEUR
+from coordination.journal.models import Evenement as Journal
 from tests.factories import StructureFactory, connecter
 from tests.fhir_outils import appel, logiciel, oo
 from tests.monde_agenda import NIVEAU_AGENDA, construire_monde_agenda, rendez_vous
@@ -20,22 +25,33 @@ from tests.monde_agenda import NIVEAU_AGENDA, construire_monde_agenda, rendez_vo
 pytestmark = pytest.mark.django_db
 
 # « systeme » : acteur interne sans session ni jeton, hors de l'API.
-ACTEURS = ["anonyme", *[n for n in NIVEAU_AGENDA if n != "systeme"], "dui_autre_structure"]
-ROUTES = ["read", "search", "search-identifier", "create", "update"]
+ACTEURS = [
+    "anonyme", *[n for n in NIVEAU_AGENDA if n != "systeme"], "dui_ssiad_ecriture", "dui_autre_structure"
+]  # fmt: skip
+ROUTES = ["read", "search", "search-identifier", "create", "update", "conditional-update"]
+ECRITURES = {"create": 201, "update": 200, "conditional-update": 200}
+SOURCE = "urn:portail-coordination:agenda:source:dui:fictif"
 NOMBRE_DE_CAS = len(ACTEURS) * len(ROUTES)
 # Qui ne connaît pas Jeanne (ADR 0008) : 404 comme pour un id inconnu. Les autres sans droit : 403.
 INVISIBLES = {"autre_usager", "pro_hors_cercle", "assistant_expire", "membre_sorti", "dui_autre_structure"}
 
 
 def lit(nom: str) -> bool:
-    return NIVEAU_AGENDA.get(nom, 0) >= 1
+    return nom == "dui_ssiad_ecriture" or NIVEAU_AGENDA.get(nom, 0) >= 1
 
 
 def attendu(nom: str, route: str) -> int:
     if nom == "anonyme":
         return 401
-    if route in ("create", "update"):
-        return 405 if nom.startswith("dui_") else 403  # session : lecture seule, avant le 405
+    if route in ECRITURES:
+        if not nom.startswith("dui_"):
+            return 403  # session : lecture seule
+        if nom == "dui_ssiad_ecriture":
+            return ECRITURES[route]
+        if nom == "dui_ssiad":
+            return 403  # Jeanne connue, lecture seule de son agenda : le service refuse
+        # Jeanne inconnue de ce logiciel : patient du corps refusé (422), id de l'adresse introuvable.
+        return 404 if route == "update" else 422
     if route.startswith("search"):
         return 200
     if lit(nom):
@@ -47,7 +63,11 @@ def _en_tetes(client, monde, nom: str) -> dict:
     if nom == "anonyme":
         return {}
     if nom.startswith("dui_"):
-        structure = monde.ssiad if nom == "dui_ssiad" else StructureFactory()
+        structure = StructureFactory() if nom == "dui_autre_structure" else monde.ssiad
+        if nom == "dui_ssiad_ecriture":
+            services_cercle.accorder(
+                acteur=monde.acteurs["usager"], membre=monde.membres["ssiad"], domaine="agenda", niveau=2
+            )
         return {"HTTP_AUTHORIZATION": f"Bearer {logiciel(client, structure=structure)[1]}"}
     acteur = monde.acteurs[nom]
     connecter(client, acteur.compte)
@@ -70,9 +90,13 @@ def test_matrice_appointment(client, nom, rapport):
     en_tetes = _en_tetes(client, monde, nom)
     corps = {
         "resourceType": "Appointment",
+        "identifier": [{"system": SOURCE, "value": "R-1"}],
         "status": "booked",
+        "start": "2026-12-14T09:00:00+01:00",
+        "end": "2026-12-14T10:00:00+01:00",
         "participant": [{"actor": {"reference": f"Patient/{monde.usager.uuid}"}, "status": "accepted"}],
     }
+    nouveau = {**corps, "identifier": [{"system": SOURCE, "value": "R-2"}]}
     chemins = {
         "read": ("GET", f"/fhir/Appointment/{evenement.uuid}", None),
         "search": ("GET", f"/fhir/Appointment?patient=Patient/{monde.usager.uuid}", None),
@@ -81,10 +105,12 @@ def test_matrice_appointment(client, nom, rapport):
             "/fhir/Appointment?identifier=urn:portail-coordination:agenda:source:dui:fictif|R-1",
             None,
         ),
-        "create": ("POST", "/fhir/Appointment", corps),
+        "create": ("POST", "/fhir/Appointment", nouveau),
         "update": ("PUT", f"/fhir/Appointment/{evenement.uuid}", {**corps, "id": str(evenement.uuid)}),
+        "conditional-update": ("PUT", f"/fhir/Appointment?identifier={SOURCE}|R-1", corps),
     }
-    avant = (Evenement.objects.count(), Participant.objects.count())
+    ecritures = Journal.objects.filter(action__startswith="agenda.evenement")
+    avant = (Evenement.objects.count(), Participant.objects.count(), ecritures.count())
     for route in ROUTES:
         methode, chemin, donnees = chemins[route]
         reponse = appel(client, methode, chemin, corps=donnees, **en_tetes)
@@ -96,8 +122,19 @@ def test_matrice_appointment(client, nom, rapport):
         contenu = reponse.json()
         if route == "read":
             assert contenu["id"] == str(evenement.uuid)
+        elif route in ECRITURES:
+            attendus = {"system": SOURCE, "value": "R-2" if route == "create" else "R-1"}
+            assert attendus in contenu["identifier"], (nom, route)
         else:
             ids = [e["resource"]["id"] for e in contenu.get("entry", [])]
             # Le rendez-vous n'apparaît qu'à qui lit l'agenda de Jeanne (ou y est convié).
             assert ids == ([str(evenement.uuid)] if lit(nom) else []), (nom, route)
-    assert (Evenement.objects.count(), Participant.objects.count()) == avant
+    apres = (Evenement.objects.count(), Participant.objects.count(), ecritures.count())
+    if nom == "dui_ssiad_ecriture":
+        # Un rendez-vous créé (son patient convié) ; l'autre modifié : nouvel horaire, et l'infirmière,
+        # absente du corps reçu, n'y est plus conviée.
+        assert apres[:2] == (avant[0] + 1, avant[1] + 1 - 1)
+        assert apres[2] > avant[2]
+        assert Evenement.objects.get(pk=evenement.pk).fin.isoformat().startswith("2026-12-14T09:00:00")
+    else:
+        assert apres == avant

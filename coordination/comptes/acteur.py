@@ -63,6 +63,10 @@ class Acteur:
             return f"proche:{self.proche.uuid}"
         if self.type == TypeActeur.USAGER:
             return f"usager:{self.usager.uuid}"
+        if self.type == TypeActeur.LOGICIEL and self.structure_logiciel is not None:
+            # Le logiciel agit pour sa structure : ceux de deux structures ne se confondent pas (auteur
+            # d'un rendez-vous de l'agenda, `Evenement.cree_par`).
+            return f"logiciel:{self.structure_logiciel.uuid}"
         return self.type
 
     @property

@@ -36,7 +36,7 @@ def _ressource(gestionnaire) -> dict:
     declaration["readHistory"] = Interaction.VREAD in gestionnaire.interactions
     declaration["updateCreate"] = False
     declaration["conditionalCreate"] = False
-    declaration["conditionalUpdate"] = False
+    declaration["conditionalUpdate"] = Interaction.CONDITIONAL_UPDATE in gestionnaire.interactions
     if gestionnaire.inclusions:
         declaration["searchInclude"] = list(gestionnaire.inclusions)
     if Interaction.SEARCH_TYPE in gestionnaire.interactions:

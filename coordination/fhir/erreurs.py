@@ -148,6 +148,16 @@ def version_perimee(attendue: str, courante: str) -> ErreurFHIR:
     )
 
 
+def plusieurs_correspondances(type_ressource: str) -> ErreurFHIR:
+    """412 d'une mise à jour conditionnelle dont les critères désignent plusieurs ressources."""
+    return ErreurFHIR.simple(
+        412,
+        f"Les critères de l'adresse désignent plusieurs {type_ressource} : précisez-les (système et "
+        "valeur de l'identifiant) pour n'en désigner qu'une.",
+        "multiple-matches",
+    )
+
+
 def format_non_accepte(diagnostics: str) -> ErreurFHIR:
     return ErreurFHIR.simple(406, diagnostics, "not-supported")
 

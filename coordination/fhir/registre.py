@@ -51,10 +51,13 @@ class Interaction(enum.StrEnum):
     SEARCH_TYPE = "search-type"
     CREATE = "create"
     UPDATE = "update"
+    # PUT [type]?critères : pas un code d'interaction FHIR ; déclarée dans la CapabilityStatement par
+    # `conditionalUpdate: true` (capacites.py).
+    CONDITIONAL_UPDATE = "conditional-update"
 
 
 # Interactions qui modifient des données (portée « .write » exigée).
-ECRITURES = frozenset({Interaction.CREATE, Interaction.UPDATE})
+ECRITURES = frozenset({Interaction.CREATE, Interaction.UPDATE, Interaction.CONDITIONAL_UPDATE})
 
 
 class TypeParametre(enum.StrEnum):
@@ -198,6 +201,14 @@ class Ressource:
         """Remplace la ressource ; renvoie (représentation, créée ?). `version_attendue` vient de
         If-Match : si elle diffère de la version courante, lever `erreurs.version_perimee`."""
         raise erreurs.interaction_non_prise_en_charge(self.type, Interaction.UPDATE)
+
+    def modifier_conditionnel(
+        self, contexte: Contexte, recherche: Recherche, ressource: dict, *, version_attendue: str | None
+    ) -> tuple[Representation, bool]:
+        """PUT [type]?critères (au moins un critère, vérifié par la vue) : aucune ressource ne
+        correspond → création ; une seule → remplacement ; plusieurs → `erreurs.plusieurs_correspondances`
+        (412). Renvoie (représentation, créée ?)."""
+        raise erreurs.interaction_non_prise_en_charge(self.type, Interaction.CONDITIONAL_UPDATE)
 
 
 class Registre:

@@ -231,10 +231,12 @@ def systeme(request, contexte):
     return reponse_fhir(reponse, 200, joli=_joli(request))
 
 
-@vue_fhir(("GET", "POST"))
+@vue_fhir(("GET", "POST", "PUT"))
 def sur_type(request, contexte, type_ressource: str):
     if request.method == "GET":
         return _rechercher(request, contexte, type_ressource, list(_paires(request.GET)))
+    if request.method == "PUT":
+        return _modifier_conditionnel(request, contexte, type_ressource)
     gestionnaire = _gestionnaire(contexte, type_ressource, Interaction.CREATE)
     ressource = valider(lire_corps(request), type_attendu=type_ressource)
     ressource.pop("id", None)  # en création, l'id est attribué par le serveur
@@ -286,11 +288,31 @@ def instance(request, contexte, type_ressource: str, id_logique: str):
     representation, cree = gestionnaire.modifier(
         contexte, id_logique, ressource, version_attendue=_if_match(request)
     )
+    return _apres_modification(contexte, representation, cree)
+
+
+def _apres_modification(contexte: Contexte, representation, cree: bool) -> HttpResponse:
     statut = HTTPStatus.CREATED if cree else HTTPStatus.OK
     en_tetes = _en_tetes(contexte, representation, location=cree)
     return _selon_prefer(
-        contexte, representation, statut, en_tetes, f"{type_ressource}/{id_logique} enregistrée."
+        contexte, representation, statut, en_tetes, f"{representation.type}/{representation.id} enregistrée."
     )
+
+
+def _modifier_conditionnel(request, contexte: Contexte, type_ressource: str) -> HttpResponse:
+    """PUT [type]?critères : les critères (paramètres de recherche du type) sont obligatoires."""
+    gestionnaire = _gestionnaire(contexte, type_ressource, Interaction.CONDITIONAL_UPDATE)
+    recherche = analyser(_paires(request.GET), gestionnaire)
+    if not recherche.criteres:
+        raise erreurs.requete_invalide(
+            f"Mise à jour conditionnelle : indiquez dans l'adresse les critères qui désignent la ressource "
+            f"(ex. PUT {type_ressource}?identifier=système|valeur)."
+        )
+    ressource = valider(lire_corps(request), type_attendu=type_ressource)
+    representation, cree = gestionnaire.modifier_conditionnel(
+        contexte, recherche, ressource, version_attendue=_if_match(request)
+    )
+    return _apres_modification(contexte, representation, cree)
 
 
 def _if_match(request) -> str | None:
