@@ -8,14 +8,18 @@ refus n'écrit rien (ni événement, ni participant). Le nombre de cas est écri
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from agenda.models import Evenement, Participant
+from agenda import services
+from agenda.models import Absence, Disponibilite, Evenement, Participant
 from agenda.services import Invite
 from coordination.comptes.acteur import SESSION_ACTEUR
+from coordination.journal.models import Evenement as EvenementJournal
 from tests.factories import StructureFactory, connecter
 from tests.fhir_outils import appel, logiciel, oo
-from tests.monde_agenda import NIVEAU_AGENDA, construire_monde_agenda, rendez_vous
+from tests.monde_agenda import NIVEAU_AGENDA, a_paris, construire_monde_agenda, rendez_vous
 
 pytestmark = pytest.mark.django_db
 
@@ -101,3 +105,74 @@ def test_matrice_appointment(client, nom, rapport):
             # Le rendez-vous n'apparaît qu'à qui lit l'agenda de Jeanne (ou y est convié).
             assert ids == ([str(evenement.uuid)] if lit(nom) else []), (nom, route)
     assert (Evenement.objects.count(), Participant.objects.count()) == avant
+
+
+# --- Schedule et Slot : l'agenda d'un professionnel (ADR 0025, « Schedule et Slot ») ---------------
+
+ROUTES_AGENDA_PRO = ["schedule-read", "schedule-search", "slot-search", "schedule-update"]
+NOMBRE_DE_CAS_AGENDA_PRO = len(ACTEURS) * len(ROUTES_AGENDA_PRO)
+
+
+def attendu_agenda_pro(nom: str, route: str) -> int:
+    """L'agenda de l'infirmière ne se lit que par elle (règle d'`agenda_du_professionnel`) : les
+    autres ne le trouvent pas (404 en lecture, recherche vide) ; aucune écriture déclarée (405)."""
+    if nom == "anonyme":
+        return 401
+    if route == "schedule-update":
+        return 405 if nom.startswith("dui_") else 403  # session : lecture seule, avant le 405
+    if route == "schedule-read" and nom != "ide":
+        return 404
+    return 200
+
+
+@pytest.fixture(scope="module")
+def rapport_agenda_pro(record_testsuite_property):
+    record_testsuite_property("matrice_schedule_slot_cas", NOMBRE_DE_CAS_AGENDA_PRO)
+
+
+@pytest.mark.parametrize("nom", ACTEURS)
+def test_matrice_schedule_slot(client, nom, rapport_agenda_pro):
+    monde = construire_monde_agenda()
+    ide = monde.acteurs["ide"]
+    professionnel = ide.exercice.professionnel
+    services.ajouter_disponibilite(
+        acteur=ide, jours=[0, 1, 2, 3, 4], heure_debut=dt.time(9), heure_fin=dt.time(12)
+    )
+    services.ajouter_absence(acteur=ide, debut=a_paris(2028, 3, 28), fin=a_paris(2028, 3, 29))
+    rendez_vous(monde, debut=a_paris(2028, 3, 24, 10), invites=[Invite(ide.exercice)])
+    en_tetes = _en_tetes(client, monde, nom)
+    fenetre = "earliestStart=ge2028-03-23&latestStart=lt2028-03-30"
+    chemins = {
+        "schedule-read": ("GET", f"/fhir/Schedule/{professionnel.uuid}", None),
+        "schedule-search": ("GET", f"/fhir/Schedule?actor=PractitionerRole/{ide.exercice.uuid}", None),
+        "slot-search": ("GET", f"/fhir/Slot?schedule=Schedule/{professionnel.uuid}&{fenetre}", None),
+        "schedule-update": (
+            "PUT",
+            f"/fhir/Schedule/{professionnel.uuid}",
+            {"resourceType": "Schedule", "id": str(professionnel.uuid), "actor": [{"display": "x"}]},
+        ),
+    }
+    avant = (Disponibilite.objects.count(), Absence.objects.count(), Evenement.objects.count())
+    for route in ROUTES_AGENDA_PRO:
+        methode, chemin, donnees = chemins[route]
+        reponse = appel(client, methode, chemin, corps=donnees, **en_tetes)
+        statut = attendu_agenda_pro(nom, route)
+        if statut >= 400:
+            oo(reponse, statut)
+            continue
+        assert reponse.status_code == statut, (nom, route, reponse.content[:300])
+        contenu = reponse.json()
+        if route == "schedule-read":
+            assert contenu["id"] == str(professionnel.uuid) and len(contenu["extension"]) == 2
+        elif route == "schedule-search":
+            assert [e["resource"]["id"] for e in contenu.get("entry", [])] == (
+                [str(professionnel.uuid)] if nom == "ide" else []
+            ), nom
+        else:
+            statuts = [e["resource"]["status"] for e in contenu.get("entry", [])]
+            assert statuts == (
+                ["free", "free", "busy", "free", "free", "busy", "free"] if nom == "ide" else []
+            ), nom
+    assert (Disponibilite.objects.count(), Absence.objects.count(), Evenement.objects.count()) == avant
+    lectures = EvenementJournal.objects.filter(action="fhir.slot.recherche").count()
+    assert lectures == (1 if nom == "ide" else 0)  # seule une recherche servie est journalisée
