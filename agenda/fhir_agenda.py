@@ -28,6 +28,7 @@ from coordination.fhir.filtres import (
     Filtre,
     FiltreDate,
     FiltreJeton,
+    FiltreReferences,
     champ_egal,
     uuid_ou_rien,
 )
@@ -43,7 +44,7 @@ from coordination.fhir.registre import (
 )
 from coordination.fhir.versions import instant_fhir
 from coordination.personnes.fhir import SYSTEME_URN, exercice_actif, identifiant_portail
-from coordination.personnes.models import Exercice, Professionnel
+from coordination.personnes.models import Professionnel
 
 if TYPE_CHECKING:
     from coordination.fhir.contexte import Contexte
@@ -188,24 +189,6 @@ SEL_CURSEUR_SLOT = "agenda.fhir_agenda.slot"
 LIBRE, OCCUPE = "free", "busy"
 
 
-class FiltreActeurPlanning(Filtre):
-    """`actor` d'un Schedule : le professionnel (Practitioner) ou l'une de ses situations d'exercice
-    (PractitionerRole)."""
-
-    def q(self, critere: Critere, prefixe: str = "") -> Q:
-        conditions = RIEN
-        for valeur in critere.valeurs:
-            code = uuid_ou_rien(valeur.id)
-            if code is None:
-                continue
-            if valeur.type in (None, "Practitioner"):
-                conditions |= Q(**{f"{prefixe}uuid": code})
-            if valeur.type in (None, "PractitionerRole"):
-                exercices = Exercice.objects.filter(professionnel=OuterRef(f"{prefixe}pk"), uuid=code)
-                conditions |= Q(Exists(exercices))
-        return conditions
-
-
 def plages_declarees(professionnel: Professionnel, jour: dt.date) -> list[fhir.PlageDeclaree]:
     """Les plages hebdomadaires du professionnel (toutes structures), ou, s'il n'en a déclaré aucune,
     les heures par défaut que le moteur de créneaux lui prête (agenda/reunions.py)."""
@@ -236,7 +219,8 @@ class RessourceSchedule(RessourceModele):
     modele = Professionnel
     parametres = (
         P("actor", T.REFERENCE, "Le professionnel (Practitioner) ou l'une de ses situations d'exercice",
-          cibles=("Practitioner", "PractitionerRole"), filtre=FiltreActeurPlanning()),
+          cibles=("Practitioner", "PractitionerRole"),
+          filtre=FiltreReferences({"Practitioner": "uuid", "PractitionerRole": "exercices__uuid"})),
     )  # fmt: skip
 
     def queryset(self, contexte: Contexte):

@@ -64,6 +64,7 @@ def _en_tetes(client, monde, nom: str) -> dict:
 @pytest.fixture(scope="module")
 def rapport(record_testsuite_property):
     record_testsuite_property("matrice_appointment_cas", NOMBRE_DE_CAS)
+    record_testsuite_property("matrice_schedule_slot_cas", NOMBRE_DE_CAS_AGENDA_PRO)
 
 
 @pytest.mark.parametrize("nom", ACTEURS)
@@ -89,22 +90,31 @@ def test_matrice_appointment(client, nom, rapport):
         "update": ("PUT", f"/fhir/Appointment/{evenement.uuid}", {**corps, "id": str(evenement.uuid)}),
     }
     avant = (Evenement.objects.count(), Participant.objects.count())
-    for route in ROUTES:
-        methode, chemin, donnees = chemins[route]
-        reponse = appel(client, methode, chemin, corps=donnees, **en_tetes)
-        statut = attendu(nom, route)
-        if statut >= 400:
-            oo(reponse, statut)
-            continue
-        assert reponse.status_code == statut, (nom, route, reponse.content[:300])
-        contenu = reponse.json()
+
+    def verifier(route: str, contenu: dict) -> None:
         if route == "read":
             assert contenu["id"] == str(evenement.uuid)
         else:
             ids = [e["resource"]["id"] for e in contenu.get("entry", [])]
             # Le rendez-vous n'apparaît qu'à qui lit l'agenda de Jeanne (ou y est convié).
             assert ids == ([str(evenement.uuid)] if lit(nom) else []), (nom, route)
+
+    jouer(client, en_tetes, chemins, ROUTES, lambda route: attendu(nom, route), verifier)
     assert (Evenement.objects.count(), Participant.objects.count()) == avant
+
+
+def jouer(client, en_tetes: dict, chemins: dict, routes: list[str], attendu_de, verifier) -> None:
+    """Joue chaque route de la matrice : un refus attendu est un OperationOutcome au bon statut ; une
+    réponse servie est vérifiée par `verifier(route, contenu)`."""
+    for route in routes:
+        methode, chemin, donnees = chemins[route]
+        reponse = appel(client, methode, chemin, corps=donnees, **en_tetes)
+        statut = attendu_de(route)
+        if statut >= 400:
+            oo(reponse, statut)
+            continue
+        assert reponse.status_code == statut, (route, reponse.content[:300])
+        verifier(route, reponse.json())
 
 
 # --- Schedule et Slot : l'agenda d'un professionnel (ADR 0025, « Schedule et Slot ») ---------------
@@ -125,13 +135,8 @@ def attendu_agenda_pro(nom: str, route: str) -> int:
     return 200
 
 
-@pytest.fixture(scope="module")
-def rapport_agenda_pro(record_testsuite_property):
-    record_testsuite_property("matrice_schedule_slot_cas", NOMBRE_DE_CAS_AGENDA_PRO)
-
-
 @pytest.mark.parametrize("nom", ACTEURS)
-def test_matrice_schedule_slot(client, nom, rapport_agenda_pro):
+def test_matrice_schedule_slot(client, nom, rapport):
     monde = construire_monde_agenda()
     ide = monde.acteurs["ide"]
     professionnel = ide.exercice.professionnel
@@ -153,26 +158,22 @@ def test_matrice_schedule_slot(client, nom, rapport_agenda_pro):
         ),
     }
     avant = (Disponibilite.objects.count(), Absence.objects.count(), Evenement.objects.count())
-    for route in ROUTES_AGENDA_PRO:
-        methode, chemin, donnees = chemins[route]
-        reponse = appel(client, methode, chemin, corps=donnees, **en_tetes)
-        statut = attendu_agenda_pro(nom, route)
-        if statut >= 400:
-            oo(reponse, statut)
-            continue
-        assert reponse.status_code == statut, (nom, route, reponse.content[:300])
-        contenu = reponse.json()
+
+    def verifier(route: str, contenu: dict) -> None:
+        ids = [e["resource"]["id"] for e in contenu.get("entry", [])]
         if route == "schedule-read":
             assert contenu["id"] == str(professionnel.uuid) and len(contenu["extension"]) == 2
         elif route == "schedule-search":
-            assert [e["resource"]["id"] for e in contenu.get("entry", [])] == (
-                [str(professionnel.uuid)] if nom == "ide" else []
-            ), nom
+            assert ids == ([str(professionnel.uuid)] if nom == "ide" else []), nom
         else:
             statuts = [e["resource"]["status"] for e in contenu.get("entry", [])]
             assert statuts == (
                 ["free", "free", "busy", "free", "free", "busy", "free"] if nom == "ide" else []
             ), nom
+
+    jouer(
+        client, en_tetes, chemins, ROUTES_AGENDA_PRO, lambda route: attendu_agenda_pro(nom, route), verifier
+    )
     assert (Disponibilite.objects.count(), Absence.objects.count(), Evenement.objects.count()) == avant
     lectures = EvenementJournal.objects.filter(action="fhir.slot.recherche").count()
     assert lectures == (1 if nom == "ide" else 0)  # seule une recherche servie est journalisée
