@@ -41,6 +41,7 @@ from coordination.fhir.registre import (
     Ressource,
     TypeParametre,
     enregistrer,
+    registre,
 )
 from coordination.fhir.versions import instant_fhir
 from coordination.personnes.fhir import SYSTEME_URN, exercice_actif, identifiant_portail
@@ -333,6 +334,7 @@ class RessourceSlot(Ressource):
           definition=f"{BASE_GAP_SLOT}/GAP-Slot-latestStart"),
         P("status", T.TOKEN, "free | busy"),
     )  # fmt: skip
+    inclusions = ("Slot:schedule",)
 
     def rechercher(self, contexte: Contexte, recherche: Recherche) -> Page:
         par_nom: dict[str, list[Critere]] = {}
@@ -362,11 +364,16 @@ class RessourceSlot(Ressource):
         tranche = creneaux_trouves[position : position + recherche.nombre]
         moment = timezone.now()
         schedule_id = str(professionnel.uuid)
+        incluses = []
+        if tranche and recherche.inclusions:  # seule inclusion déclarée : Slot:schedule
+            contexte.exiger("Schedule", ecriture=False)
+            incluses.append(registre.obtenir("Schedule").representation(professionnel))
         return Page(
             [
                 Representation(fhir.intervalle_vers_slot(schedule_id, intervalle, statut), moment)
                 for intervalle, statut in tranche
             ],
+            incluses,
             total=total if recherche.total != "none" else None,
             curseur_suivant=_curseur(position + recherche.nombre)
             if position + recherche.nombre < total

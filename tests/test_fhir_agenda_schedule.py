@@ -281,8 +281,24 @@ def test_metadata_declare_schedule_et_slot(client):
     slot = ressources["Slot"]
     assert slot["profile"] == PROFIL_SLOT
     assert {i["code"] for i in slot["interaction"]} == {"search-type"}
+    assert slot["searchInclude"] == ["Slot:schedule"]
     parametres = {p["name"]: p for p in slot["searchParam"]}
     assert {"schedule", "start", "earliestStart", "latestStart", "status"} <= set(parametres)
     assert parametres["earliestStart"]["definition"] == (
         "https://interop.esante.gouv.fr/ig/fhir/gap/SearchParameter/GAP-Slot-earliestStart"
     )
+
+
+def test_creneaux_avec_leur_agenda_inclus(client, monde):
+    """`_include=Slot:schedule` (exemple du volet GAP) : l'agenda une fois, en mode include."""
+    ide = _session(client, monde)
+    professionnel = ide.exercice.professionnel
+    chemin = f"/fhir/Slot?schedule=Schedule/{professionnel.uuid}&{FENETRE_ETE}&_include=Slot:schedule"
+    contenu = appel(client, "GET", chemin).json()
+    modes = [(e["search"]["mode"], e["resource"]["resourceType"]) for e in contenu["entry"]]
+    assert modes == [("match", "Slot")] * 5 + [("include", "Schedule")]
+    assert contenu["entry"][-1]["resource"]["id"] == str(professionnel.uuid)
+    chaine = appel(
+        client, "GET", f"/fhir/Slot?schedule.actor=Practitioner/{professionnel.uuid}&{FENETRE_ETE}"
+    )
+    assert "non pris en charge pour Slot" in oo(chaine, 400)["issue"][0]["diagnostics"]
