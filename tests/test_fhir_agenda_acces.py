@@ -143,10 +143,10 @@ def test_matrice_schedule_slot(client, nom, rapport):
     services.ajouter_disponibilite(
         acteur=ide, jours=[0, 1, 2, 3, 4], heure_debut=dt.time(9), heure_fin=dt.time(12)
     )
-    services.ajouter_absence(acteur=ide, debut=a_paris(2028, 3, 28), fin=a_paris(2028, 3, 29))
-    rendez_vous(monde, debut=a_paris(2028, 3, 24, 10), invites=[Invite(ide.exercice)])
+    services.ajouter_absence(acteur=ide, debut=a_paris(2030, 4, 2), fin=a_paris(2030, 4, 3))
+    rendez_vous(monde, debut=a_paris(2030, 3, 29, 10), invites=[Invite(ide.exercice)])
     en_tetes = _en_tetes(client, monde, nom)
-    fenetre = "earliestStart=ge2028-03-23&latestStart=lt2028-03-30"
+    fenetre = "earliestStart=ge2030-03-28&latestStart=lt2030-04-04"
     chemins = {
         "schedule-read": ("GET", f"/fhir/Schedule/{professionnel.uuid}", None),
         "schedule-search": ("GET", f"/fhir/Schedule?actor=PractitionerRole/{ide.exercice.uuid}", None),

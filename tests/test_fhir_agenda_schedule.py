@@ -29,8 +29,8 @@ pytestmark = pytest.mark.django_db
 EXT = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-schedule-availability-time"
 PROFIL_SCHEDULE = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-schedule"
 PROFIL_SLOT = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-slot"
-# Semaine du passage à l'heure d'été (dimanche 26 mars 2028), sans jour férié.
-FENETRE_ETE = "earliestStart=ge2028-03-23&latestStart=lt2028-03-30"
+# Semaine du passage à l'heure d'été (dimanche 31 mars 2030), sans jour férié.
+FENETRE_ETE = "earliestStart=ge2030-03-28&latestStart=lt2030-04-04"
 
 
 @pytest.fixture
@@ -69,10 +69,10 @@ def _deux_plages_et_un_conge(monde):
     )
     mercredi = services.ajouter_disponibilite(
         acteur=ide, jours=[2], heure_debut=dt.time(14), heure_fin=dt.time(17), pour_cette_structure=True,
-        du=dt.date(2027, 1, 4), au=dt.date(2027, 6, 30), toutes_les_n_semaines=2,
+        du=dt.date(2030, 1, 7), au=dt.date(2030, 6, 30), toutes_les_n_semaines=2,
     )  # fmt: skip
     conge = services.ajouter_absence(
-        acteur=ide, debut=a_paris(2027, 2, 15), fin=a_paris(2027, 2, 20), motif=MotifAbsence.FORMATION
+        acteur=ide, debut=a_paris(2030, 2, 11), fin=a_paris(2030, 2, 16), motif=MotifAbsence.FORMATION
     )
     return matin, mercredi, conge
 
@@ -97,11 +97,10 @@ def test_schedule_plages_et_absence_en_extensions_fr_core(client, monde):
     plage = par_id[f"urn:uuid:{matin.uuid}"]
     assert plage["type"]["code"] == "free"
     assert plage["type"]["system"] == "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-schedule-type"
-    assert (
-        plage["start"]
-        == dt.datetime.combine(premier, dt.time(9), tzinfo=a_paris(2027, 1, 1).tzinfo).isoformat()
+    assert (plage["start"], plage["end"]) == (
+        a_paris(premier.year, premier.month, premier.day, 9).isoformat(),
+        a_paris(premier.year, premier.month, premier.day, 12).isoformat(),
     )
-    assert plage["end"].endswith("T12:00:00+01:00")
     regle = _sous({"extension": plage["rrule"]})
     assert regle["freq"] == {"system": "https://www.ietf.org/rfc/rfc2445", "code": "WEEKLY"}
     assert regle["byDay"] == ["MO", "TU", "WE", "TH", "FR"]
@@ -109,16 +108,16 @@ def test_schedule_plages_et_absence_en_extensions_fr_core(client, monde):
 
     # Plage d'une structure, une semaine sur deux, bornée : DTSTART au premier mercredi, UNTIL en heure d'été.
     plage = par_id[f"urn:uuid:{mercredi.uuid}"]
-    assert (plage["start"], plage["end"]) == ("2027-01-06T14:00:00+01:00", "2027-01-06T17:00:00+01:00")
+    assert (plage["start"], plage["end"]) == ("2030-01-09T14:00:00+01:00", "2030-01-09T17:00:00+01:00")
     regle = _sous({"extension": plage["rrule"]})
     assert regle["interval"] == 2
     assert regle["byDay"] == "WE"
-    assert regle["until"] == "2027-06-30T17:00:00+02:00"
+    assert regle["until"] == "2030-06-30T17:00:00+02:00"
 
     # Congé : indisponibilité, avec son motif (le professionnel lit son propre agenda).
     absence = par_id[f"urn:uuid:{conge.uuid}"]
     assert absence["type"]["code"] == "busy-unavailable"
-    assert (absence["start"], absence["end"]) == ("2027-02-15T00:00:00+01:00", "2027-02-20T00:00:00+01:00")
+    assert (absence["start"], absence["end"]) == ("2030-02-11T00:00:00+01:00", "2030-02-16T00:00:00+01:00")
     assert absence["unavailabilityReason"] == {"text": "formation"}
 
 
@@ -128,7 +127,11 @@ def test_schedule_sans_plage_publie_les_heures_par_defaut(client, monde):
     Schedule.model_validate(contenu)
     [defaut] = [_sous(e) for e in contenu["extension"]]
     assert defaut["identifier"]["value"] == "heures-par-defaut"
-    assert defaut["start"].endswith("T08:00:00+01:00") and defaut["end"].endswith("T19:00:00+01:00")
+    premier = _prochain_jour_ouvre(timezone.localdate())
+    assert (defaut["start"], defaut["end"]) == (
+        a_paris(premier.year, premier.month, premier.day, 8).isoformat(),
+        a_paris(premier.year, premier.month, premier.day, 19).isoformat(),
+    )
     assert _sous({"extension": defaut["rrule"]})["byDay"] == ["MO", "TU", "WE", "TH", "FR"]
 
 
@@ -175,28 +178,28 @@ def test_creneaux_libres_et_occupes_autour_d_un_rendez_vous_d_un_conge_et_du_cha
     services.ajouter_disponibilite(
         acteur=ide, jours=[2], heure_debut=dt.time(14), heure_fin=dt.time(17), pour_cette_structure=True
     )
-    rendez_vous(monde, debut=a_paris(2028, 3, 24, 10), invites=[Invite(ide.exercice)])
-    services.ajouter_absence(acteur=ide, debut=a_paris(2028, 3, 28), fin=a_paris(2028, 3, 29))
+    rendez_vous(monde, debut=a_paris(2030, 3, 29, 10), invites=[Invite(ide.exercice)])
+    services.ajouter_absence(acteur=ide, debut=a_paris(2030, 4, 2), fin=a_paris(2030, 4, 3))
     _session(client, monde)
     assert _creneaux(client, monde) == [
-        ("free", "2028-03-23T08:00:00.000Z", "2028-03-23T11:00:00.000Z"),  # jeudi, heure d'hiver (+01:00)
-        ("free", "2028-03-24T08:00:00.000Z", "2028-03-24T09:00:00.000Z"),  # vendredi, avant le rendez-vous
-        ("busy", "2028-03-24T09:00:00.000Z", "2028-03-24T09:45:00.000Z"),  # le rendez-vous de 10 h
-        ("free", "2028-03-24T09:45:00.000Z", "2028-03-24T11:00:00.000Z"),
-        ("free", "2028-03-27T07:00:00.000Z", "2028-03-27T10:00:00.000Z"),  # lundi, heure d'été (+02:00)
-        ("busy", "2028-03-27T22:00:00.000Z", "2028-03-28T22:00:00.000Z"),  # congé du mardi
-        ("free", "2028-03-29T07:00:00.000Z", "2028-03-29T10:00:00.000Z"),  # mercredi matin
-        ("free", "2028-03-29T12:00:00.000Z", "2028-03-29T15:00:00.000Z"),  # plage de la structure, 14-17 h
+        ("free", "2030-03-28T08:00:00.000Z", "2030-03-28T11:00:00.000Z"),  # jeudi, heure d'hiver (+01:00)
+        ("free", "2030-03-29T08:00:00.000Z", "2030-03-29T09:00:00.000Z"),  # vendredi, avant le rendez-vous
+        ("busy", "2030-03-29T09:00:00.000Z", "2030-03-29T09:45:00.000Z"),  # le rendez-vous de 10 h
+        ("free", "2030-03-29T09:45:00.000Z", "2030-03-29T11:00:00.000Z"),
+        ("free", "2030-04-01T07:00:00.000Z", "2030-04-01T10:00:00.000Z"),  # lundi, heure d'été (+02:00)
+        ("busy", "2030-04-01T22:00:00.000Z", "2030-04-02T22:00:00.000Z"),  # congé du mardi
+        ("free", "2030-04-03T07:00:00.000Z", "2030-04-03T10:00:00.000Z"),  # mercredi matin
+        ("free", "2030-04-03T12:00:00.000Z", "2030-04-03T15:00:00.000Z"),  # plage de la structure, 14-17 h
     ]
     assert [c[0] for c in _creneaux(client, monde, FENETRE_ETE + "&status=busy")] == ["busy", "busy"]
     libres = _creneaux(client, monde, FENETRE_ETE + "&status=free")
     assert len(libres) == 6 and {c[0] for c in libres} == {"free"}
     # `start` standard : les créneaux sont rognés à la période cherchée (le rendez-vous commencé avant).
     assert _creneaux(
-        client, monde, "start=ge2028-03-24T10:30:00%2B01:00&start=lt2028-03-24T12:00:00%2B01:00"
+        client, monde, "start=ge2030-03-29T10:30:00%2B01:00&start=lt2030-03-29T12:00:00%2B01:00"
     ) == [
-        ("busy", "2028-03-24T09:30:00.000Z", "2028-03-24T09:45:00.000Z"),
-        ("free", "2028-03-24T09:45:00.000Z", "2028-03-24T11:00:00.000Z"),
+        ("busy", "2030-03-29T09:30:00.000Z", "2030-03-29T09:45:00.000Z"),
+        ("free", "2030-03-29T09:45:00.000Z", "2030-03-29T11:00:00.000Z"),
     ]
     lecture = EvenementJournal.objects.filter(action="fhir.slot.recherche").first()
     assert lecture is not None and lecture.usager_uuid is None
@@ -212,8 +215,8 @@ def test_creneaux_pages_suivantes(client, monde):
     adresse = urlsplit(suivant)
     deuxieme = appel(client, "GET", f"{adresse.path}?{adresse.query}").json()
     assert [e["resource"]["start"] for e in deuxieme["entry"]] == [
-        "2028-03-27T06:00:00.000Z",  # lundi 8 h, heure d'été
-        "2028-03-28T06:00:00.000Z",
+        "2030-04-01T06:00:00.000Z",  # lundi 8 h, heure d'été
+        "2030-04-02T06:00:00.000Z",
     ]
     assert appel(client, "GET", chemin + "&_curseur=abc").status_code == 400
 
@@ -222,9 +225,9 @@ def test_creneaux_pages_suivantes(client, monde):
     ("parametres", "extrait"),
     [
         (FENETRE_ETE, "schedule=Schedule/<id>"),
-        ("schedule=Schedule/{id}&earliestStart=ge2028-01-01&latestStart=le2028-04-01", "62 jours au plus"),
-        ("schedule=Schedule/{id}&earliestStart=le2028-01-01", "préfixe « le »"),
-        ("schedule=Schedule/{id}&latestStart=lt2028-01-01&earliestStart=ge2028-02-01", "après son début"),
+        ("schedule=Schedule/{id}&earliestStart=ge2030-01-01&latestStart=le2030-04-01", "62 jours au plus"),
+        ("schedule=Schedule/{id}&earliestStart=le2030-01-01", "préfixe « le »"),
+        ("schedule=Schedule/{id}&latestStart=lt2030-01-01&earliestStart=ge2030-02-01", "après son début"),
         ("schedule=Schedule/{id}&_id=x", "non pris en charge pour Slot"),
         ("schedule=Schedule/{id}&schedule=Schedule/{id}", "un et un seul agenda"),
     ],
@@ -241,12 +244,12 @@ def test_nombre_de_requetes_constant_schedule_et_slot(client, monde):
     _session(client, monde)
     professionnel = ide.exercice.professionnel
     services.ajouter_disponibilite(acteur=ide, jours=[0], heure_debut=dt.time(9), heure_fin=dt.time(12))
-    services.ajouter_absence(acteur=ide, debut=a_paris(2028, 3, 1), fin=a_paris(2028, 3, 2))
-    rendez_vous(monde, debut=a_paris(2028, 3, 6, 9), invites=[Invite(ide.exercice)])
+    services.ajouter_absence(acteur=ide, debut=a_paris(2030, 3, 1), fin=a_paris(2030, 3, 2))
+    rendez_vous(monde, debut=a_paris(2030, 3, 4, 9), invites=[Invite(ide.exercice)])
     chemins = {
         "schedule": f"/fhir/Schedule?actor=Practitioner/{professionnel.uuid}",
-        "slot": f"/fhir/Slot?schedule=Schedule/{professionnel.uuid}&earliestStart=ge2028-03-01"
-        "&latestStart=lt2028-04-01&_count=100",
+        "slot": f"/fhir/Slot?schedule=Schedule/{professionnel.uuid}&earliestStart=ge2030-03-01"
+        "&latestStart=lt2030-04-01&_count=100",
     }
     avant = {}
     for nom, chemin in chemins.items():
@@ -258,9 +261,9 @@ def test_nombre_de_requetes_constant_schedule_et_slot(client, monde):
         services.ajouter_disponibilite(
             acteur=ide, jours=[jour], heure_debut=dt.time(14), heure_fin=dt.time(16)
         )
-        services.ajouter_absence(acteur=ide, debut=a_paris(2028, 3, 8 + jour), fin=a_paris(2028, 3, 9 + jour))
+        services.ajouter_absence(acteur=ide, debut=a_paris(2030, 3, 8 + jour), fin=a_paris(2030, 3, 9 + jour))
     for semaine in range(1, 4):
-        rendez_vous(monde, debut=a_paris(2028, 3, 6 + 7 * semaine, 10), invites=[Invite(ide.exercice)])
+        rendez_vous(monde, debut=a_paris(2030, 3, 4 + 7 * semaine, 10), invites=[Invite(ide.exercice)])
     for nom, chemin in chemins.items():
         with CaptureQueriesContext(connection) as requetes:
             contenu = appel(client, "GET", chemin).json()
