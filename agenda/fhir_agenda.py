@@ -11,6 +11,7 @@ d'un usager hors du monde de l'acteur → 404 ; usager connu sans la lecture de 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import TYPE_CHECKING
 
@@ -19,6 +20,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from agenda import fhir, reunions, selectors
+from agenda.intervalles import Intervalle
 from agenda.models import Evenement, Participant, StatutEvenement
 from cercle.fhir_usagers import exiger_acces, noter
 from cercle.models import Domaine
@@ -182,6 +184,9 @@ class RessourceAppointment(RessourceModele):
 # --- Schedule et Slot : l'agenda d'un professionnel, calculé (ADR 0025, « Schedule et Slot ») ------
 
 LECTURE_CRENEAUX = "fhir.slot.recherche"
+LECTURE_CRENEAU = "fhir.slot.lecture"
+# id d'un Slot : agenda (uuid du professionnel), début et fin en secondes depuis l'époque.
+ID_SLOT = re.compile(r"(?P<agenda>[0-9a-f-]{36})-(?P<debut>\d{1,11})-(?P<fin>\d{1,11})")
 BASE_GAP_SLOT = "https://interop.esante.gouv.fr/ig/fhir/gap/SearchParameter"
 SYSTEME_STATUT_SLOT = "http://hl7.org/fhir/slotstatus"
 HORIZON_SLOT_MAX = dt.timedelta(days=62)
@@ -322,9 +327,10 @@ class RessourceSlot(Ressource):
     documentation = (
         "Créneaux calculés (jamais stockés) de l'agenda d'un professionnel (volet GAP 3.0.0) : libres "
         "(plages moins occupations, absences, fériés et temps libres, moteur de l'agenda) et occupés, "
-        "rognés à la période cherchée (62 jours au plus). « schedule » est obligatoire."
+        "rognés à la période cherchée (62 jours au plus). « schedule » est obligatoire. La lecture d'un "
+        "créneau le recalcule : 404 s'il a changé depuis la recherche."
     )
-    interactions = frozenset({Interaction.SEARCH_TYPE})
+    interactions = frozenset({Interaction.READ, Interaction.SEARCH_TYPE})
     parametres = (
         P("schedule", T.REFERENCE, "L'agenda (Schedule) du professionnel, obligatoire", cibles=("Schedule",)),
         P("start", T.DATE, "Début du créneau (eq, ge, gt, le, lt)"),
@@ -335,6 +341,32 @@ class RessourceSlot(Ressource):
         P("status", T.TOKEN, "free | busy"),
     )  # fmt: skip
     inclusions = ("Slot:schedule",)
+
+    def lire(self, contexte: Contexte, id_logique: str) -> Representation:
+        """Un créneau rendu par une recherche, relu tel quel : 404 s'il n'est plus entièrement libre
+        (ou entièrement occupé) depuis, ou si l'agenda n'est pas lisible par l'acteur."""
+        morceaux = ID_SLOT.fullmatch(id_logique)
+        code = uuid_ou_rien(morceaux["agenda"]) if morceaux else None
+        professionnel = None
+        if (
+            code is not None
+            and 0 < int(morceaux["fin"]) - int(morceaux["debut"]) <= HORIZON_SLOT_MAX.total_seconds()
+        ):
+            professionnel = (
+                selectors.professionnels_a_l_agenda_lisible(contexte.acteur).filter(uuid=code).first()
+            )
+        if professionnel is None:
+            raise erreurs.introuvable(self.type, id_logique)
+        creneau = Intervalle(
+            dt.datetime.fromtimestamp(int(morceaux["debut"]), dt.UTC),
+            dt.datetime.fromtimestamp(int(morceaux["fin"]), dt.UTC),
+        )
+        libres, occupes = reunions.libre_et_occupe(professionnel, creneau.debut, creneau.fin)
+        statut = LIBRE if libres == [creneau] else OCCUPE if occupes == [creneau] else None
+        if statut is None:
+            raise erreurs.introuvable(self.type, id_logique)
+        noter(contexte, None, LECTURE_CRENEAU, professionnel)
+        return Representation(fhir.intervalle_vers_slot(str(code), creneau, statut), timezone.now())
 
     def rechercher(self, contexte: Contexte, recherche: Recherche) -> Page:
         par_nom: dict[str, list[Critere]] = {}

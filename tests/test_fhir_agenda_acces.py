@@ -119,7 +119,7 @@ def jouer(client, en_tetes: dict, chemins: dict, routes: list[str], attendu_de, 
 
 # --- Schedule et Slot : l'agenda d'un professionnel (ADR 0025, « Schedule et Slot ») ---------------
 
-ROUTES_AGENDA_PRO = ["schedule-read", "schedule-search", "slot-search", "schedule-update"]
+ROUTES_AGENDA_PRO = ["schedule-read", "schedule-search", "slot-search", "slot-read", "schedule-update"]
 NOMBRE_DE_CAS_AGENDA_PRO = len(ACTEURS) * len(ROUTES_AGENDA_PRO)
 
 
@@ -130,7 +130,7 @@ def attendu_agenda_pro(nom: str, route: str) -> int:
         return 401
     if route == "schedule-update":
         return 405 if nom.startswith("dui_") else 403  # session : lecture seule, avant le 405
-    if route == "schedule-read" and nom != "ide":
+    if route in ("schedule-read", "slot-read") and nom != "ide":
         return 404
     return 200
 
@@ -150,6 +150,13 @@ def test_matrice_schedule_slot(client, nom, rapport):
     chemins = {
         "schedule-read": ("GET", f"/fhir/Schedule/{professionnel.uuid}", None),
         "schedule-search": ("GET", f"/fhir/Schedule?actor=PractitionerRole/{ide.exercice.uuid}", None),
+        # Le créneau libre du jeudi 28 mars 2030, 9 h–12 h à Paris, tel que la recherche le rend.
+        "slot-read": (
+            "GET",
+            f"/fhir/Slot/{professionnel.uuid}-{a_paris(2030, 3, 28, 9).timestamp():.0f}"
+            f"-{a_paris(2030, 3, 28, 12).timestamp():.0f}",
+            None,
+        ),
         "slot-search": ("GET", f"/fhir/Slot?schedule=Schedule/{professionnel.uuid}&{fenetre}", None),
         "schedule-update": (
             "PUT",
@@ -163,6 +170,8 @@ def test_matrice_schedule_slot(client, nom, rapport):
         ids = [e["resource"]["id"] for e in contenu.get("entry", [])]
         if route == "schedule-read":
             assert contenu["id"] == str(professionnel.uuid) and len(contenu["extension"]) == 2
+        elif route == "slot-read":
+            assert (contenu["status"], contenu["start"]) == ("free", "2030-03-28T08:00:00.000Z")
         elif route == "schedule-search":
             assert ids == ([str(professionnel.uuid)] if nom == "ide" else []), nom
         else:
@@ -175,5 +184,7 @@ def test_matrice_schedule_slot(client, nom, rapport):
         client, en_tetes, chemins, ROUTES_AGENDA_PRO, lambda route: attendu_agenda_pro(nom, route), verifier
     )
     assert (Disponibilite.objects.count(), Absence.objects.count(), Evenement.objects.count()) == avant
-    lectures = EvenementJournal.objects.filter(action="fhir.slot.recherche").count()
-    assert lectures == (1 if nom == "ide" else 0)  # seule une recherche servie est journalisée
+    lectures = EvenementJournal.objects.filter(action__startswith="fhir.slot.").count()
+    assert lectures == (
+        2 if nom == "ide" else 0
+    )  # seules la lecture et la recherche servies sont journalisées

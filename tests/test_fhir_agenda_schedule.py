@@ -283,7 +283,7 @@ def test_metadata_declare_schedule_et_slot(client):
     assert "actor" in {p["name"] for p in ressources["Schedule"]["searchParam"]}
     slot = ressources["Slot"]
     assert slot["profile"] == PROFIL_SLOT
-    assert {i["code"] for i in slot["interaction"]} == {"search-type"}
+    assert {i["code"] for i in slot["interaction"]} == {"read", "search-type"}
     assert slot["searchInclude"] == ["Slot:schedule"]
     parametres = {p["name"]: p for p in slot["searchParam"]}
     assert {"schedule", "start", "earliestStart", "latestStart", "status"} <= set(parametres)
@@ -305,3 +305,25 @@ def test_creneaux_avec_leur_agenda_inclus(client, monde):
         client, "GET", f"/fhir/Slot?schedule.actor=Practitioner/{professionnel.uuid}&{FENETRE_ETE}"
     )
     assert "non pris en charge pour Slot" in oo(chaine, 400)["issue"][0]["diagnostics"]
+
+
+def test_lecture_d_un_creneau_recalcule(client, monde):
+    """Un Slot rendu par la recherche se relit tel quel ; pris depuis (un rendez-vous dedans), il n'existe
+    plus (404) ; un id mal formé ou d'un autre agenda : 404."""
+    ide = _session(client, monde)
+    professionnel = ide.exercice.professionnel
+    chemin = f"/fhir/Slot?schedule=Schedule/{professionnel.uuid}&{FENETRE_ETE}"
+    entrees = appel(client, "GET", chemin).json()["entry"]
+    libre = entrees[0]["resource"]  # jeudi 28 mars 2030, 8 h–19 h (heures par défaut)
+    reponse = appel(client, "GET", f"/fhir/Slot/{libre['id']}")
+    assert reponse.status_code == 200, reponse.content
+    assert reponse.json() == libre | {"meta": reponse.json()["meta"]}
+    Slot.model_validate(reponse.json())
+    rendez_vous(monde, debut=a_paris(2030, 3, 28, 10), invites=[Invite(ide.exercice)])
+    oo(appel(client, "GET", f"/fhir/Slot/{libre['id']}"), 404)
+    occupe = next(e["resource"] for e in appel(client, "GET", chemin + "&status=busy").json()["entry"])
+    assert appel(client, "GET", f"/fhir/Slot/{occupe['id']}").json()["status"] == "busy"
+    autre = monde.acteurs["medecin"].exercice.professionnel.uuid
+    for id_logique in ("pas-un-creneau", libre["id"].replace(str(professionnel.uuid), str(autre))):
+        oo(appel(client, "GET", f"/fhir/Slot/{id_logique}"), 404)
+    assert EvenementJournal.objects.filter(action="fhir.slot.lecture").count() == 2
