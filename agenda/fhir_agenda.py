@@ -230,7 +230,8 @@ class RessourceSchedule(RessourceModele):
     )  # fmt: skip
 
     def queryset(self, contexte: Contexte):
-        return selectors.professionnels_a_l_agenda_lisible(contexte.acteur)
+        # distinct : `actor` sans type joint les situations d'exercice (une ligne par situation sinon).
+        return selectors.professionnels_a_l_agenda_lisible(contexte.acteur).distinct()
 
     def representation(self, objet: Professionnel) -> Representation:
         # Au plus un agenda par recherche (le sien) : trois lectures de plus, quel que soit leur nombre.

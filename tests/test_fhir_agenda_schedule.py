@@ -139,9 +139,15 @@ def test_schedule_recherche_par_actor_et_deux_structures(client, monde):
     """L'éducateur exerce au foyer et au SSIAD : un seul agenda, trouvé par l'une ou l'autre situation."""
     educateur = _session(client, monde, "educateur")
     professionnel = educateur.exercice.professionnel
-    for acteur in (f"PractitionerRole/{monde.educateur_ssiad.uuid}", f"Practitioner/{professionnel.uuid}"):
+    for acteur in (
+        f"PractitionerRole/{monde.educateur_ssiad.uuid}",
+        f"Practitioner/{professionnel.uuid}",
+        str(professionnel.uuid),  # sans type : Practitioner ou PractitionerRole, une seule fois
+        f"{monde.educateur_ssiad.uuid},{educateur.exercice.uuid}",
+    ):
         trouve = appel(client, "GET", f"/fhir/Schedule?actor={acteur}").json()
         assert [e["resource"]["id"] for e in trouve["entry"]] == [str(professionnel.uuid)], acteur
+        assert trouve["total"] == 1, acteur
     roles = [a["reference"] for a in trouve["entry"][0]["resource"]["actor"]]
     assert {
         f"PractitionerRole/{educateur.exercice.uuid}",

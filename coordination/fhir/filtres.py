@@ -220,7 +220,8 @@ class FiltreReference(Filtre):
 @dataclass
 class FiltreReferences(Filtre):
     """Référence vers l'un de plusieurs types (`actor` d'un Schedule : Practitioner ou PractitionerRole) :
-    `chemins` associe à chaque type le chemin ORM de l'uuid visé ; une valeur sans type les essaie tous."""
+    `chemins` associe à chaque type le chemin ORM de l'uuid visé ; une valeur sans type les essaie tous.
+    Un chemin à travers une relation multiple joint ses lignes : le queryset doit être `distinct()`."""
 
     chemins: dict[str, str]
 
