@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from agenda.models import Evenement, Participant, StatutEvenement, TypeParticipant
+from agenda.disponibilites import Plage, deplier_plages
+from agenda.intervalles import Intervalle
+from agenda.models import FUSEAU_PAR_DEFAUT, Absence, Evenement, Participant, StatutEvenement, TypeParticipant
 from coordination.fhir.erreurs import non_traitable
 from coordination.fhir.versions import instant_fhir
 from coordination.personnes.fhir import SYSTEME_URN, identifiant_portail, reference
+from coordination.personnes.models import Exercice, Professionnel
 
 BASE_FR_CORE = "https://hl7.fr/ig/fhir/core/StructureDefinition"
 PROFIL_APPOINTMENT = f"{BASE_FR_CORE}/fr-core-appointment"
@@ -276,3 +280,133 @@ EXPRESSIONS = {
     "identifiant_externe": "Appointment.identifier",
     "fuseau": "Appointment.start",
 }
+
+# --- Schedule et Slot (volet GAP 3.0.0 ; ADR 0025, « Schedule et Slot ») -------------------------
+
+PROFIL_SCHEDULE = f"{BASE_FR_CORE}/fr-core-schedule"
+PROFIL_SLOT = f"{BASE_FR_CORE}/fr-core-slot"
+EXT_DISPONIBILITE = f"{BASE_FR_CORE}/fr-core-schedule-availability-time"
+SYSTEME_TYPE_PLANNING = "https://hl7.fr/ig/fhir/core/CodeSystem/fr-core-cs-schedule-type"
+SYSTEME_RRULE = "https://www.ietf.org/rfc/rfc2445"
+# Identifiant des heures par défaut d'un professionnel qui n'a déclaré aucune plage (ADR 0021).
+IDENTIFIANT_HEURES_PAR_DEFAUT = {"system": "urn:portail-coordination:agenda", "value": "heures-par-defaut"}
+JOURS_ICALENDAR = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+
+
+@dataclass(frozen=True)
+class PlageDeclaree:
+    """Une plage hebdomadaire telle que le Schedule la publie : son identifiant FHIR, la plage du
+    moteur (agenda/disponibilites.py), sa date de création (None : heures par défaut) et le jour à
+    partir duquel chercher sa première occurrence (`du`, sinon le jour de sa création)."""
+
+    identifiant: dict
+    plage: Plage
+    a_partir_du: datetime.date
+    cree_le: datetime.datetime | None = None
+
+
+def _heure_locale(instant: datetime.datetime, fuseau: str) -> str:
+    """dateTime FHIR en heure légale du fuseau, avec son décalage (« 2026-12-14T09:00:00+01:00 »)."""
+    return instant.astimezone(ZoneInfo(fuseau)).isoformat(timespec="seconds")
+
+
+def _type_planning(code: str, libelle: str) -> dict:
+    return {"url": "type", "valueCoding": {"system": SYSTEME_TYPE_PLANNING, "code": code, "display": libelle}}
+
+
+def _premiere_occurrence(declaree: PlageDeclaree) -> Intervalle | None:
+    plage = declaree.plage
+    zone = ZoneInfo(plage.fuseau)
+    debut = datetime.datetime.combine(declaree.a_partir_du, datetime.time(0), tzinfo=zone)
+    fin = debut + datetime.timedelta(weeks=plage.toutes_les_n_semaines, days=1)
+    occurrences = deplier_plages([plage], debut, fin)
+    return occurrences[0] if occurrences else None
+
+
+def _disponibilite(declaree: PlageDeclaree) -> dict | None:
+    """Une plage en extension `fr-core-schedule-availability-time` de type `free` : la première
+    occurrence en `start`/`end` (DTSTART/DTEND), la règle hebdomadaire en `rrule` (heure murale du
+    fuseau de la plage). None pour une plage qui n'a plus d'occurrence."""
+    plage = declaree.plage
+    premiere = _premiere_occurrence(declaree)
+    if premiere is None:
+        return None
+    regle = [{"url": "freq", "valueCoding": {"system": SYSTEME_RRULE, "code": "WEEKLY"}}]
+    if plage.toutes_les_n_semaines > 1:
+        regle.append({"url": "interval", "valueInteger": plage.toutes_les_n_semaines})
+    if plage.au:
+        fin_validite = datetime.datetime.combine(plage.au, plage.heure_fin, tzinfo=ZoneInfo(plage.fuseau))
+        regle.append({"url": "until", "valueDateTime": _heure_locale(fin_validite, plage.fuseau)})
+    regle += [{"url": "byDay", "valueString": JOURS_ICALENDAR[jour]} for jour in sorted(plage.jours)]
+    sous_extensions = [
+        _type_planning("free", "Disponibilité"),
+        {"url": "rrule", "extension": regle},
+        {"url": "start", "valueDateTime": _heure_locale(premiere.debut, plage.fuseau)},
+        {"url": "end", "valueDateTime": _heure_locale(premiere.fin, plage.fuseau)},
+        {"url": "identifier", "valueIdentifier": declaree.identifiant},
+    ]
+    if declaree.cree_le is not None:
+        sous_extensions.append({"url": "created", "valueDateTime": instant_fhir(declaree.cree_le)})
+    return {"url": EXT_DISPONIBILITE, "extension": sous_extensions}
+
+
+def _indisponibilite(absence: Absence, *, avec_motif: bool) -> dict:
+    """Une absence en extension `fr-core-schedule-availability-time` de type `busy-unavailable` ;
+    le motif n'est dit qu'au professionnel lui-même (ADR 0021)."""
+    sous_extensions = [
+        _type_planning("busy-unavailable", "Indisponibilité"),
+        {"url": "start", "valueDateTime": _heure_locale(absence.periode.lower, FUSEAU_PAR_DEFAUT)},
+        {"url": "end", "valueDateTime": _heure_locale(absence.periode.upper, FUSEAU_PAR_DEFAUT)},
+        {"url": "identifier", "valueIdentifier": identifiant_portail(absence)},
+    ]
+    if avec_motif:
+        sous_extensions.append(
+            {"url": "unavailabilityReason", "valueCodeableConcept": {"text": absence.get_motif_display()}}
+        )
+    sous_extensions.append({"url": "created", "valueDateTime": instant_fhir(absence.cree_le)})
+    return {"url": EXT_DISPONIBILITE, "extension": sous_extensions}
+
+
+def professionnel_vers_schedule(
+    professionnel: Professionnel,
+    *,
+    plages: list[PlageDeclaree],
+    absences: list[Absence],
+    exercices: list[Exercice],
+    avec_motifs: bool,
+) -> dict:
+    """L'agenda d'un professionnel, toutes structures, en Schedule FR Core : ses plages hebdomadaires
+    (disponibilités) et ses absences (indisponibilités) en extensions `fr-core-schedule-availability-time`,
+    calculées à la lecture. Acteurs : le Practitioner et ses PractitionerRole (situations d'exercice
+    passées par l'appelant). Même id que le Practitioner : un agenda par professionnel."""
+    extensions = [e for e in (_disponibilite(p) for p in plages) if e is not None]
+    extensions += [_indisponibilite(a, avec_motif=avec_motifs) for a in absences]
+    nom = str(professionnel)
+    acteurs = [reference("Practitioner", professionnel, nom)]
+    acteurs += [reference("PractitionerRole", exercice, nom) for exercice in exercices]
+    ressource = {
+        "resourceType": "Schedule",
+        "id": str(professionnel.uuid),
+        "meta": {"profile": [PROFIL_SCHEDULE]},
+        "extension": extensions,
+        "identifier": [{"use": "usual", **identifiant_portail(professionnel)}],
+        "active": True,
+        "actor": acteurs,
+        "comment": f"Agenda de {nom}, toutes structures : plages hebdomadaires et absences à venir.",
+    }
+    return {cle: valeur for cle, valeur in ressource.items() if valeur not in (None, [])}
+
+
+def intervalle_vers_slot(schedule_id: str, intervalle: Intervalle, statut: str) -> dict:
+    """Un créneau calculé (jamais stocké) en Slot FR Core : id = agenda + début + fin (secondes
+    depuis l'époque), stable tant que le créneau ne change pas."""
+    debut, fin = intervalle.debut, intervalle.fin
+    return {
+        "resourceType": "Slot",
+        "id": f"{schedule_id}-{int(debut.timestamp())}-{int(fin.timestamp())}",
+        "meta": {"profile": [PROFIL_SLOT]},
+        "schedule": {"reference": f"Schedule/{schedule_id}"},
+        "status": statut,
+        "start": instant_fhir(debut),
+        "end": instant_fhir(fin),
+    }

@@ -10,16 +10,21 @@ d'un usager hors du monde de l'acteur → 404 ; usager connu sans la lecture de 
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import uuid
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from django.core import signing
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
 
-from agenda import fhir, selectors, services
+from agenda import fhir, reunions, selectors, services
+from agenda.intervalles import Intervalle
 from agenda.models import Evenement, Participant, StatutEvenement
 from cercle import selectors as selectors_cercle
 from cercle.fhir_usagers import exiger_acces, noter, usager_designe
@@ -31,20 +36,25 @@ from coordination.fhir.filtres import (
     Filtre,
     FiltreDate,
     FiltreJeton,
+    FiltreReferences,
     champ_egal,
     uuid_ou_rien,
 )
 from coordination.fhir.orm import RessourceModele
 from coordination.fhir.registre import (
     Interaction,
+    Page,
     ParametreRecherche,
     Representation,
+    Ressource,
     TypeParametre,
     enregistrer,
+    registre,
 )
-from coordination.personnes.fhir import SYSTEME_URN
+from coordination.fhir.versions import instant_fhir
+from coordination.personnes.fhir import SYSTEME_URN, exercice_actif, identifiant_portail
 from coordination.personnes.fhir_annuaire import professionnel_designe
-from coordination.personnes.models import Exercice, Proche
+from coordination.personnes.models import Exercice, Proche, Professionnel
 
 if TYPE_CHECKING:
     from coordination.fhir.contexte import Contexte
@@ -376,3 +386,237 @@ def _invites(contexte: Contexte, recu: fhir.AppointmentRecu, usager) -> list[ser
             )
         invites.append(services.Invite(personne, requis=participant.requis, statut=participant.statut))
     return invites
+
+
+# --- Schedule et Slot : l'agenda d'un professionnel, calculé (ADR 0025, « Schedule et Slot ») ------
+
+LECTURE_CRENEAUX = "fhir.slot.recherche"
+LECTURE_CRENEAU = "fhir.slot.lecture"
+# id d'un Slot : agenda (uuid du professionnel), début et fin en secondes depuis l'époque.
+ID_SLOT = re.compile(r"(?P<agenda>[0-9a-f-]{36})-(?P<debut>\d{1,11})-(?P<fin>\d{1,11})")
+BASE_GAP_SLOT = "https://interop.esante.gouv.fr/ig/fhir/gap/SearchParameter"
+SYSTEME_STATUT_SLOT = "http://hl7.org/fhir/slotstatus"
+HORIZON_SLOT_MAX = dt.timedelta(days=62)
+HORIZON_SLOT_PAR_DEFAUT = dt.timedelta(days=7)
+SEL_CURSEUR_SLOT = "agenda.fhir_agenda.slot"
+LIBRE, OCCUPE = "free", "busy"
+
+
+def plages_declarees(professionnel: Professionnel, jour: dt.date) -> list[fhir.PlageDeclaree]:
+    """Les plages hebdomadaires du professionnel (toutes structures), ou, s'il n'en a déclaré aucune,
+    les heures par défaut que le moteur de créneaux lui prête (agenda/reunions.py)."""
+    lignes = selectors.disponibilites_du_professionnel(professionnel.pk)
+    if not lignes:
+        return [fhir.PlageDeclaree(fhir.IDENTIFIANT_HEURES_PAR_DEFAUT, reunions.HEURES_PRO, jour)]
+    return [
+        fhir.PlageDeclaree(
+            identifiant_portail(ligne),
+            reunions._plage(ligne),
+            ligne.du or timezone.localdate(ligne.cree_le),
+            ligne.cree_le,
+        )
+        for ligne in lignes
+    ]
+
+
+@enregistrer
+class RessourceSchedule(RessourceModele):
+    type = "Schedule"
+    profil = fhir.PROFIL_SCHEDULE
+    documentation = (
+        "Agenda d'un professionnel, toutes structures (volet GAP 3.0.0) : plages hebdomadaires et absences "
+        "à venir en extensions fr-core-schedule-availability-time, calculées à la lecture. Lisible par le "
+        "professionnel lui-même seulement (règle de l'agenda d'un professionnel)."
+    )
+    interactions = frozenset({Interaction.READ, Interaction.SEARCH_TYPE})
+    modele = Professionnel
+    parametres = (
+        P("actor", T.REFERENCE, "Le professionnel (Practitioner) ou l'une de ses situations d'exercice",
+          cibles=("Practitioner", "PractitionerRole"),
+          filtre=FiltreReferences({"Practitioner": "uuid", "PractitionerRole": "exercices__uuid"})),
+    )  # fmt: skip
+
+    def queryset(self, contexte: Contexte):
+        # distinct : `actor` sans type joint les situations d'exercice (une ligne par situation sinon).
+        return selectors.professionnels_a_l_agenda_lisible(contexte.acteur).distinct()
+
+    def representation(self, objet: Professionnel) -> Representation:
+        # Au plus un agenda par recherche (le sien) : trois lectures de plus, quel que soit leur nombre.
+        jour = timezone.localdate()
+        plages = plages_declarees(objet, jour)
+        absences = selectors.absences_a_venir(objet.pk)
+        exercices = [e for e in objet.exercices.order_by("pk") if exercice_actif(e, jour)]
+        # Le queryset ne rend que l'agenda du lecteur lui-même : le motif de ses absences lui est dit.
+        ressource = fhir.professionnel_vers_schedule(
+            objet, plages=plages, absences=absences, exercices=exercices, avec_motifs=True
+        )
+        moment = max(
+            [objet.modifie_le, *(p.cree_le for p in plages if p.cree_le), *(a.modifie_le for a in absences)]
+        )
+        ressource["meta"]["lastUpdated"] = instant_fhir(moment)
+        return Representation(ressource=ressource, derniere_maj=moment)
+
+
+def _fenetre_des_creneaux(criteres: list[Critere]) -> tuple[dt.datetime, dt.datetime]:
+    """[début, fin) des créneaux cherchés, d'après `start`, `earliestStart` (ge, gt) et `latestStart`
+    (le, lt) : sans borne basse, maintenant ; sans borne haute, 7 jours plus tard ; 62 jours au plus."""
+    bas = haut = None
+    for critere in criteres:
+        if len(critere.valeurs) != 1:
+            raise erreurs.requete_invalide(f"Paramètre « {critere.nom} » : une seule date (pas de virgule).")
+        valeur = critere.valeurs[0]
+        permis = {"earliestStart": ("ge", "gt"), "latestStart": ("le", "lt")}.get(
+            critere.nom, ("eq", "ge", "gt", "le", "lt", "sa", "eb")
+        )
+        if valeur.prefixe not in permis:
+            raise erreurs.requete_invalide(
+                f"Paramètre « {critere.nom} » : préfixe « {valeur.prefixe} » non pris en charge "
+                f"(permis : {', '.join(permis)})."
+            )
+        if valeur.prefixe in ("eq", "ge", "gt", "sa"):
+            debut = valeur.fin if valeur.prefixe in ("gt", "sa") else valeur.debut
+            bas = debut if bas is None else max(bas, debut)
+        if valeur.prefixe in ("eq", "le", "lt", "eb"):
+            fin = valeur.fin if valeur.prefixe in ("eq", "le") else valeur.debut
+            haut = fin if haut is None else min(haut, fin)
+    bas = bas or timezone.now().replace(second=0, microsecond=0)
+    haut = haut or bas + HORIZON_SLOT_PAR_DEFAUT
+    if haut <= bas:
+        raise erreurs.requete_invalide("Créneaux : la fin de la période cherchée doit venir après son début.")
+    if haut - bas > HORIZON_SLOT_MAX:
+        raise erreurs.requete_invalide(
+            "Créneaux : cherchez sur 62 jours au plus (earliestStart et latestStart, "
+            "ou start=ge… et start=le…)."
+        )
+    return bas, haut
+
+
+def _statuts(criteres: list[Critere]) -> set[str]:
+    statuts = {LIBRE, OCCUPE}
+    for critere in criteres:  # répétés : ET ; virgule : OU
+        if critere.modificateur is not None:
+            raise erreurs.requete_invalide(f"Paramètre « status:{critere.modificateur} » non pris en charge.")
+        statuts &= {j.code for j in critere.valeurs if j.systeme in (None, SYSTEME_STATUT_SLOT)}
+    return statuts
+
+
+def _agenda_cherche(contexte: Contexte, criteres: list[Critere]) -> Professionnel | None:
+    """Le professionnel de `schedule` (obligatoire, une seule valeur) s'il est lisible par l'acteur."""
+    if len(criteres) != 1 or len(criteres[0].valeurs) != 1:
+        raise erreurs.requete_invalide(
+            "Créneaux : indiquez un et un seul agenda, « schedule=Schedule/<id> » (obligatoire)."
+        )
+    code = uuid_ou_rien(criteres[0].valeurs[0].id)
+    if code is None:
+        return None
+    return selectors.professionnels_a_l_agenda_lisible(contexte.acteur).filter(uuid=code).first()
+
+
+def _position(recherche: Recherche) -> int:
+    if not recherche.curseur:
+        return 0
+    try:
+        contenu = signing.loads(recherche.curseur, salt=SEL_CURSEUR_SLOT)
+        return int(contenu["i"])
+    except (signing.BadSignature, KeyError, TypeError, ValueError):
+        raise erreurs.requete_invalide(
+            "Curseur de page invalide : repartez du lien « self » ou de la première page."
+        ) from None
+
+
+def _curseur(position: int) -> str:
+    return signing.dumps({"i": position}, salt=SEL_CURSEUR_SLOT)
+
+
+@enregistrer
+class RessourceSlot(Ressource):
+    type = "Slot"
+    profil = fhir.PROFIL_SLOT
+    documentation = (
+        "Créneaux calculés (jamais stockés) de l'agenda d'un professionnel (volet GAP 3.0.0) : libres "
+        "(plages moins occupations, absences, fériés et temps libres, moteur de l'agenda) et occupés, "
+        "rognés à la période cherchée (62 jours au plus). « schedule » est obligatoire. La lecture d'un "
+        "créneau le recalcule : 404 s'il a changé depuis la recherche."
+    )
+    interactions = frozenset({Interaction.READ, Interaction.SEARCH_TYPE})
+    parametres = (
+        P("schedule", T.REFERENCE, "L'agenda (Schedule) du professionnel, obligatoire", cibles=("Schedule",)),
+        P("start", T.DATE, "Début du créneau (eq, ge, gt, le, lt)"),
+        P("earliestStart", T.DATE, "GAP : début au plus tôt (ge, gt)",
+          definition=f"{BASE_GAP_SLOT}/GAP-Slot-earliestStart"),
+        P("latestStart", T.DATE, "GAP : début au plus tard (le, lt)",
+          definition=f"{BASE_GAP_SLOT}/GAP-Slot-latestStart"),
+        P("status", T.TOKEN, "free | busy"),
+    )  # fmt: skip
+    inclusions = ("Slot:schedule",)
+
+    def lire(self, contexte: Contexte, id_logique: str) -> Representation:
+        """Un créneau rendu par une recherche, relu tel quel : 404 s'il n'est plus entièrement libre
+        (ou entièrement occupé) depuis, ou si l'agenda n'est pas lisible par l'acteur."""
+        morceaux = ID_SLOT.fullmatch(id_logique)
+        code = uuid_ou_rien(morceaux["agenda"]) if morceaux else None
+        professionnel = None
+        if (
+            code is not None
+            and 0 < int(morceaux["fin"]) - int(morceaux["debut"]) <= HORIZON_SLOT_MAX.total_seconds()
+        ):
+            professionnel = (
+                selectors.professionnels_a_l_agenda_lisible(contexte.acteur).filter(uuid=code).first()
+            )
+        if professionnel is None:
+            raise erreurs.introuvable(self.type, id_logique)
+        creneau = Intervalle(
+            dt.datetime.fromtimestamp(int(morceaux["debut"]), dt.UTC),
+            dt.datetime.fromtimestamp(int(morceaux["fin"]), dt.UTC),
+        )
+        libres, occupes = reunions.libre_et_occupe(professionnel, creneau.debut, creneau.fin)
+        statut = LIBRE if libres == [creneau] else OCCUPE if occupes == [creneau] else None
+        if statut is None:
+            raise erreurs.introuvable(self.type, id_logique)
+        noter(contexte, None, LECTURE_CRENEAU, professionnel)
+        return Representation(fhir.intervalle_vers_slot(str(code), creneau, statut), timezone.now())
+
+    def rechercher(self, contexte: Contexte, recherche: Recherche) -> Page:
+        par_nom: dict[str, list[Critere]] = {}
+        for critere in recherche.criteres:
+            if critere.chaine or critere.nom in ("_id", "_lastUpdated"):
+                raise erreurs.requete_invalide(
+                    f"Paramètre « {critere.nom_complet} » non pris en charge pour Slot "
+                    "(permis : schedule, start, earliestStart, latestStart, status)."
+                )
+            par_nom.setdefault(critere.nom, []).append(critere)
+        professionnel = _agenda_cherche(contexte, par_nom.get("schedule", []))
+        debut, fin = _fenetre_des_creneaux(
+            [c for nom in ("start", "earliestStart", "latestStart") for c in par_nom.get(nom, [])]
+        )
+        statuts = _statuts(par_nom.get("status", []))
+        if professionnel is None or not statuts:
+            return Page([], total=0)
+        noter(contexte, None, LECTURE_CRENEAUX, professionnel)
+        libres, occupes = reunions.libre_et_occupe(professionnel, debut, fin)
+        creneaux_trouves = [(i, LIBRE) for i in libres if LIBRE in statuts]
+        creneaux_trouves += [(i, OCCUPE) for i in occupes if OCCUPE in statuts]
+        creneaux_trouves.sort(key=lambda c: (c[0].debut, c[0].fin))
+        position = _position(recherche)
+        total = len(creneaux_trouves)
+        if recherche.compter_seulement:
+            return Page([], total=total)
+        tranche = creneaux_trouves[position : position + recherche.nombre]
+        moment = timezone.now()
+        schedule_id = str(professionnel.uuid)
+        incluses = []
+        if tranche and recherche.inclusions:  # seule inclusion déclarée : Slot:schedule
+            contexte.exiger("Schedule", ecriture=False)
+            incluses.append(registre.obtenir("Schedule").representation(professionnel))
+        return Page(
+            [
+                Representation(fhir.intervalle_vers_slot(schedule_id, intervalle, statut), moment)
+                for intervalle, statut in tranche
+            ],
+            incluses,
+            total=total if recherche.total != "none" else None,
+            curseur_suivant=_curseur(position + recherche.nombre)
+            if position + recherche.nombre < total
+            else None,
+            curseur_precedent=_curseur(max(position - recherche.nombre, 0)) if position else None,
+        )

@@ -39,7 +39,7 @@ from agenda.models import (
 )
 from cercle.services import AccesRefuse
 from coordination.comptes.acteur import Acteur, TypeActeur
-from coordination.personnes.models import Exercice, Usager
+from coordination.personnes.models import Exercice, Professionnel, Usager
 
 # Sans plage déclarée : un professionnel est joignable en semaine de 8 h à 19 h ; l'usager et ses
 # proches tous les jours de 8 h à 20 h (leurs rendez-vous restent des occupations).
@@ -122,6 +122,17 @@ def occupations(
     return pris
 
 
+def plages_du_participant(plages: dict[int, list[Disponibilite]], participant: Participant) -> list:
+    """Les plages d'un professionnel convié : celles valables pour toutes ses structures et celles
+    de la structure au titre de laquelle il vient ; sans situation d'exercice précisée (son agenda
+    toutes structures, servi en Schedule FHIR), toutes ses plages."""
+    return [
+        d
+        for d in plages.get(participant.professionnel_id, ())
+        if participant.exercice_id is None or d.exercice_id in (None, participant.exercice_id)
+    ]
+
+
 def participants_du_moteur(
     participants: Sequence[Participant],
     debut: dt.datetime,
@@ -146,8 +157,7 @@ def participants_du_moteur(
         occupe = list(pris.get(cle, ()))
         prefere: tuple[Intervalle, ...] = ()
         if p.professionnel_id:
-            exercice_id = p.exercice_id
-            siennes = [d for d in plages.get(p.professionnel_id, ()) if d.exercice_id in (None, exercice_id)]
+            siennes = plages_du_participant(plages, p)
             ouvert = disponibilites.deplier_plages([_plage(d) for d in siennes] or [HEURES_PRO], debut, fin)
             reglage = reglages.get(p.professionnel_id)
             zone = reglage.zone_feries if reglage else "metropole"
@@ -173,6 +183,26 @@ def participants_du_moteur(
             )
         )
     return moteur
+
+
+def libre_et_occupe(
+    professionnel: Professionnel, debut: dt.datetime, fin: dt.datetime
+) -> tuple[list[Intervalle], list[Intervalle]]:
+    """L'agenda d'un professionnel, toutes structures, sur [debut, fin), tel que le moteur le voit
+    (créneaux FHIR Slot) : où une rencontre peut se tenir (`creneaux.libre` : toutes ses plages, ou
+    les heures par défaut, moins ses occupations élargies de ses temps libres), et ses occupations
+    (rendez-vous non déclinés, absences, fériés, calendriers extérieurs) unies et rognées à la fenêtre."""
+    personne = Participant(
+        type=TypeParticipant.PROFESSIONNEL, professionnel=professionnel, nom=str(professionnel)[:200]
+    )
+    moteur = participants_du_moteur([personne], debut, fin)[0]
+    fenetre = Intervalle(debut, fin)
+    occupe = disponibilites.fusionner(
+        Intervalle(max(o.debut, fenetre.debut), min(o.fin, fenetre.fin))
+        for o in moteur.occupations
+        if o.chevauche(fenetre)
+    )
+    return creneaux.libre(moteur), occupe
 
 
 def _valider_horizon(duree: dt.timedelta, debut: dt.datetime, fin: dt.datetime) -> None:
@@ -542,11 +572,7 @@ def avertissements(evenement: Evenement) -> list[str]:
     for dispo in Disponibilite.objects.filter(professionnel_id__in=pros):
         plages[dispo.professionnel_id].append(dispo)
     for participant in participants:
-        siennes = [
-            d
-            for d in plages.get(participant.professionnel_id, ())
-            if d.exercice_id in (None, participant.exercice_id)
-        ]
+        siennes = plages_du_participant(plages, participant)
         if siennes and not any(
             o.contient(Intervalle(debut, fin))
             for o in disponibilites.deplier_plages(

@@ -19,7 +19,7 @@ from agenda.services import DOMAINE, serie_de
 from cercle import habilitations
 from cercle.services import AccesRefuse
 from coordination.comptes.acteur import Acteur, TypeActeur
-from coordination.personnes.models import Usager
+from coordination.personnes.models import Professionnel, Usager
 
 REFUS_LIRE = "Vous n'avez pas accès à l'agenda de cette personne."
 FENETRE_MAX = dt.timedelta(days=400)
@@ -322,3 +322,14 @@ def absences_a_venir(professionnel_id: int) -> list[Absence]:
             professionnel_id=professionnel_id, periode__endswith__gt=timezone.now()
         ).order_by("periode")
     )
+
+
+def professionnels_a_l_agenda_lisible(acteur: Acteur | None) -> QuerySet[Professionnel]:
+    """Les professionnels dont l'acteur lit l'agenda (disponibilités, absences, occupations), selon la
+    règle d'`agenda_du_professionnel` : lui-même seulement, quelle que soit la situation d'exercice
+    en laquelle il agit (son agenda réunit toutes ses structures). Aucun pour les autres acteurs."""
+    try:
+        professionnel_id = _professionnel_de(acteur)
+    except AccesRefuse:
+        return Professionnel.objects.none()
+    return Professionnel.objects.filter(pk=professionnel_id)

@@ -11,16 +11,19 @@ dans le rapport."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from agenda.models import Evenement, Participant
+from agenda import services
+from agenda.models import Absence, Disponibilite, Evenement, Participant
 from agenda.services import Invite
 from cercle import services as services_cercle
 from coordination.comptes.acteur import SESSION_ACTEUR
 from coordination.journal.models import Evenement as Journal
 from tests.factories import StructureFactory, connecter
 from tests.fhir_outils import appel, logiciel, oo
-from tests.monde_agenda import NIVEAU_AGENDA, construire_monde_agenda, rendez_vous
+from tests.monde_agenda import NIVEAU_AGENDA, a_paris, construire_monde_agenda, rendez_vous
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +83,7 @@ def _en_tetes(client, monde, nom: str) -> dict:
 @pytest.fixture(scope="module")
 def rapport(record_testsuite_property):
     record_testsuite_property("matrice_appointment_cas", NOMBRE_DE_CAS)
+    record_testsuite_property("matrice_schedule_slot_cas", NOMBRE_DE_CAS_AGENDA_PRO)
 
 
 @pytest.mark.parametrize("nom", ACTEURS)
@@ -111,15 +115,8 @@ def test_matrice_appointment(client, nom, rapport):
     }
     ecritures = Journal.objects.filter(action__startswith="agenda.evenement")
     avant = (Evenement.objects.count(), Participant.objects.count(), ecritures.count())
-    for route in ROUTES:
-        methode, chemin, donnees = chemins[route]
-        reponse = appel(client, methode, chemin, corps=donnees, **en_tetes)
-        statut = attendu(nom, route)
-        if statut >= 400:
-            oo(reponse, statut)
-            continue
-        assert reponse.status_code == statut, (nom, route, reponse.content[:300])
-        contenu = reponse.json()
+
+    def verifier(route: str, contenu: dict) -> None:
         if route == "read":
             assert contenu["id"] == str(evenement.uuid)
         elif route in ECRITURES:
@@ -129,6 +126,8 @@ def test_matrice_appointment(client, nom, rapport):
             ids = [e["resource"]["id"] for e in contenu.get("entry", [])]
             # Le rendez-vous n'apparaît qu'à qui lit l'agenda de Jeanne (ou y est convié).
             assert ids == ([str(evenement.uuid)] if lit(nom) else []), (nom, route)
+
+    jouer(client, en_tetes, chemins, ROUTES, lambda route: attendu(nom, route), verifier)
     apres = (Evenement.objects.count(), Participant.objects.count(), ecritures.count())
     if nom == "dui_ssiad_ecriture":
         # Un rendez-vous créé (son patient convié) ; l'autre modifié : nouvel horaire, et l'infirmière,
@@ -138,3 +137,90 @@ def test_matrice_appointment(client, nom, rapport):
         assert Evenement.objects.get(pk=evenement.pk).fin.isoformat().startswith("2026-12-14T09:00:00")
     else:
         assert apres == avant
+
+
+def jouer(client, en_tetes: dict, chemins: dict, routes: list[str], attendu_de, verifier) -> None:
+    """Joue chaque route de la matrice : un refus attendu est un OperationOutcome au bon statut ; une
+    réponse servie est vérifiée par `verifier(route, contenu)`."""
+    for route in routes:
+        methode, chemin, donnees = chemins[route]
+        reponse = appel(client, methode, chemin, corps=donnees, **en_tetes)
+        statut = attendu_de(route)
+        if statut >= 400:
+            oo(reponse, statut)
+            continue
+        assert reponse.status_code == statut, (route, reponse.content[:300])
+        verifier(route, reponse.json())
+
+
+# --- Schedule et Slot : l'agenda d'un professionnel (ADR 0025, « Schedule et Slot ») ---------------
+
+ROUTES_AGENDA_PRO = ["schedule-read", "schedule-search", "slot-search", "slot-read", "schedule-update"]
+NOMBRE_DE_CAS_AGENDA_PRO = len(ACTEURS) * len(ROUTES_AGENDA_PRO)
+
+
+def attendu_agenda_pro(nom: str, route: str) -> int:
+    """L'agenda de l'infirmière ne se lit que par elle (règle d'`agenda_du_professionnel`) : les
+    autres ne le trouvent pas (404 en lecture, recherche vide) ; aucune écriture déclarée (405)."""
+    if nom == "anonyme":
+        return 401
+    if route == "schedule-update":
+        return 405 if nom.startswith("dui_") else 403  # session : lecture seule, avant le 405
+    if route in ("schedule-read", "slot-read") and nom != "ide":
+        return 404
+    return 200
+
+
+@pytest.mark.parametrize("nom", ACTEURS)
+def test_matrice_schedule_slot(client, nom, rapport):
+    monde = construire_monde_agenda()
+    ide = monde.acteurs["ide"]
+    professionnel = ide.exercice.professionnel
+    services.ajouter_disponibilite(
+        acteur=ide, jours=[0, 1, 2, 3, 4], heure_debut=dt.time(9), heure_fin=dt.time(12)
+    )
+    services.ajouter_absence(acteur=ide, debut=a_paris(2030, 4, 2), fin=a_paris(2030, 4, 3))
+    rendez_vous(monde, debut=a_paris(2030, 3, 29, 10), invites=[Invite(ide.exercice)])
+    en_tetes = _en_tetes(client, monde, nom)
+    fenetre = "earliestStart=ge2030-03-28&latestStart=lt2030-04-04"
+    chemins = {
+        "schedule-read": ("GET", f"/fhir/Schedule/{professionnel.uuid}", None),
+        "schedule-search": ("GET", f"/fhir/Schedule?actor=PractitionerRole/{ide.exercice.uuid}", None),
+        # Le créneau libre du jeudi 28 mars 2030, 9 h–12 h à Paris, tel que la recherche le rend.
+        "slot-read": (
+            "GET",
+            f"/fhir/Slot/{professionnel.uuid}-{a_paris(2030, 3, 28, 9).timestamp():.0f}"
+            f"-{a_paris(2030, 3, 28, 12).timestamp():.0f}",
+            None,
+        ),
+        "slot-search": ("GET", f"/fhir/Slot?schedule=Schedule/{professionnel.uuid}&{fenetre}", None),
+        "schedule-update": (
+            "PUT",
+            f"/fhir/Schedule/{professionnel.uuid}",
+            {"resourceType": "Schedule", "id": str(professionnel.uuid), "actor": [{"display": "x"}]},
+        ),
+    }
+    avant = (Disponibilite.objects.count(), Absence.objects.count(), Evenement.objects.count())
+
+    def verifier(route: str, contenu: dict) -> None:
+        ids = [e["resource"]["id"] for e in contenu.get("entry", [])]
+        if route == "schedule-read":
+            assert contenu["id"] == str(professionnel.uuid) and len(contenu["extension"]) == 2
+        elif route == "slot-read":
+            assert (contenu["status"], contenu["start"]) == ("free", "2030-03-28T08:00:00.000Z")
+        elif route == "schedule-search":
+            assert ids == ([str(professionnel.uuid)] if nom == "ide" else []), nom
+        else:
+            statuts = [e["resource"]["status"] for e in contenu.get("entry", [])]
+            assert statuts == (
+                ["free", "free", "busy", "free", "free", "busy", "free"] if nom == "ide" else []
+            ), nom
+
+    jouer(
+        client, en_tetes, chemins, ROUTES_AGENDA_PRO, lambda route: attendu_agenda_pro(nom, route), verifier
+    )
+    assert (Disponibilite.objects.count(), Absence.objects.count(), Evenement.objects.count()) == avant
+    lectures = Journal.objects.filter(action__startswith="fhir.slot.").count()
+    assert lectures == (
+        2 if nom == "ide" else 0
+    )  # seules la lecture et la recherche servies sont journalisées

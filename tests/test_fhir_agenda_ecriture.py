@@ -276,7 +276,11 @@ def test_plusieurs_correspondances_412_rien_ecrit(client, monde, dui):
 
 @pytest.mark.parametrize(
     "adresse",
-    ["/fhir/Appointment", f"/fhir/Appointment?patient=Patient/{uuid.uuid4()}", "/fhir/Appointment?_count=1"],
+    [
+        "/fhir/Appointment",
+        "/fhir/Appointment?patient=Patient/00000000-0000-4000-8000-000000000000",
+        "/fhir/Appointment?_count=1",
+    ],
 )
 def test_mise_a_jour_conditionnelle_sans_identifiant_400(client, monde, dui, adresse):
     avant = lignes()

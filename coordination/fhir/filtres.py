@@ -215,3 +215,21 @@ class FiltreReference(Filtre):
         if len(maillons) == 1:
             return filtre.q(critere, sous_prefixe)
         return filtre.q_chaine(critere, maillons[1:], sous_prefixe)
+
+
+@dataclass
+class FiltreReferences(Filtre):
+    """Référence vers l'un de plusieurs types (`actor` d'un Schedule : Practitioner ou PractitionerRole) :
+    `chemins` associe à chaque type le chemin ORM de l'uuid visé ; une valeur sans type les essaie tous.
+    Un chemin à travers une relation multiple joint ses lignes : le queryset doit être `distinct()`."""
+
+    chemins: dict[str, str]
+
+    def q(self, critere: Critere, prefixe: str = "") -> Q:
+        return _ou(
+            Q(**{f"{prefixe}{chemin}": code})
+            for valeur in critere.valeurs
+            if (code := uuid_ou_rien(valeur.id)) is not None
+            for type_ressource, chemin in self.chemins.items()
+            if valeur.type in (None, type_ressource)
+        )
