@@ -350,19 +350,16 @@ def _disponibilite(declaree: PlageDeclaree) -> dict | None:
     return {"url": EXT_DISPONIBILITE, "extension": sous_extensions}
 
 
-def _indisponibilite(absence: Absence, *, avec_motif: bool) -> dict:
-    """Une absence en extension `fr-core-schedule-availability-time` de type `busy-unavailable` ;
-    le motif n'est dit qu'au professionnel lui-même (ADR 0021)."""
+def _indisponibilite(absence: Absence) -> dict:
+    """Une absence en extension `fr-core-schedule-availability-time` de type `busy-unavailable`,
+    sans son motif (une formation, un congé maladie ne regardent que le professionnel : il le voit
+    dans ses pages ; l'agenda FHIR est lu aussi par le logiciel de ses structures, ADR 0025)."""
     sous_extensions = [
         _type_planning("busy-unavailable", "Indisponibilité"),
         {"url": "start", "valueDateTime": _heure_locale(absence.periode.lower, FUSEAU_PAR_DEFAUT)},
         {"url": "end", "valueDateTime": _heure_locale(absence.periode.upper, FUSEAU_PAR_DEFAUT)},
         {"url": "identifier", "valueIdentifier": identifiant_portail(absence)},
     ]
-    if avec_motif:
-        sous_extensions.append(
-            {"url": "unavailabilityReason", "valueCodeableConcept": {"text": absence.get_motif_display()}}
-        )
     sous_extensions.append({"url": "created", "valueDateTime": instant_fhir(absence.cree_le)})
     return {"url": EXT_DISPONIBILITE, "extension": sous_extensions}
 
@@ -373,14 +370,13 @@ def professionnel_vers_schedule(
     plages: list[PlageDeclaree],
     absences: list[Absence],
     exercices: list[Exercice],
-    avec_motifs: bool,
 ) -> dict:
     """L'agenda d'un professionnel, toutes structures, en Schedule FR Core : ses plages hebdomadaires
     (disponibilités) et ses absences (indisponibilités) en extensions `fr-core-schedule-availability-time`,
     calculées à la lecture. Acteurs : le Practitioner et ses PractitionerRole (situations d'exercice
     passées par l'appelant). Même id que le Practitioner : un agenda par professionnel."""
     extensions = [e for e in (_disponibilite(p) for p in plages) if e is not None]
-    extensions += [_indisponibilite(a, avec_motif=avec_motifs) for a in absences]
+    extensions += [_indisponibilite(a) for a in absences]
     nom = str(professionnel)
     acteurs = [reference("Practitioner", professionnel, nom)]
     acteurs += [reference("PractitionerRole", exercice, nom) for exercice in exercices]

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from agenda import fhir, reunions, selectors, services
 from agenda.intervalles import Intervalle
-from agenda.models import Evenement, Participant, StatutEvenement
+from agenda.models import Disponibilite, Evenement, Participant, StatutEvenement
 from cercle import selectors as selectors_cercle
 from cercle.fhir_usagers import exiger_acces, noter, usager_designe
 from cercle.models import Domaine
@@ -402,10 +402,9 @@ SEL_CURSEUR_SLOT = "agenda.fhir_agenda.slot"
 LIBRE, OCCUPE = "free", "busy"
 
 
-def plages_declarees(professionnel: Professionnel, jour: dt.date) -> list[fhir.PlageDeclaree]:
-    """Les plages hebdomadaires du professionnel (toutes structures), ou, s'il n'en a déclaré aucune,
-    les heures par défaut que le moteur de créneaux lui prête (agenda/reunions.py)."""
-    lignes = selectors.disponibilites_du_professionnel(professionnel.pk)
+def plages_declarees(lignes: list[Disponibilite], jour: dt.date) -> list[fhir.PlageDeclaree]:
+    """Les plages hebdomadaires d'un professionnel (toutes structures), ou, s'il n'en a déclaré
+    aucune, les heures par défaut que le moteur de créneaux lui prête (agenda/reunions.py)."""
     if not lignes:
         return [fhir.PlageDeclaree(fhir.IDENTIFIANT_HEURES_PAR_DEFAUT, reunions.HEURES_PRO, jour)]
     return [
@@ -425,8 +424,8 @@ class RessourceSchedule(RessourceModele):
     profil = fhir.PROFIL_SCHEDULE
     documentation = (
         "Agenda d'un professionnel, toutes structures (volet GAP 3.0.0) : plages hebdomadaires et absences "
-        "à venir en extensions fr-core-schedule-availability-time, calculées à la lecture. Lisible par le "
-        "professionnel lui-même seulement (règle de l'agenda d'un professionnel)."
+        "à venir (sans leur motif) en extensions fr-core-schedule-availability-time, calculées à la lecture. "
+        "Lisible par le professionnel lui-même et par le logiciel (DUI) des structures où il exerce."
     )
     interactions = frozenset({Interaction.READ, Interaction.SEARCH_TYPE})
     modele = Professionnel
@@ -437,18 +436,17 @@ class RessourceSchedule(RessourceModele):
     )  # fmt: skip
 
     def queryset(self, contexte: Contexte):
-        # distinct : `actor` sans type joint les situations d'exercice (une ligne par situation sinon).
-        return selectors.professionnels_a_l_agenda_lisible(contexte.acteur).distinct()
+        # Plages, absences et situations d'exercice préchargées : requêtes constantes par page.
+        return selectors.agendas_lisibles(contexte.acteur)
 
     def representation(self, objet: Professionnel) -> Representation:
-        # Au plus un agenda par recherche (le sien) : trois lectures de plus, quel que soit leur nombre.
+        """`objet` vient de `selectors.agendas_lisibles` (préchargements)."""
         jour = timezone.localdate()
-        plages = plages_declarees(objet, jour)
-        absences = selectors.absences_a_venir(objet.pk)
-        exercices = [e for e in objet.exercices.order_by("pk") if exercice_actif(e, jour)]
-        # Le queryset ne rend que l'agenda du lecteur lui-même : le motif de ses absences lui est dit.
+        plages = plages_declarees(objet.plages_lues, jour)
+        absences = objet.absences_lues
+        exercices = [e for e in objet.exercices_lus if exercice_actif(e, jour)]
         ressource = fhir.professionnel_vers_schedule(
-            objet, plages=plages, absences=absences, exercices=exercices, avec_motifs=True
+            objet, plages=plages, absences=absences, exercices=exercices
         )
         moment = max(
             [objet.modifie_le, *(p.cree_le for p in plages if p.cree_le), *(a.modifie_le for a in absences)]
@@ -509,7 +507,7 @@ def _agenda_cherche(contexte: Contexte, criteres: list[Critere]) -> Professionne
     code = uuid_ou_rien(criteres[0].valeurs[0].id)
     if code is None:
         return None
-    return selectors.professionnels_a_l_agenda_lisible(contexte.acteur).filter(uuid=code).first()
+    return selectors.agendas_lisibles(contexte.acteur).filter(uuid=code).first()
 
 
 def _position(recherche: Recherche) -> int:

@@ -19,7 +19,7 @@ from agenda.services import DOMAINE, serie_de
 from cercle import habilitations
 from cercle.services import AccesRefuse
 from coordination.comptes.acteur import Acteur, TypeActeur
-from coordination.personnes.models import Professionnel, Usager
+from coordination.personnes.models import Exercice, Professionnel, Usager
 
 REFUS_LIRE = "Vous n'avez pas accès à l'agenda de cette personne."
 FENETRE_MAX = dt.timedelta(days=400)
@@ -308,26 +308,54 @@ def evenements_lisibles(acteur: Acteur | None) -> QuerySet[Evenement]:
     return _avec_details(Evenement.objects.filter(condition, serie__isnull=True)).select_related("usager")
 
 
+def _disponibilites() -> QuerySet[Disponibilite]:
+    return Disponibilite.objects.select_related("exercice__structure").order_by("jours", "heure_debut")
+
+
+def _absences_a_venir() -> QuerySet[Absence]:
+    return Absence.objects.filter(periode__endswith__gt=timezone.now()).order_by("periode")
+
+
 def disponibilites_du_professionnel(professionnel_id: int) -> list[Disponibilite]:
-    return list(
-        Disponibilite.objects.filter(professionnel_id=professionnel_id)
-        .select_related("exercice__structure")
-        .order_by("jours", "heure_debut")
-    )
+    return list(_disponibilites().filter(professionnel_id=professionnel_id))
 
 
 def absences_a_venir(professionnel_id: int) -> list[Absence]:
-    return list(
-        Absence.objects.filter(
-            professionnel_id=professionnel_id, periode__endswith__gt=timezone.now()
-        ).order_by("periode")
+    return list(_absences_a_venir().filter(professionnel_id=professionnel_id))
+
+
+def agendas_lisibles(acteur: Acteur | None) -> QuerySet[Professionnel]:
+    """`professionnels_a_l_agenda_lisible`, chacun avec ses disponibilités (`plages_lues`), ses
+    absences à venir (`absences_lues`) et ses situations d'exercice (`exercices_lus`) préchargées :
+    quatre requêtes pour une page d'agendas, quel que soit leur nombre."""
+    return (
+        professionnels_a_l_agenda_lisible(acteur)
+        .distinct()
+        .prefetch_related(
+            Prefetch("disponibilites", queryset=_disponibilites(), to_attr="plages_lues"),
+            Prefetch("absences", queryset=_absences_a_venir(), to_attr="absences_lues"),
+            Prefetch("exercices", queryset=Exercice.objects.order_by("pk"), to_attr="exercices_lus"),
+        )
     )
 
 
 def professionnels_a_l_agenda_lisible(acteur: Acteur | None) -> QuerySet[Professionnel]:
-    """Les professionnels dont l'acteur lit l'agenda (disponibilités, absences, occupations), selon la
-    règle d'`agenda_du_professionnel` : lui-même seulement, quelle que soit la situation d'exercice
-    en laquelle il agit (son agenda réunit toutes ses structures). Aucun pour les autres acteurs."""
+    """Les professionnels dont l'acteur lit l'agenda en libre / occupé (disponibilités, absences sans
+    leur motif, créneaux libres et occupés sans le détail des rendez-vous ; API FHIR GAP) :
+    - un professionnel : lui-même, quelle que soit la situation d'exercice en laquelle il agit (son
+      agenda réunit toutes ses structures), comme `agenda_du_professionnel` ;
+    - le logiciel (DUI) d'une structure : ceux qui y exercent aujourd'hui, pour leur proposer des
+      rendez-vous (ADR 0025) ;
+    - aucun pour les autres acteurs."""
+    if acteur is not None and acteur.type == TypeActeur.LOGICIEL and acteur.structure_logiciel is not None:
+        jour = timezone.localdate()
+        exerce_ici = Exercice.objects.filter(
+            Q(date_debut__isnull=True) | Q(date_debut__lte=jour),
+            Q(date_fin__isnull=True) | Q(date_fin__gte=jour),
+            professionnel=OuterRef("pk"),
+            structure=acteur.structure_logiciel,
+        )
+        return Professionnel.objects.filter(Exists(exerce_ici))
     try:
         professionnel_id = _professionnel_de(acteur)
     except AccesRefuse:

@@ -159,14 +159,19 @@ ROUTES_AGENDA_PRO = ["schedule-read", "schedule-search", "slot-search", "slot-re
 NOMBRE_DE_CAS_AGENDA_PRO = len(ACTEURS) * len(ROUTES_AGENDA_PRO)
 
 
+# L'agenda de l'infirmière du SSIAD, en libre / occupé : elle, et le logiciel du SSIAD.
+LECTEURS_AGENDA_PRO = {"ide", "dui_ssiad", "dui_ssiad_ecriture"}
+
+
 def attendu_agenda_pro(nom: str, route: str) -> int:
-    """L'agenda de l'infirmière ne se lit que par elle (règle d'`agenda_du_professionnel`) : les
-    autres ne le trouvent pas (404 en lecture, recherche vide) ; aucune écriture déclarée (405)."""
+    """L'agenda de l'infirmière se lit par elle et par le logiciel (DUI) du SSIAD où elle exerce
+    (`selectors.professionnels_a_l_agenda_lisible`) : les autres ne le trouvent pas (404 en lecture,
+    recherche vide), membres de son cercle compris ; aucune écriture déclarée (405)."""
     if nom == "anonyme":
         return 401
     if route == "schedule-update":
         return 405 if nom.startswith("dui_") else 403  # session : lecture seule, avant le 405
-    if route in ("schedule-read", "slot-read") and nom != "ide":
+    if route in ("schedule-read", "slot-read") and nom not in LECTEURS_AGENDA_PRO:
         return 404
     return 200
 
@@ -209,11 +214,11 @@ def test_matrice_schedule_slot(client, nom, rapport):
         elif route == "slot-read":
             assert (contenu["status"], contenu["start"]) == ("free", "2030-03-28T08:00:00.000Z")
         elif route == "schedule-search":
-            assert ids == ([str(professionnel.uuid)] if nom == "ide" else []), nom
+            assert ids == ([str(professionnel.uuid)] if nom in LECTEURS_AGENDA_PRO else []), nom
         else:
             statuts = [e["resource"]["status"] for e in contenu.get("entry", [])]
             assert statuts == (
-                ["free", "free", "busy", "free", "free", "busy", "free"] if nom == "ide" else []
+                ["free", "free", "busy", "free", "free", "busy", "free"] if nom in LECTEURS_AGENDA_PRO else []
             ), nom
 
     jouer(
@@ -222,5 +227,5 @@ def test_matrice_schedule_slot(client, nom, rapport):
     assert (Disponibilite.objects.count(), Absence.objects.count(), Evenement.objects.count()) == avant
     lectures = Journal.objects.filter(action__startswith="fhir.slot.").count()
     assert lectures == (
-        2 if nom == "ide" else 0
+        2 if nom in LECTEURS_AGENDA_PRO else 0
     )  # seules la lecture et la recherche servies sont journalisées

@@ -16,12 +16,12 @@ from fhir.resources.R4B.schedule import Schedule
 from fhir.resources.R4B.slot import Slot
 
 from agenda import services
-from agenda.models import MotifAbsence
+from agenda.models import Disponibilite, MotifAbsence
 from agenda.services import Invite
 from coordination.comptes.acteur import SESSION_ACTEUR
 from coordination.journal.models import Evenement as EvenementJournal
-from tests.factories import connecter
-from tests.fhir_outils import appel, oo
+from tests.factories import ExerciceFactory, StructureFactory, connecter
+from tests.fhir_outils import appel, logiciel, oo
 from tests.monde_agenda import a_paris, construire_monde_agenda, qui, rendez_vous
 
 pytestmark = pytest.mark.django_db
@@ -31,6 +31,7 @@ PROFIL_SCHEDULE = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-sched
 PROFIL_SLOT = "https://hl7.fr/ig/fhir/core/StructureDefinition/fr-core-slot"
 # Semaine du passage à l'heure d'été (dimanche 31 mars 2030), sans jour férié.
 FENETRE_ETE = "earliestStart=ge2030-03-28&latestStart=lt2030-04-04"
+FENETRE_MARS = "earliestStart=ge2030-03-01&latestStart=lt2030-04-01"
 
 
 @pytest.fixture
@@ -114,11 +115,12 @@ def test_schedule_plages_et_absence_en_extensions_fr_core(client, monde):
     assert regle["byDay"] == "WE"
     assert regle["until"] == "2030-06-30T17:00:00+02:00"
 
-    # Congé : indisponibilité, avec son motif (le professionnel lit son propre agenda).
+    # Congé : indisponibilité, sans son motif (l'agenda FHIR est lu aussi par le DUI de ses structures).
     absence = par_id[f"urn:uuid:{conge.uuid}"]
     assert absence["type"]["code"] == "busy-unavailable"
     assert (absence["start"], absence["end"]) == ("2030-02-11T00:00:00+01:00", "2030-02-16T00:00:00+01:00")
-    assert absence["unavailabilityReason"] == {"text": "formation"}
+    assert "unavailabilityReason" not in absence
+    assert "formation" not in str(contenu)
 
 
 def test_schedule_sans_plage_publie_les_heures_par_defaut(client, monde):
@@ -333,3 +335,40 @@ def test_lecture_d_un_creneau_recalcule(client, monde):
     for id_logique in ("pas-un-creneau", libre["id"].replace(str(professionnel.uuid), str(autre))):
         oo(appel(client, "GET", f"/fhir/Slot/{id_logique}"), 404)
     assert EvenementJournal.objects.filter(action="fhir.slot.lecture").count() == 2
+
+
+def test_le_dui_d_une_structure_lit_les_agendas_de_ceux_qui_y_exercent(client, monde):
+    """Le logiciel du SSIAD lit en libre / occupé l'agenda de chaque professionnel qui y exerce
+    aujourd'hui (pas celui d'une situation d'exercice close, ni d'une autre structure), sans le
+    détail des rendez-vous ; la recherche de tous ses agendas se fait en requêtes constantes."""
+    ide = qui(monde, "ide")
+    services.ajouter_disponibilite(acteur=ide, jours=[0], heure_debut=dt.time(9), heure_fin=dt.time(12))
+    rendez_vous(
+        monde, debut=a_paris(2030, 3, 4, 10), invites=[Invite(ide.exercice)], titre="Toilette secrète"
+    )
+    _, jeton = logiciel(client, structure=monde.ssiad)
+    chemin = f"/fhir/Slot?schedule=Schedule/{ide.exercice.professionnel.uuid}&{FENETRE_MARS}"
+    contenu = appel(client, "GET", chemin, jeton).json()
+    assert "busy" in [e["resource"]["status"] for e in contenu["entry"]]
+    assert "Toilette" not in str(contenu)
+
+    def agendas() -> tuple[set[str], int]:
+        with CaptureQueriesContext(connection) as requetes:
+            contenu = appel(client, "GET", "/fhir/Schedule?_count=100", jeton).json()
+        return {e["resource"]["id"] for e in contenu.get("entry", [])}, len(requetes)
+
+    lus, requetes = agendas()
+    assert str(ide.exercice.professionnel.uuid) in lus
+    ailleurs = ExerciceFactory(structure=StructureFactory())
+    parti = ExerciceFactory(structure=monde.ssiad, date_fin=timezone.localdate() - dt.timedelta(days=1))
+    nouveaux = [ExerciceFactory(structure=monde.ssiad) for _ in range(3)]
+    for exercice in nouveaux:
+        Disponibilite.objects.create(
+            professionnel=exercice.professionnel, jours=[1], heure_debut=dt.time(8), heure_fin=dt.time(10)
+        )
+    lus_apres, requetes_apres = agendas()
+    assert lus_apres == lus | {str(e.professionnel.uuid) for e in nouveaux}
+    assert (
+        str(ailleurs.professionnel.uuid) not in lus_apres and str(parti.professionnel.uuid) not in lus_apres
+    )
+    assert requetes_apres == requetes
