@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchHeadline, SearchQuery
 from django.db.models import (
     BooleanField,
@@ -36,9 +35,8 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, JSONObject, NullIf
+from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -529,9 +527,9 @@ class PageFil:
 
 
 def _avec_details(acteur: Acteur, notes: QuerySet[Note]) -> QuerySet[Note]:
-    """Ajoute à chaque note, dans la même requête, le nombre de réponses visibles, si un accusé de
-    réception m'y est demandé, et ses pièces jointes et sollicitations en tableaux JSON (une seule
-    requête pour toute la page ; ADR 0018) ; `_deplier` en fait ensuite des objets."""
+    """Ajoute à chaque note, dans la même requête, le nombre de réponses visibles et si un accusé de
+    réception m'y est demandé ; précharge ses sollicitations (une requête pour toute la page, en liste
+    dans `note.sollicitations_prechargees`)."""
     reponses = (
         Note.objects.filter(
             reponse_a=OuterRef("pk"), active=True, visibilite__in=visibilites_permises(acteur)
@@ -551,6 +549,13 @@ def _avec_details(acteur: Acteur, notes: QuerySet[Note]) -> QuerySet[Note]:
         if presences is not None
         else Value(False)
     )
+    sollicitations = Prefetch(
+        "sollicitations",
+        queryset=Sollicitation.objects.select_related(
+            "destinataire__professionnel", "destinataire__structure", "destinataire__proche"
+        ).order_by("demandee_le", "id"),
+        to_attr="sollicitations_prechargees",
+    )
     de_moi = q_ecrites_par(acteur)
     # « Nouvelle » : écrite par un autre après ma marque de lecture (même règle que `non_lus`).
     nouvelle = Q(active=True, ecrite_le__gt=_marque(acteur, OuterRef("usager_id"))) & ~de_moi
@@ -561,60 +566,15 @@ def _avec_details(acteur: Acteur, notes: QuerySet[Note]) -> QuerySet[Note]:
     au_nom_de = Case(When(auteur_type=TypeAuteur.LOGICIEL, then=nom), default=Value(""))
     return (
         notes.select_related(None)
-        .prefetch_related(None)
         .annotate(
             au_nom_de=au_nom_de,
             nombre_reponses=Coalesce(Subquery(reponses), Value(0)),
             accuse_attendu_de_moi=attendu,
             de_moi=ExpressionWrapper(de_moi, output_field=BooleanField()),
             nouvelle=ExpressionWrapper(nouvelle, output_field=BooleanField()),
-            pieces_json=ArraySubquery(
-                PieceJointe.objects.filter(note=OuterRef("pk"))
-                .order_by("ordre", "id")
-                .values(json=JSONObject(**{champ: champ for champ in CHAMPS_PIECE_AFFICHES}))
-            ),
-            sollicitations_json=ArraySubquery(
-                Sollicitation.objects.filter(note=OuterRef("pk"))
-                .order_by("demandee_le", "id")
-                .values(
-                    json=JSONObject(
-                        **{champ: champ for champ in CHAMPS_SOLLICITATION_AFFICHES},
-                        nom_destinataire=Membre.nom_affiche_en_sql("destinataire__"),
-                    )
-                )
-            ),
         )
+        .prefetch_related(sollicitations)
     )
-
-
-# Ce que la carte d'une note montre de ses pièces jointes et de ses sollicitations.
-CHAMPS_PIECE_AFFICHES = ("id", "uuid", "nom", "type_mime", "taille", "largeur", "hauteur", "ordre")
-CHAMPS_SOLLICITATION_AFFICHES = (
-    "id",
-    "destinataire_id",
-    "nature",
-    "demandee_le",
-    "accusee_le",
-    "accusee_par",
-)
-DATES_SOLLICITATION = ("demandee_le", "accusee_le")
-
-
-def _deplier(notes: list[Note]) -> list[Note]:
-    """Les tableaux JSON de `_avec_details` en objets pour les gabarits : `note.pieces_prechargees`
-    (PieceJointe) et `note.sollicitations_prechargees` (Sollicitation, avec `nom_destinataire`)."""
-    for note in notes:
-        note.pieces_prechargees = [PieceJointe(note_id=note.pk, **piece) for piece in note.pieces_json]
-        sollicitations = []
-        for valeurs in note.sollicitations_json:
-            nom_destinataire = valeurs.pop("nom_destinataire")
-            for champ in DATES_SOLLICITATION:
-                valeurs[champ] = parse_datetime(valeurs[champ]) if valeurs[champ] else None
-            sollicitation = Sollicitation(note_id=note.pk, **valeurs)
-            sollicitation.nom_destinataire = nom_destinataire
-            sollicitations.append(sollicitation)
-        note.sollicitations_prechargees = sollicitations
-    return notes
 
 
 def page_du_fil(
@@ -628,8 +588,8 @@ def page_du_fil(
     """Une page du fil (notes d'origine, réponses comptées) : les `taille` plus récentes visibles,
     ou celles d'avant la note `avant` (UUID ; pagination par clé (ecrite_le, id), sans OFFSET).
     Les notes désactivées restent à leur place (« transmission retirée »). Nombre de requêtes
-    constant : l'habilitation, puis les notes avec leurs pièces jointes, leurs sollicitations, la
-    marque de lecture et les non-lus."""
+    constant : habilitation, notes (avec la marque de lecture et les non-lus), pièces jointes,
+    sollicitations."""
     if acteur is None or not habilitations.peut(acteur, usager, "lire", DOMAINE):
         return PageFil([], None, 0, False)
     notes = notes_visibles(acteur, usager, filtres={"desactivees": True, **(filtres or {})}).filter(
@@ -642,10 +602,8 @@ def page_du_fil(
             Q(ecrite_le__lt=moment) | Q(ecrite_le=moment, id__lt=Subquery(repere.values("id")[:1]))
         )
     marque, nombre = _expressions_de_lecture(acteur, usager)
-    lignes = _deplier(
-        list(
-            _avec_details(acteur, notes).annotate(lecture_marque=marque, lecture_non_lus=nombre)[: taille + 1]
-        )
+    lignes = list(
+        _avec_details(acteur, notes).annotate(lecture_marque=marque, lecture_non_lus=nombre)[: taille + 1]
     )
     # L'état de lecture vient avec les notes (une requête de moins) ; à part si la page est vide.
     lecture = (
@@ -667,13 +625,13 @@ def note_visible(acteur: Acteur | None, usager: Usager, note_uuid) -> Note | Non
     if acteur is None:
         return None
     notes = notes_visibles(acteur, usager, filtres={"desactivees": True}).filter(uuid=note_uuid)
-    return next(iter(_deplier(list(_avec_details(acteur, notes)[:1]))), None)
+    return _avec_details(acteur, notes).first()
 
 
 def fil_de(acteur: Acteur, note: Note) -> list[Note]:
     """Les réponses visibles à une note, des plus anciennes aux plus récentes (désactivées comprises)."""
     reponses = notes_visibles(acteur, note.usager, filtres={"desactivees": True}).filter(reponse_a=note)
-    return _deplier(list(_avec_details(acteur, reponses).order_by("ecrite_le", "id")))
+    return list(_avec_details(acteur, reponses).order_by("ecrite_le", "id"))
 
 
 def membres_sollicitables(acteur: Acteur | None, usager: Usager) -> QuerySet[Membre]:

@@ -7,8 +7,7 @@ tables et leurs invariants (contraintes en base)."""
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Case, F, Func, Q, Value, When
-from django.db.models.functions import Concat, Trim
+from django.db.models import F, Q
 from django.utils import timezone
 
 from cercle.roles import Role
@@ -256,35 +255,6 @@ class Membre(ModeleDeBase):
         if self.type == TypeMembre.PROCHE:
             return f"{self.proche.prenoms.split(' ')[0]} {self.proche.nom}"
         return " ".join(p for p in (self.prenoms, self.nom) if p)
-
-    @staticmethod
-    def nom_affiche_en_sql(chemin: str = "") -> Case:
-        """`nom_affiche`, calculé par PostgreSQL pour le membre au bout de `chemin`
-        (« destinataire__ ») : une liste l'affiche sans charger les fiches (même règle, vérifiée
-        par tests/test_cercle_modeles.py)."""
-        return Case(
-            When(
-                **{f"{chemin}type": TypeMembre.PROFESSIONNEL},
-                then=Professionnel.nom_en_sql(f"{chemin}professionnel__"),
-            ),
-            When(**{f"{chemin}type": TypeMembre.STRUCTURE}, then=F(f"{chemin}structure__raison_sociale")),
-            When(
-                **{f"{chemin}type": TypeMembre.PROCHE},
-                then=Concat(
-                    Func(
-                        F(f"{chemin}proche__prenoms"),
-                        Value(" "),
-                        Value(1),
-                        function="split_part",
-                        output_field=models.CharField(),
-                    ),  # fmt: skip
-                    Value(" "),
-                    F(f"{chemin}proche__nom"),
-                ),
-            ),
-            default=Trim(Concat(F(f"{chemin}prenoms"), Value(" "), F(f"{chemin}nom"))),
-            output_field=models.CharField(),
-        )
 
 
 # --- Consentements ----------------------------------------------------------------------------

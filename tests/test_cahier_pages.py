@@ -68,16 +68,16 @@ def test_fil_en_nombre_de_requetes_constant(client, monde, nombre, django_assert
             acteur=qui(monde, "ide"), note=note, type="OBS", survenue_le=note.survenue_le, texte="Vu."
         )
     en_tant_que(client, monde, "ide").get("/")
-    # Compte, acteur, usager de l'adresse, habilitation, puis 2 du cahier (choix des filtres ; notes
-    # avec pièces jointes, sollicitations, marque de lecture et non-lus), le lot du journal des
+    # Compte, acteur, usager de l'adresse, habilitation, puis 4 du cahier (choix des filtres,
+    # notes avec marque de lecture et non-lus, sollicitations, pièces jointes), le lot du journal des
     # lectures (verrou de la chaîne, INSERT) et la session, avec les points de sauvegarde de la
     # transaction du test.
-    with django_assert_max_num_queries(13) as requetes:
+    with django_assert_max_num_queries(15) as requetes:
         reponse = client.get(url("fil", monde))
     assert reponse.status_code == 200
     assert reponse.content.decode().count("data-note=") == nombre
     donnees = [r["sql"] for r in requetes.captured_queries if "cahier_" in r["sql"]]
-    assert len(donnees) <= 2, donnees  # choix des filtres, notes (avec tout ce que montre la carte)
+    assert len(donnees) <= 4, donnees  # filtres, notes (et lecture), sollicitations, pièces
 
 
 def test_fil_pagination_par_cle_sans_trou_ni_doublon(client, monde):

@@ -137,17 +137,16 @@ def test_marque_de_lecture_n_avance_pas_a_reculons(monde):
 
 @pytest.mark.parametrize("nom", ["medecin", "aidant_avec_droits"])
 def test_page_du_fil_porte_l_etat_de_lecture(monde, nom, django_assert_num_queries):
-    """La marque de lecture et les non-lus viennent avec les notes de la page (deux requêtes pour
-    un professionnel comme pour une aidante : droits, puis notes avec pièces jointes et
-    sollicitations) et valent ceux de `etat_de_lecture` ; une page vide (filtre sans résultat) les
-    lit à part."""
+    """La marque de lecture et les non-lus viennent avec les notes de la page (quatre requêtes
+    pour un professionnel comme pour une aidante : droits, notes, pièces jointes, sollicitations)
+    et valent ceux de `etat_de_lecture` ; une page vide (filtre sans résultat) les lit à part."""
     note_de(monde, "ide")
     cahier.marquer_lu(acteur=qui(monde, nom), usager=monde.usager)
     note_de(monde, "ide")
     note_de(monde, "educateur")
     attendu = selectors.etat_de_lecture(qui(monde, nom), monde.usager)
     assert attendu.non_lus == 2 and attendu.lu_jusqu_au is not None
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(4):
         page = selectors.page_du_fil(qui(monde, nom), monde.usager)
     assert (page.lu_jusqu_au, page.non_lus, len(page.notes)) == (attendu.lu_jusqu_au, 2, 3)
     vide = selectors.page_du_fil(qui(monde, nom), monde.usager, filtres={"type": "INST"})

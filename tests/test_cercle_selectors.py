@@ -3,7 +3,7 @@
 import pytest
 
 from cercle import selectors, services
-from cercle.models import Membre, TypeMembre
+from cercle.models import TypeMembre
 from tests.factories import ExerciceFactory, UsagerFactory
 from tests.monde_cercle import construire_monde
 
@@ -142,22 +142,3 @@ def test_demandes_sans_reponse_expirent_par_la_tache_de_nuit(monde):
         "expirée sans réponse",
     ]
     assert settings.CELERY_BEAT_SCHEDULE["cercle-expirer-demandes"]["task"] == expirer_demandes.name
-
-
-def test_nom_affiche_en_sql_comme_en_python(monde):
-    """Le nom d'un membre calculé par PostgreSQL (listes sans charger les fiches) est celui que
-    donne `Membre.nom_affiche`, pour chaque sorte de membre (professionnel, structure, proche,
-    autre personne, avec ou sans prénoms)."""
-    for prenoms in ("Zoé Marie", ""):
-        services.ajouter_membre(
-            acteur=monde["systeme"], usager=monde.usager, type=TypeMembre.AUTRE, nom="Voisine-Fictive",
-            prenoms=prenoms, precision="Voisine",
-        )  # fmt: skip
-    membres = (
-        Membre.objects.filter(cercle__usager=monde.usager)
-        .annotate(en_sql=Membre.nom_affiche_en_sql())
-        .select_related("professionnel", "structure", "proche")
-    )
-    assert {m.type for m in membres} == set(TypeMembre.values)
-    for membre in membres:
-        assert membre.en_sql == membre.nom_affiche, membre.type
