@@ -131,6 +131,11 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/coordination")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Paramètres liés côté serveur et requêtes préparées par psycopg après 5 exécutions sur une connexion
+# (ADR 0027) : PostgreSQL ne replanifie plus à chaque page les requêtes les plus jouées. À couper
+# (DB_REQUETES_PREPAREES=false) derrière un PgBouncer en mode transaction sans max_prepared_statements.
+if env.bool("DB_REQUETES_PREPAREES", default=True):
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 if not DATABASES["default"]["ENGINE"].endswith("postgresql"):
     raise ImproperlyConfigured("Le portail fonctionne uniquement sur PostgreSQL (DATABASE_URL postgres://…).")
 

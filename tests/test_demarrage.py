@@ -20,3 +20,21 @@ def test_redis_reel():
     assert cache.get("sonde") == "ok"
     client = redis.Redis.from_url(settings.REDIS_URL)
     assert client.info("server")["redis_version"]
+
+
+@pytest.mark.django_db
+def test_requetes_preparees_par_postgresql():
+    """Paramètres liés côté serveur : une requête jouée plus de cinq fois sur la connexion est
+    préparée par psycopg (ADR 0027), ses valeurs restant des paramètres ($1, $2)."""
+    from coordination.personnes.models import Usager
+
+    assert connection.features.uses_server_side_binding
+    for _ in range(7):
+        list(Usager.objects.filter(pk=-1, nom_naissance="SONDE"))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT statement FROM pg_prepared_statements WHERE statement LIKE %s", ["%personnes_usager%"]
+        )
+        [(preparee,)] = cursor.fetchall()
+    assert '"personnes_usager"."nom_naissance" = $1 AND "personnes_usager"."id" = $2' in preparee
+    assert "SONDE" not in preparee
