@@ -179,11 +179,30 @@ def _interrompre(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
+def _mot_de_passe_existant(dossier: Path, utilisateur: str) -> str | None:
+    """Le mot de passe déjà écrit pour `utilisateur` (un calendrier relié au portail lors d'un
+    lancement précédent reste valable)."""
+    fichier = dossier / "utilisateurs"
+    if not fichier.exists():
+        return None
+    for ligne in fichier.read_text().splitlines():
+        nom, _, secret = ligne.partition(":")
+        if nom == utilisateur and secret:
+            return secret
+    return None
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage : python -m sandbox.radicale DOSSIER", file=sys.stderr)
+    """`python -m sandbox.radicale DOSSIER [PORT]` : le serveur CalDAV du bac à sable (`make run`)."""
+    if len(argv) not in (1, 2) or (len(argv) == 2 and not argv[1].isdigit()):
+        print("usage : python -m sandbox.radicale DOSSIER [PORT]", file=sys.stderr)
         return 2
-    with ServeurRadicale.demarrer(Path(argv[0])) as serveur:
+    dossier = Path(argv[0])
+    with ServeurRadicale.demarrer(
+        dossier,
+        mot_de_passe=_mot_de_passe_existant(dossier, UTILISATEUR_PAR_DEFAUT),
+        port=int(argv[1]) if len(argv) == 2 else None,
+    ) as serveur:
         print(
             f"Radicale prêt en {serveur.duree_demarrage:.2f} s : {serveur.url_calendrier('agenda')}",
             flush=True,

@@ -320,6 +320,13 @@ class Supervisor:
                  "--jwks-client", jwks_portail],
                 env,
             )  # fmt: skip
+            # Un serveur CalDAV (Radicale) où relier l'agenda d'un professionnel (ADR 0024).
+            port_caldav = env.get("CALDAV_BAC_A_SABLE_PORT", "8073")
+            self._spawn(
+                "caldav-bac-a-sable",
+                [sys.executable, "-m", "sandbox.radicale", str(RUN_DIR / "radicale"), port_caldav],
+                env,
+            )
             self._manage("demo", "--logins", env=env)
             _afficher_identites_de_test()
             # « localhost » plutôt que l'adresse IP : les clés de sécurité (WebAuthn) refusent les IP.
@@ -328,7 +335,12 @@ class Supervisor:
             decouverte_psc = f"http://127.0.0.1:{port_psc}/auth/realms/esante-wallet/.well-known/wallet-openid-configuration"
             print(f"  Pro Santé Connect (bac à sable) : {decouverte_psc}", flush=True)
             decouverte_fcplus = f"http://127.0.0.1:{port_fcplus}/api/v2/.well-known/openid-configuration"
-            print(f"  FranceConnect+ (bac à sable) : {decouverte_fcplus}\n", flush=True)
+            print(f"  FranceConnect+ (bac à sable) : {decouverte_fcplus}", flush=True)
+            print(
+                f"  CalDAV (bac à sable, Radicale) : http://127.0.0.1:{port_caldav}/professionnel/agenda/ "
+                f"(compte « professionnel », mot de passe dans {RUN_DIR / 'radicale' / 'utilisateurs'})\n",
+                flush=True,
+            )
             while True:
                 for child in self.apps:
                     if child.process.poll() is not None:

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -41,12 +42,13 @@ def _processus_de(dossier: Path) -> list[psutil.Process]:
 
 
 def _demarrer(
-    dossier: Path, port: int, port_psc: int = 0, port_fcplus: int = 0
+    dossier: Path, port: int, port_psc: int = 0, port_fcplus: int = 0, port_caldav: int = 0
 ) -> tuple[subprocess.Popen, list[str]]:
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
     env.update(COORDINATION_RUN_DIR=str(dossier), PORT=str(port), PYTHONUNBUFFERED="1")
     env["PSC_BAC_A_SABLE_PORT"] = str(port_psc or _port_libre())
     env["FCPLUS_BAC_A_SABLE_PORT"] = str(port_fcplus or _port_libre())
+    env["CALDAV_BAC_A_SABLE_PORT"] = str(port_caldav or _port_libre())
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox.stack", "run"],
         cwd=RACINE,
@@ -91,8 +93,9 @@ def test_make_run_sert_le_portail_puis_s_arrete_proprement(tmp_path):
     port = _port_libre()
     port_psc = _port_libre()
     port_fcplus = _port_libre()
+    port_caldav = _port_libre()
 
-    process, lignes = _demarrer(dossier, port, port_psc, port_fcplus)
+    process, lignes = _demarrer(dossier, port, port_psc, port_fcplus, port_caldav)
     try:
         sortie_demarrage = "".join(lignes)
         statut, corps = _get(f"http://127.0.0.1:{port}/comptes/login/")
@@ -115,11 +118,17 @@ def test_make_run_sert_le_portail_puis_s_arrete_proprement(tmp_path):
         assert (dossier / "fcplus-cles-dev.json").exists()
         statut, corps = _get(f"http://127.0.0.1:{port}/sante/")
         assert statut == 200
+        # Le serveur CalDAV du bac à sable (Radicale) répond, et refuse qui n'a pas de compte.
+        with pytest.raises(urllib.error.HTTPError) as refus:
+            urllib.request.urlopen(f"http://127.0.0.1:{port_caldav}/professionnel/", timeout=5)  # noqa: S310
+        assert refus.value.code == 401
         assert _processus_de(dossier), "aucun processus de la pile trouvé pendant l'exécution"
     finally:
         sortie_arret = _arreter(process)
     assert process.returncode == 0, sortie_arret
     assert "Tout est arrêté." in sortie_arret
+    sortie = sortie_demarrage + sortie_arret
+    assert f"CalDAV (bac à sable, Radicale) : http://127.0.0.1:{port_caldav}/" in sortie
     # Les identités de test des fournisseurs du bac à sable sont annoncées avec les comptes.
     assert "Identités de test" in sortie_demarrage and "LAMBERT-FICTIF" in sortie_demarrage
     assert "GIRAUD-FICTIF" in sortie_demarrage
