@@ -73,15 +73,23 @@ def _dans_la_fenetre(debut: dt.datetime, fin: dt.datetime) -> Q:
     return Q(serie__isnull=True, debut__lt=fin) & (Q(fin_serie__gt=debut) | Q(fin_serie__isnull=True))
 
 
+def _participants() -> QuerySet[Participant]:
+    """Les participants d'un lot d'événements. Des personnes liées, seul l'identifiant public sert
+    (références FHIR, adresses des pages) : le nom montré est celui du participant ; ne charger que
+    lui allège chaque ligne (un usager compte près de trente colonnes)."""
+    return (
+        Participant.objects.select_related("usager", "proche", "professionnel", "exercice")
+        .only(
+            *(champ.name for champ in Participant._meta.concrete_fields),
+            *(f"{personne}__uuid" for personne in ("usager", "proche", "professionnel", "exercice")),
+        )
+        .order_by("type", "nom", "pk")
+    )
+
+
 def _avec_details(evenements: QuerySet[Evenement]) -> QuerySet[Evenement]:
     return evenements.prefetch_related(
-        Prefetch(
-            "participants",
-            queryset=Participant.objects.select_related(
-                "usager", "proche", "professionnel", "exercice"
-            ).order_by("type", "nom", "pk"),
-            to_attr="participants_precharges",
-        ),
+        Prefetch("participants", queryset=_participants(), to_attr="participants_precharges"),
         Prefetch("remplacements", to_attr="remplacements_precharges"),
     )
 

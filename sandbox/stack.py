@@ -329,18 +329,19 @@ class Supervisor:
             )
             self._manage("demo", "--logins", env=env)
             _afficher_identites_de_test()
-            # « localhost » plutôt que l'adresse IP : les clés de sécurité (WebAuthn) refusent les IP.
-            hote = "localhost" if self.host in {"127.0.0.1", "localhost"} else self.host
-            print(f"\n  Portail : http://{hote}:{self.port}/   (Ctrl-C pour tout arrêter)", flush=True)
             decouverte_psc = f"http://127.0.0.1:{port_psc}/auth/realms/esante-wallet/.well-known/wallet-openid-configuration"
-            print(f"  Pro Santé Connect (bac à sable) : {decouverte_psc}", flush=True)
+            print(f"\n  Pro Santé Connect (bac à sable) : {decouverte_psc}", flush=True)
             decouverte_fcplus = f"http://127.0.0.1:{port_fcplus}/api/v2/.well-known/openid-configuration"
             print(f"  FranceConnect+ (bac à sable) : {decouverte_fcplus}", flush=True)
             print(
                 f"  CalDAV (bac à sable, Radicale) : http://127.0.0.1:{port_caldav}/professionnel/agenda/ "
-                f"(compte « professionnel », mot de passe dans {RUN_DIR / 'radicale' / 'utilisateurs'})\n",
+                f"(compte « professionnel », mot de passe dans {RUN_DIR / 'radicale' / 'utilisateurs'})",
                 flush=True,
             )
+            # « localhost » plutôt que l'adresse IP : les clés de sécurité (WebAuthn) refusent les IP.
+            # Cette ligne vient en dernier : qui attend le démarrage la guette.
+            hote = "localhost" if self.host in {"127.0.0.1", "localhost"} else self.host
+            print(f"\n  Portail : http://{hote}:{self.port}/   (Ctrl-C pour tout arrêter)\n", flush=True)
             while True:
                 for child in self.apps:
                     if child.process.poll() is not None:

@@ -127,8 +127,9 @@ def test_make_run_sert_le_portail_puis_s_arrete_proprement(tmp_path):
         sortie_arret = _arreter(process)
     assert process.returncode == 0, sortie_arret
     assert "Tout est arrêté." in sortie_arret
-    sortie = sortie_demarrage + sortie_arret
-    assert f"CalDAV (bac à sable, Radicale) : http://127.0.0.1:{port_caldav}/" in sortie
+    # Les bacs à sable sont annoncés avant l'adresse du portail (la dernière ligne du démarrage).
+    annonces = sortie_demarrage[sortie_demarrage.rfind("Identités de test") :]
+    assert f"CalDAV (bac à sable, Radicale) : http://127.0.0.1:{port_caldav}/" in annonces, annonces
     # Les identités de test des fournisseurs du bac à sable sont annoncées avec les comptes.
     assert "Identités de test" in sortie_demarrage and "LAMBERT-FICTIF" in sortie_demarrage
     assert "GIRAUD-FICTIF" in sortie_demarrage
