@@ -526,6 +526,13 @@ class PageFil:
         return str(self.notes[-1].uuid) if self.notes and self.plus_anciennes else ""
 
 
+# Ce que lit `Membre.nom_affiche` (cercle/models.py) : le type, et le nom de la personne membre.
+CHAMPS_DU_NOM_AFFICHE = (
+    "type", "prenoms", "nom", "professionnel__prenom_exercice", "professionnel__nom_exercice",
+    "structure__raison_sociale", "proche__prenoms", "proche__nom",
+)  # fmt: skip
+
+
 def _avec_details(acteur: Acteur, notes: QuerySet[Note]) -> QuerySet[Note]:
     """Ajoute à chaque note, dans la même requête, le nombre de réponses visibles et si un accusé de
     réception m'y est demandé ; précharge ses sollicitations (une requête pour toute la page, en liste
@@ -553,7 +560,13 @@ def _avec_details(acteur: Acteur, notes: QuerySet[Note]) -> QuerySet[Note]:
         "sollicitations",
         queryset=Sollicitation.objects.select_related(
             "destinataire__professionnel", "destinataire__structure", "destinataire__proche"
-        ).order_by("demandee_le", "id"),
+        )
+        # Du destinataire, seul ce qui fait son nom (`Membre.nom_affiche`) : des lignes plus légères.
+        .only(
+            *(champ.name for champ in Sollicitation._meta.concrete_fields),
+            *(f"destinataire__{champ}" for champ in CHAMPS_DU_NOM_AFFICHE),
+        )
+        .order_by("demandee_le", "id"),
         to_attr="sollicitations_prechargees",
     )
     de_moi = q_ecrites_par(acteur)

@@ -248,3 +248,17 @@ def test_page_du_fil_suit_son_index(monde):
             plan = "\n".join(ligne for (ligne,) in curseur.fetchall())
             assert "cahier_note_fil_origines_idx" in plan, plan
             assert "Sort" not in plan.split("SubPlan")[0], plan
+
+
+def test_page_du_fil_nomme_les_destinataires_sans_requete_de_plus(monde, django_assert_num_queries):
+    """Les sollicitations préchargées portent de quoi nommer leur destinataire (professionnel,
+    structure, proche) : afficher « Accusé de réception attendu de … » ne relit rien."""
+    note = note_de(monde, "medecin")
+    lecteurs = list(selectors.membres_sollicitables(qui(monde, "medecin"), monde.usager))
+    assert {m.type for m in lecteurs} >= {"professionnel", "structure", "proche"}
+    cahier.demander_accuse(acteur=qui(monde, "medecin"), note=note, destinataires=lecteurs)
+    attendus = sorted(m.nom_affiche for m in lecteurs)
+    page = selectors.page_du_fil(qui(monde, "ide"), monde.usager)
+    with django_assert_num_queries(0):
+        noms = sorted(s.destinataire.nom_affiche for s in page.notes[0].sollicitations_prechargees)
+    assert noms == attendus
