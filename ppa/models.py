@@ -1,0 +1,222 @@
+"""Projet personnalisé d'accompagnement (PPA), aligné sur le modèle TDDUI (CarePlan « projet
+personnalisé », Goal « objectif », Task « action », ServiceRequest « besoin », Consent « accord ») ;
+docs/decisions/0028-ppa-modele-versions-accords.md.
+
+Un projet par usager et structure qui l'accompagne ; ses versions : brouillon → en validation →
+validée → remplacée. Le contenu d'une version (attentes, projet de vie, besoins, objectifs,
+actions) ne change qu'en brouillon, ce que la base garantit (déclencheurs, migration 0002) ; une
+version validée ne change plus jamais (un avenant est une nouvelle version qui en dérive). Les
+accords de l'usager et de la structure portent l'empreinte (SHA-256) du contenu exact accepté.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+
+from coordination.modeles import ModeleDeBase
+from coordination.personnes.models import Structure, Usager
+
+
+class TypeProjet(models.TextChoices):
+    """Type de projet personnalisé (TRE_R390, jeu de valeurs JDV_J367-TypeProjetPersonnaliseMs)."""
+
+    PPA = "PPA", "Projet personnalisé d'accompagnement"
+    PAI = "PAI", "Projet d'accompagnement individuel"
+    PPIA = "PPIA", "Projet personnalisé individuel d'accompagnement"
+    PP = "PP", "Projet personnalisé"
+    PPI = "PPI", "Projet personnalisé individuel"
+    PA = "PA", "Projet d'accompagnement"
+    PI = "PI", "Projet individuel"
+
+
+class StatutVersion(models.TextChoices):
+    BROUILLON = "brouillon", "brouillon (en construction)"
+    EN_VALIDATION = "en_validation", "en attente des accords"
+    VALIDEE = "validee", "validée"
+    REMPLACEE = "remplacee", "remplacée par un avenant"
+
+
+class ProjetPersonnalise(ModeleDeBase):
+    """Le projet personnalisé d'un usager dans une structure qui l'accompagne."""
+
+    usager = models.ForeignKey(Usager, on_delete=models.PROTECT, related_name="projets_personnalises")
+    structure = models.ForeignKey(
+        Structure, verbose_name="structure qui accompagne", on_delete=models.PROTECT, related_name="+"
+    )
+    type = models.CharField("type de projet", max_length=4, choices=TypeProjet, default=TypeProjet.PPA)
+    titre = models.CharField("titre", max_length=200)
+    cree_par = models.CharField("créé par (clé de l'acteur)", max_length=120)
+
+    class Meta:
+        verbose_name = "projet personnalisé"
+        verbose_name_plural = "projets personnalisés"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["usager", "structure", "type"], name="ppa_projet_unique_par_structure"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} — {self.titre}"
+
+
+class VersionPPA(ModeleDeBase):
+    """Une version du projet. Son contenu est dans la ligne (paroles de l'usager) et dans ses
+    besoins, objectifs et actions ; `empreinte` est calculée quand elle part en validation."""
+
+    projet = models.ForeignKey(ProjetPersonnalise, on_delete=models.PROTECT, related_name="versions")
+    numero = models.PositiveIntegerField("numéro de version")
+    statut = models.CharField("statut", max_length=14, choices=StatutVersion, default=StatutVersion.BROUILLON)
+    derive_de = models.ForeignKey(
+        "self", verbose_name="avenant de", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="avenants",
+    )  # fmt: skip
+    debut = models.DateField("début de la période", null=True, blank=True)
+    fin = models.DateField("fin de la période", null=True, blank=True)
+    attentes = models.TextField("attentes de la personne, dans ses mots", blank=True)
+    projet_de_vie = models.TextField("projet de vie, dans ses mots", blank=True)
+    empreinte = models.CharField("empreinte du contenu soumis (SHA-256)", max_length=64, blank=True)
+    soumise_le = models.DateTimeField("soumise aux accords le", null=True, blank=True)
+    validee_le = models.DateTimeField("validée le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "version de projet personnalisé"
+        verbose_name_plural = "versions de projets personnalisés"
+        ordering = ["projet", "numero"]
+        constraints = [
+            models.UniqueConstraint(fields=["projet", "numero"], name="ppa_version_numero_unique"),
+            # Au plus une version en cours (brouillon ou en validation) et une validée par projet.
+            models.UniqueConstraint(
+                fields=["projet"], condition=Q(statut__in=["brouillon", "en_validation"]),
+                name="ppa_une_version_en_cours",
+            ),
+            models.UniqueConstraint(
+                fields=["projet"], condition=Q(statut="validee"), name="ppa_une_version_validee"
+            ),
+            models.CheckConstraint(
+                condition=Q(statut="brouillon") | (~Q(empreinte="") & Q(soumise_le__isnull=False)),
+                name="ppa_version_soumise_a_une_empreinte",
+            ),
+            models.CheckConstraint(
+                condition=~Q(statut__in=["validee", "remplacee"]) | Q(validee_le__isnull=False),
+                name="ppa_version_validee_datee",
+            ),
+            models.CheckConstraint(
+                condition=Q(debut__isnull=True) | Q(fin__isnull=True) | Q(fin__gte=F("debut")),
+                name="ppa_version_periode",
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.projet} — version {self.numero} ({self.get_statut_display()})"
+
+
+class ContenuDeVersion(models.Model):
+    """Un élément du contenu d'une version (figé avec elle, voir la migration 0002)."""
+
+    ordre = models.PositiveIntegerField("ordre", default=0)
+
+    class Meta:
+        abstract = True
+        ordering = ["ordre", "id"]
+
+
+class Besoin(ContenuDeVersion, ModeleDeBase):
+    """Un besoin de la personne (ServiceRequest « besoin » de TDDUI) : code SERAFIN-PH (J285) quand
+    il s'applique, texte libre sinon."""
+
+    version = models.ForeignKey(VersionPPA, on_delete=models.CASCADE, related_name="besoins")
+    code_serafin = models.CharField("code SERAFIN-PH (besoins)", max_length=12, blank=True)
+    libelle = models.CharField("besoin", max_length=300)
+    precision = models.TextField("précisions", blank=True)
+
+    class Meta(ContenuDeVersion.Meta):
+        verbose_name = "besoin"
+
+    def __str__(self) -> str:
+        return self.libelle
+
+
+class AvisUsager(models.TextChoices):
+    SANS_AVIS = "", "pas encore d'avis"
+    D_ACCORD = "d_accord", "d'accord"
+    PAS_D_ACCORD = "pas_d_accord", "pas d'accord"
+
+
+class Objectif(ContenuDeVersion, ModeleDeBase):
+    """Un objectif (Goal « objectif » de TDDUI) : titre, résultat attendu, stratégie, avis de la
+    personne, besoins auxquels il répond, date visée."""
+
+    version = models.ForeignKey(VersionPPA, on_delete=models.CASCADE, related_name="objectifs")
+    titre = models.CharField("objectif", max_length=300)
+    resultat_attendu = models.TextField("résultat attendu", blank=True)
+    strategie = models.TextField("stratégie de mise en œuvre", blank=True)
+    avis_usager = models.CharField(
+        "avis de la personne", max_length=12, choices=AvisUsager, default=AvisUsager.SANS_AVIS, blank=True
+    )
+    commentaire_usager = models.TextField("ce qu'en dit la personne", blank=True)
+    besoins = models.ManyToManyField(
+        Besoin, verbose_name="besoins visés", related_name="objectifs", blank=True
+    )
+    date_cible = models.DateField("date visée", null=True, blank=True)
+
+    class Meta(ContenuDeVersion.Meta):
+        verbose_name = "objectif"
+
+    def __str__(self) -> str:
+        return self.titre
+
+
+class Action(ContenuDeVersion, ModeleDeBase):
+    """Une action ou modalité d'accompagnement (Task « action » de TDDUI) : qui, quoi, où, à quelle
+    fréquence (règle de récurrence RFC 5545, comme l'agenda), pour quel objectif, quelle prestation."""
+
+    version = models.ForeignKey(VersionPPA, on_delete=models.CASCADE, related_name="actions")
+    objectif = models.ForeignKey(Objectif, on_delete=models.CASCADE, related_name="actions")
+    intervenant = models.ForeignKey(
+        "cercle.Membre", verbose_name="qui", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    intervenant_libelle = models.CharField("qui (si hors du cercle)", max_length=200, blank=True)
+    quoi = models.CharField("quoi", max_length=300)
+    ou = models.CharField("où", max_length=300, blank=True)
+    frequence = models.CharField("fréquence (RRULE)", max_length=300, blank=True)
+    duree_minutes = models.PositiveIntegerField("durée (minutes)", null=True, blank=True)
+    code_prestation = models.CharField("prestation SERAFIN-PH", max_length=12, blank=True)
+
+    class Meta(ContenuDeVersion.Meta):
+        verbose_name = "action"
+
+    def __str__(self) -> str:
+        return self.quoi
+
+
+class PartieAccord(models.TextChoices):
+    USAGER = "usager", "la personne (ou son représentant légal)"
+    STRUCTURE = "structure", "la structure"
+
+
+class AccordPPA(ModeleDeBase):
+    """Un accord sur une version (Consent « accord » de TDDUI), lié à l'empreinte du contenu exact
+    accepté ; immuable (déclencheur). La version est validée quand la personne et la structure ont
+    donné leur accord sur son empreinte courante."""
+
+    version = models.ForeignKey(VersionPPA, on_delete=models.PROTECT, related_name="accords")
+    partie = models.CharField("partie", max_length=10, choices=PartieAccord)
+    empreinte = models.CharField("empreinte du contenu accepté", max_length=64)
+    donne_par = models.CharField("donné par (clé de l'acteur)", max_length=120)
+    donne_par_nom = models.CharField("donné par", max_length=200)
+    qualite = models.CharField("en qualité de", max_length=120)
+    donne_le = models.DateTimeField("donné le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "accord sur un projet personnalisé"
+        verbose_name_plural = "accords sur des projets personnalisés"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "partie", "empreinte"], name="ppa_un_accord_par_partie_et_contenu"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Accord de {self.get_partie_display()} — {self.version}"

@@ -1,0 +1,377 @@
+"""Écritures du projet personnalisé, toujours à partir de l'acteur (ADR 0028) : droits par
+`cercle/habilitations.py` (domaine `ppa`), chaque écriture journalisée, contenu figé hors brouillon
+(la base le garantit aussi). Construire : `ppa` en écriture (professionnels du cercle, la personne,
+un aidant à qui elle l'a confié). Accord de la personne : elle-même ou son représentant légal.
+Accord de la structure : un professionnel qui y exerce et a `ppa` en écriture."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import TYPE_CHECKING
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from cercle import habilitations
+from cercle.models import Domaine
+from cercle.services import AccesRefuse
+from coordination.comptes.acteur import TypeActeur
+from coordination.journal.services import journaliser
+from ppa.models import (
+    AccordPPA,
+    Action,
+    AvisUsager,
+    Besoin,
+    Objectif,
+    PartieAccord,
+    ProjetPersonnalise,
+    StatutVersion,
+    TypeProjet,
+    VersionPPA,
+)
+
+if TYPE_CHECKING:
+    from coordination.comptes.acteur import Acteur
+    from coordination.personnes.models import Structure, Usager
+
+DOMAINE = Domaine.PPA
+
+
+def _exiger_ecriture(acteur: Acteur | None, usager: Usager) -> None:
+    if acteur is None or not habilitations.peut(acteur, usager, "ecrire", DOMAINE):
+        raise AccesRefuse("Vous ne pouvez pas écrire dans le projet personnalisé de cette personne.")
+
+
+def _journaliser(acteur: Acteur, action: str, objet, usager: Usager, details: dict | None = None) -> None:
+    au_nom_de = str(usager) if habilitations.agit_pour_l_usager(acteur, usager) else ""
+    journaliser(
+        acteur=acteur, action=action, objet=objet, usager=usager, au_nom_de=au_nom_de, details=details
+    )
+
+
+def _brouillon(version: VersionPPA) -> None:
+    if version.statut != StatutVersion.BROUILLON:
+        raise ValidationError(
+            "Cette version n'est plus un brouillon : elle est soumise aux accords ou validée. "
+            "Pour la changer, créez un avenant."
+        )
+
+
+# --- Projet et brouillon --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def creer_projet(
+    *, acteur: Acteur, usager: Usager, structure: Structure, titre: str, type: str = TypeProjet.PPA
+) -> ProjetPersonnalise:
+    """Ouvre le projet personnalisé de `usager` dans `structure`, avec sa première version en
+    brouillon."""
+    _exiger_ecriture(acteur, usager)
+    titre = (titre or "").strip()
+    if not titre:
+        raise ValidationError({"titre": ["Donnez un titre au projet."]})
+    if ProjetPersonnalise.objects.filter(usager=usager, structure=structure, type=type).exists():
+        raise ValidationError("Cette personne a déjà un projet de ce type dans cette structure.")
+    projet = ProjetPersonnalise.objects.create(
+        usager=usager, structure=structure, type=type, titre=titre[:200], cree_par=acteur.cle
+    )
+    version = VersionPPA.objects.create(projet=projet, numero=1)
+    _journaliser(acteur, "ppa.projet.creation", version, usager, {"type": type})
+    return projet
+
+
+def _verrouiller(version: VersionPPA) -> VersionPPA:
+    """La version relue sous verrou (deux contributions simultanées ne se croisent pas)."""
+    return VersionPPA.objects.select_for_update().select_related("projet__usager").get(pk=version.pk)
+
+
+@transaction.atomic
+def ecrire_paroles(
+    *, acteur: Acteur, version: VersionPPA, attentes: str | None = None, projet_de_vie: str | None = None
+) -> VersionPPA:
+    """Les attentes et le projet de vie de la personne, dans ses mots (elle, son aidant ou un
+    professionnel qui les recueille)."""
+    version = _verrouiller(version)
+    usager = version.projet.usager
+    _exiger_ecriture(acteur, usager)
+    _brouillon(version)
+    if attentes is not None:
+        version.attentes = attentes.strip()
+    if projet_de_vie is not None:
+        version.projet_de_vie = projet_de_vie.strip()
+    version.save(update_fields=["attentes", "projet_de_vie", "modifie_le"])
+    _journaliser(acteur, "ppa.version.paroles", version, usager)
+    return version
+
+
+def _ordre_suivant(lignes) -> int:
+    dernier = lignes.order_by("-ordre").values_list("ordre", flat=True).first()
+    return 0 if dernier is None else dernier + 1
+
+
+@transaction.atomic
+def ajouter_besoin(
+    *, acteur: Acteur, version: VersionPPA, libelle: str, code_serafin: str = "", precision: str = ""
+) -> Besoin:
+    version = _verrouiller(version)
+    usager = version.projet.usager
+    _exiger_ecriture(acteur, usager)
+    _brouillon(version)
+    if not (libelle or "").strip():
+        raise ValidationError({"libelle": ["Décrivez le besoin."]})
+    besoin = Besoin(
+        version=version, libelle=libelle.strip()[:300], code_serafin=code_serafin.strip(),
+        precision=precision.strip(), ordre=_ordre_suivant(version.besoins),
+    )  # fmt: skip
+    besoin.full_clean()
+    besoin.save()
+    _journaliser(acteur, "ppa.besoin.ajout", version, usager, {"besoin": str(besoin.uuid)})
+    return besoin
+
+
+@transaction.atomic
+def ajouter_objectif(
+    *,
+    acteur: Acteur,
+    version: VersionPPA,
+    titre: str,
+    resultat_attendu: str = "",
+    strategie: str = "",
+    besoins: list[Besoin] = (),
+    date_cible=None,
+) -> Objectif:
+    version = _verrouiller(version)
+    usager = version.projet.usager
+    _exiger_ecriture(acteur, usager)
+    _brouillon(version)
+    if not (titre or "").strip():
+        raise ValidationError({"titre": ["Donnez un titre à l'objectif."]})
+    if any(b.version_id != version.pk for b in besoins):
+        raise ValidationError({"besoins": ["Un besoin choisi n'appartient pas à cette version du projet."]})
+    objectif = Objectif.objects.create(
+        version=version, titre=titre.strip()[:300], resultat_attendu=resultat_attendu.strip(),
+        strategie=strategie.strip(), date_cible=date_cible, ordre=_ordre_suivant(version.objectifs),
+    )  # fmt: skip
+    objectif.besoins.set(besoins)
+    _journaliser(acteur, "ppa.objectif.ajout", version, usager, {"objectif": str(objectif.uuid)})
+    return objectif
+
+
+@transaction.atomic
+def donner_avis(*, acteur: Acteur, objectif: Objectif, avis: str, commentaire: str = "") -> Objectif:
+    """L'avis de la personne sur un objectif (d'accord, pas d'accord), dit par elle, son représentant
+    légal ou un aidant qui écrit dans le projet."""
+    version = _verrouiller(objectif.version)
+    usager = version.projet.usager
+    _exiger_ecriture(acteur, usager)
+    if acteur.type not in (TypeActeur.USAGER, TypeActeur.PROCHE):
+        raise AccesRefuse("L'avis sur un objectif est celui de la personne ou de son entourage.")
+    _brouillon(version)
+    if avis not in AvisUsager.values:
+        raise ValidationError({"avis": ["Avis inconnu."]})
+    objectif.avis_usager, objectif.commentaire_usager = avis, commentaire.strip()
+    objectif.save(update_fields=["avis_usager", "commentaire_usager", "modifie_le"])
+    _journaliser(acteur, "ppa.objectif.avis", version, usager, {"objectif": str(objectif.uuid), "avis": avis})
+    return objectif
+
+
+@transaction.atomic
+def ajouter_action(
+    *,
+    acteur: Acteur,
+    objectif: Objectif,
+    quoi: str,
+    intervenant=None,
+    intervenant_libelle: str = "",
+    ou: str = "",
+    frequence: str = "",
+    duree_minutes: int | None = None,
+    code_prestation: str = "",
+) -> Action:
+    """Une modalité d'accompagnement d'un objectif ; `intervenant` : un membre actif du cercle."""
+    version = _verrouiller(objectif.version)
+    usager = version.projet.usager
+    _exiger_ecriture(acteur, usager)
+    _brouillon(version)
+    if not (quoi or "").strip():
+        raise ValidationError({"quoi": ["Décrivez l'action."]})
+    if intervenant is not None and (intervenant.cercle.usager_id != usager.pk or not intervenant.actif):
+        raise ValidationError(
+            {"intervenant": ["Cette personne ne fait pas partie du cercle de la personne."]}
+        )
+    action = Action.objects.create(
+        version=version, objectif=objectif, quoi=quoi.strip()[:300], intervenant=intervenant,
+        intervenant_libelle=intervenant_libelle.strip()[:200], ou=ou.strip()[:300],
+        frequence=frequence.strip(), duree_minutes=duree_minutes, code_prestation=code_prestation.strip(),
+        ordre=_ordre_suivant(version.actions),
+    )  # fmt: skip
+    _journaliser(acteur, "ppa.action.ajout", version, usager, {"action": str(action.uuid)})
+    return action
+
+
+# --- Empreinte, soumission, accords ----------------------------------------------------------------
+
+
+def contenu(version: VersionPPA) -> dict:
+    """Le contenu d'une version sous une forme canonique (clés publiques, ordre stable) : ce sur
+    quoi portent l'empreinte et les accords, et ce que compare le différentiel entre versions."""
+    besoins = list(version.besoins.order_by("ordre", "id"))
+    objectifs = list(version.objectifs.prefetch_related("besoins").order_by("ordre", "id"))
+    actions = list(version.actions.select_related("objectif", "intervenant").order_by("ordre", "id"))
+    return {
+        "periode": [str(version.debut or ""), str(version.fin or "")],
+        "attentes": version.attentes,
+        "projet_de_vie": version.projet_de_vie,
+        "besoins": [
+            {"code_serafin": b.code_serafin, "libelle": b.libelle, "precision": b.precision} for b in besoins
+        ],
+        "objectifs": [
+            {
+                "titre": o.titre,
+                "resultat_attendu": o.resultat_attendu,
+                "strategie": o.strategie,
+                "avis_usager": o.avis_usager,
+                "commentaire_usager": o.commentaire_usager,
+                "date_cible": str(o.date_cible or ""),
+                "besoins": sorted(b.libelle for b in o.besoins.all()),
+            }
+            for o in objectifs
+        ],  # fmt: skip
+        "actions": [
+            {
+                "objectif": a.objectif.titre,
+                "quoi": a.quoi,
+                "ou": a.ou,
+                "frequence": a.frequence,
+                "duree_minutes": a.duree_minutes,
+                "code_prestation": a.code_prestation,
+                "intervenant": str(a.intervenant.uuid) if a.intervenant_id else a.intervenant_libelle,
+            }
+            for a in actions
+        ],  # fmt: skip
+    }
+
+
+def empreinte(version: VersionPPA) -> str:
+    """SHA-256 du contenu canonique (JSON trié, UTF-8)."""
+    texte = json.dumps(contenu(version), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(texte.encode()).hexdigest()
+
+
+@transaction.atomic
+def soumettre(*, acteur: Acteur, version: VersionPPA) -> VersionPPA:
+    """Fige le brouillon et le soumet aux accords de la personne et de la structure."""
+    version = _verrouiller(version)
+    usager = version.projet.usager
+    _exiger_ecriture(acteur, usager)
+    _brouillon(version)
+    if not version.objectifs.exists():
+        raise ValidationError("Un projet sans objectif ne peut pas être soumis aux accords.")
+    version.empreinte = empreinte(version)
+    version.statut, version.soumise_le = StatutVersion.EN_VALIDATION, timezone.now()
+    version.save(update_fields=["empreinte", "statut", "soumise_le", "modifie_le"])
+    _journaliser(acteur, "ppa.version.soumission", version, usager, {"empreinte": version.empreinte})
+    return version
+
+
+def _qualite_pour(acteur: Acteur, version: VersionPPA, partie: str) -> str:
+    """La qualité en laquelle l'acteur peut donner l'accord de `partie`, ou AccesRefuse."""
+    projet = version.projet
+    if partie == PartieAccord.USAGER:
+        if not habilitations.est_titulaire(acteur, projet.usager):
+            raise AccesRefuse("Seule la personne, ou son représentant légal, donne son accord au projet.")
+        return "la personne" if acteur.type == TypeActeur.USAGER else "son représentant légal"
+    if partie == PartieAccord.STRUCTURE:
+        exercice = acteur.exercice if acteur.type == TypeActeur.PROFESSIONNEL else None
+        if exercice is None or exercice.structure_id != projet.structure_id:
+            raise AccesRefuse("L'accord de la structure est donné par un professionnel qui y exerce.")
+        _exiger_ecriture(acteur, projet.usager)
+        return f"pour {projet.structure.raison_sociale}"
+    raise ValidationError("Partie de l'accord inconnue.")
+
+
+@transaction.atomic
+def donner_accord(*, acteur: Acteur, version: VersionPPA, partie: str, empreinte_lue: str) -> AccordPPA:
+    """Enregistre l'accord de `partie` sur le contenu que l'acteur a lu (`empreinte_lue`, celle
+    affichée) ; si le contenu a changé depuis, rien n'est enregistré. Quand la personne et la
+    structure ont donné leur accord sur la même empreinte, la version est validée (la précédente
+    version validée passe « remplacée »)."""
+    version = _verrouiller(version)
+    usager = version.projet.usager
+    qualite = _qualite_pour(acteur, version, partie)
+    if version.statut != StatutVersion.EN_VALIDATION:
+        raise ValidationError("Cette version n'attend pas d'accord.")
+    if empreinte_lue != version.empreinte:
+        raise ValidationError(
+            "Le projet a changé depuis que vous l'avez lu : relisez-le avant de donner votre accord."
+        )
+    accord, cree = AccordPPA.objects.get_or_create(
+        version=version, partie=partie, empreinte=version.empreinte,
+        defaults={"donne_par": acteur.cle, "donne_par_nom": acteur.nom[:200], "qualite": qualite[:120]},
+    )  # fmt: skip
+    if cree:
+        _journaliser(acteur, "ppa.version.accord", version, usager, {"partie": partie})
+    parties = set(version.accords.filter(empreinte=version.empreinte).values_list("partie", flat=True))
+    if parties == set(PartieAccord.values):
+        _valider(acteur, version)
+    return accord
+
+
+def _valider(acteur: Acteur, version: VersionPPA) -> None:
+    maintenant = timezone.now()
+    VersionPPA.objects.filter(projet=version.projet, statut=StatutVersion.VALIDEE).update(
+        statut=StatutVersion.REMPLACEE, modifie_le=maintenant
+    )
+    version.statut, version.validee_le = StatutVersion.VALIDEE, maintenant
+    version.save(update_fields=["statut", "validee_le", "modifie_le"])
+    _journaliser(acteur, "ppa.version.validation", version, version.projet.usager)
+
+
+@transaction.atomic
+def creer_avenant(*, acteur: Acteur, version: VersionPPA) -> VersionPPA:
+    """Un avenant : nouvelle version en brouillon, copie du contenu de la version validée dont elle
+    dérive (besoins, objectifs et leurs liens, actions)."""
+    version = _verrouiller(version)
+    usager = version.projet.usager
+    _exiger_ecriture(acteur, usager)
+    if version.statut != StatutVersion.VALIDEE:
+        raise ValidationError("Un avenant se fait sur la version validée du projet.")
+    if version.projet.versions.filter(
+        statut__in=[StatutVersion.BROUILLON, StatutVersion.EN_VALIDATION]
+    ).exists():
+        raise ValidationError("Une nouvelle version de ce projet est déjà en cours.")
+    numero = version.projet.versions.order_by("-numero").values_list("numero", flat=True).first() + 1
+    avenant = VersionPPA.objects.create(
+        projet=version.projet, numero=numero, derive_de=version, debut=version.debut, fin=version.fin,
+        attentes=version.attentes, projet_de_vie=version.projet_de_vie,
+    )  # fmt: skip
+    besoins = {}
+    for besoin in version.besoins.order_by("ordre", "id"):
+        besoins[besoin.pk] = Besoin.objects.create(
+            version=avenant, ordre=besoin.ordre, code_serafin=besoin.code_serafin, libelle=besoin.libelle,
+            precision=besoin.precision,
+        )  # fmt: skip
+    objectifs = {}
+    for objectif in version.objectifs.prefetch_related("besoins").order_by("ordre", "id"):
+        copie = Objectif.objects.create(
+            version=avenant, ordre=objectif.ordre, titre=objectif.titre,
+            resultat_attendu=objectif.resultat_attendu, strategie=objectif.strategie,
+            avis_usager=objectif.avis_usager, commentaire_usager=objectif.commentaire_usager,
+            date_cible=objectif.date_cible,
+        )  # fmt: skip
+        copie.besoins.set([besoins[b.pk] for b in objectif.besoins.all()])
+        objectifs[objectif.pk] = copie
+    Action.objects.bulk_create(
+        [
+            Action(
+                version=avenant, objectif=objectifs[a.objectif_id], ordre=a.ordre, quoi=a.quoi,
+                intervenant_id=a.intervenant_id, intervenant_libelle=a.intervenant_libelle, ou=a.ou,
+                frequence=a.frequence, duree_minutes=a.duree_minutes, code_prestation=a.code_prestation,
+            )
+            for a in version.actions.order_by("ordre", "id")
+        ]
+    )  # fmt: skip
+    _journaliser(acteur, "ppa.version.avenant", avenant, usager, {"derive_de": str(version.uuid)})
+    return avenant
