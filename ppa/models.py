@@ -11,6 +11,8 @@ accords de l'usager et de la structure portent l'empreinte (SHA-256) du contenu 
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 from django.db.models import F, Q
 
@@ -113,9 +115,12 @@ class VersionPPA(ModeleDeBase):
 
 
 class ContenuDeVersion(models.Model):
-    """Un élément du contenu d'une version (figé avec elle, voir la migration 0002)."""
+    """Un élément du contenu d'une version (figé avec elle, voir la migration 0002). `origine` suit
+    l'élément d'une version à ses avenants (recopié tel quel) : c'est par elle que le différentiel
+    apparie les éléments et que l'agenda retrouve les rendez-vous d'une action."""
 
     ordre = models.PositiveIntegerField("ordre", default=0)
+    origine = models.UUIDField("origine (stable d'une version à l'autre)", default=uuid.uuid4)
 
     class Meta:
         abstract = True

@@ -350,13 +350,13 @@ def creer_avenant(*, acteur: Acteur, version: VersionPPA) -> VersionPPA:
     besoins = {}
     for besoin in version.besoins.order_by("ordre", "id"):
         besoins[besoin.pk] = Besoin.objects.create(
-            version=avenant, ordre=besoin.ordre, code_serafin=besoin.code_serafin, libelle=besoin.libelle,
-            precision=besoin.precision,
+            version=avenant, ordre=besoin.ordre, origine=besoin.origine, code_serafin=besoin.code_serafin,
+            libelle=besoin.libelle, precision=besoin.precision,
         )  # fmt: skip
     objectifs = {}
     for objectif in version.objectifs.prefetch_related("besoins").order_by("ordre", "id"):
         copie = Objectif.objects.create(
-            version=avenant, ordre=objectif.ordre, titre=objectif.titre,
+            version=avenant, ordre=objectif.ordre, origine=objectif.origine, titre=objectif.titre,
             resultat_attendu=objectif.resultat_attendu, strategie=objectif.strategie,
             avis_usager=objectif.avis_usager, commentaire_usager=objectif.commentaire_usager,
             date_cible=objectif.date_cible,
@@ -366,8 +366,9 @@ def creer_avenant(*, acteur: Acteur, version: VersionPPA) -> VersionPPA:
     Action.objects.bulk_create(
         [
             Action(
-                version=avenant, objectif=objectifs[a.objectif_id], ordre=a.ordre, quoi=a.quoi,
-                intervenant_id=a.intervenant_id, intervenant_libelle=a.intervenant_libelle, ou=a.ou,
+                version=avenant, objectif=objectifs[a.objectif_id], ordre=a.ordre, origine=a.origine,
+                quoi=a.quoi, intervenant_id=a.intervenant_id, intervenant_libelle=a.intervenant_libelle,
+                ou=a.ou,
                 frequence=a.frequence, duree_minutes=a.duree_minutes, code_prestation=a.code_prestation,
             )
             for a in version.actions.order_by("ordre", "id")

@@ -14,58 +14,14 @@ from cercle.services import AccesRefuse
 from coordination.journal.models import Evenement as Journal
 from ppa import services as ppa
 from ppa.models import AccordPPA, AvisUsager, Objectif, PartieAccord, StatutVersion, VersionPPA
-from tests.monde_cercle import construire_monde, frais
+from tests.monde_ppa import brouillon_rempli, construire_monde_ppa, projet_de, qui, valider
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def monde():
-    monde = construire_monde()
-    moi = monde["usager"]
-    # Jeanne confie l'écriture de son projet au SSIAD (donc à son infirmière) et à sa fille.
-    cercle.accorder(acteur=moi, membre=monde.membres["ssiad"], domaine="ppa", niveau=2)
-    cercle.accorder(acteur=moi, membre=monde.membres["aidant"], domaine="ppa", niveau=2)
-    return monde
-
-
-def qui(monde, nom):
-    return frais(monde[nom])
-
-
-def projet_de(monde):
-    return ppa.creer_projet(
-        acteur=qui(monde, "ide"), usager=monde.usager, structure=monde.ssiad, titre="Vivre chez moi"
-    )
-
-
-def brouillon_rempli(monde) -> VersionPPA:
-    version = projet_de(monde).versions.get()
-    besoin = ppa.ajouter_besoin(
-        acteur=qui(monde, "ide"), version=version, libelle="Se laver", code_serafin="1.2.1.1"
-    )
-    objectif = ppa.ajouter_objectif(
-        acteur=qui(monde, "ide"), version=version, titre="Faire sa toilette seule", besoins=[besoin],
-        resultat_attendu="Douche sans aide trois jours sur sept",
-    )  # fmt: skip
-    ppa.ajouter_action(
-        acteur=qui(monde, "ide"), objectif=objectif, quoi="Aide à la toilette",
-        intervenant=monde.membres["ide"], frequence="FREQ=WEEKLY;BYDAY=MO,WE,FR", duree_minutes=45,
-    )  # fmt: skip
-    return ppa.ecrire_paroles(
-        acteur=qui(monde, "aidant_avec_droits"), version=version, attentes="Rester chez moi."
-    )
-
-
-def valider(monde, version: VersionPPA) -> VersionPPA:
-    version = ppa.soumettre(acteur=qui(monde, "ide"), version=version)
-    ppa.donner_accord(
-        acteur=qui(monde, "usager"), version=version, partie="usager", empreinte_lue=version.empreinte
-    )
-    ppa.donner_accord(
-        acteur=qui(monde, "ide"), version=version, partie="structure", empreinte_lue=version.empreinte
-    )
-    return VersionPPA.objects.get(pk=version.pk)
+    return construire_monde_ppa()
 
 
 ACTEURS = [
@@ -200,6 +156,8 @@ def test_avenant_copie_le_contenu_et_remplace_la_version_validee(monde):
     assert ppa.contenu(avenant) == ppa.contenu(validee)
     copie = avenant.objectifs.get()
     assert copie.pk != validee.objectifs.get().pk
+    assert copie.origine == validee.objectifs.get().origine  # le même objectif, d'une version à l'autre
+    assert avenant.actions.get().origine == validee.actions.get().origine
     assert list(copie.besoins.all()) == list(avenant.besoins.all())
     assert copie.actions.get().frequence == "FREQ=WEEKLY;BYDAY=MO,WE,FR"
     with pytest.raises(ValidationError, match="déjà en cours"):
