@@ -132,6 +132,48 @@ def _controler(parties: vRecur) -> None:
         raise ValidationError("Une règle de récurrence ne peut pas avoir à la fois COUNT et UNTIL.")
 
 
+_JOURS = {"MO": "lundi", "TU": "mardi", "WE": "mercredi", "TH": "jeudi", "FR": "vendredi", "SA": "samedi",
+          "SU": "dimanche"}  # fmt: skip
+_UNITES = {"HOURLY": ("heure", "toutes les", "heures"), "DAILY": ("jour", "tous les", "jours"),
+           "WEEKLY": ("semaine", "toutes les", "semaines"), "MONTHLY": ("mois", "tous les", "mois"),
+           "YEARLY": ("an", "tous les", "ans")}  # fmt: skip
+
+
+def _jour(code: str) -> str:
+    """« MO » → « lundi » ; « 1MO » → « 1er lundi » ; « -1FR » → « dernier vendredi »."""
+    code = code.upper()
+    nom, rang = _JOURS.get(code[-2:], code), code[:-2]
+    if not rang:
+        return nom
+    if rang == "-1":
+        return f"dernier {nom}"
+    return f"{rang.lstrip('+')}{'er' if rang.lstrip('+') == '1' else 'e'} {nom}"
+
+
+def decrire_regle(texte: str) -> str:
+    """Une règle de récurrence en français courant (« chaque semaine, le lundi, le mercredi et le
+    vendredi ») ; le texte tel quel si la règle est illisible (rien n'est perdu)."""
+    try:
+        parties = _analyser(texte)
+        _controler(parties)
+    except ValidationError:
+        return texte
+    frequence = str(parties["FREQ"][0]).upper()
+    intervalle = int(parties["INTERVAL"][0]) if "INTERVAL" in parties else 1
+    singulier, tous, pluriel = _UNITES[frequence]
+    if intervalle > 1:
+        phrase = f"{tous} {intervalle} {pluriel}"
+    else:
+        phrase = "tous les jours" if frequence == "DAILY" else f"chaque {singulier}"
+    jours = [_jour(str(j)) for j in parties.get("BYDAY", [])]
+    if jours:
+        liste = jours[0] if len(jours) == 1 else ", ".join(jours[:-1]) + " et " + jours[-1]
+        phrase += f", le {liste}" if len(jours) == 1 else f", les {liste}"
+    if "COUNT" in parties:
+        phrase += f", {int(parties['COUNT'][0])} fois"
+    return phrase
+
+
 def _until_local(valeur: date | datetime, zone: ZoneInfo) -> datetime:
     """UNTIL → heure murale naïve dans le fuseau de la série (borne incluse)."""
     if isinstance(valeur, datetime):

@@ -14,6 +14,7 @@ from agenda.recurrence import (
     Occurrence,
     Remplacement,
     Serie,
+    decrire_regle,
     deplier,
     ecart,
     fin_de_serie,
@@ -250,3 +251,19 @@ def test_une_fenetre_donne_exactement_les_occurrences_qui_la_chevauchent(
         jour_local = o.debut.astimezone(PARIS).date()
         assert o.debut == rattacher(datetime.combine(jour_local, premier.time()), PARIS)
         assert ecart(o.debut, o.fin) == timedelta(minutes=duree_min)
+
+
+@pytest.mark.parametrize(
+    ("regle", "phrase"),
+    [
+        ("FREQ=WEEKLY;BYDAY=MO,WE,FR", "chaque semaine, les lundi, mercredi et vendredi"),
+        ("RRULE:FREQ=DAILY", "tous les jours"),
+        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU", "toutes les 2 semaines, le mardi"),
+        ("FREQ=MONTHLY;BYDAY=1MO", "chaque mois, le 1er lundi"),
+        ("FREQ=MONTHLY;BYDAY=-1FR;COUNT=6", "chaque mois, le dernier vendredi, 6 fois"),
+        ("FREQ=YEARLY;INTERVAL=3", "tous les 3 ans"),
+        ("n'importe quoi", "n'importe quoi"),  # illisible : rendu tel quel, rien n'est perdu
+    ],
+)
+def test_regle_en_francais_courant(regle, phrase):
+    assert decrire_regle(regle) == phrase
