@@ -79,6 +79,9 @@ class VersionPPA(ModeleDeBase):
     attentes = models.TextField("attentes de la personne, dans ses mots", blank=True)
     projet_de_vie = models.TextField("projet de vie, dans ses mots", blank=True)
     empreinte = models.CharField("empreinte du contenu soumis (SHA-256)", max_length=64, blank=True)
+    # Révision de chaque partie du brouillon (contrôle de concurrence optimiste par partie) :
+    # {"paroles": 3, "besoins": 1, …} ; voir `ppa.services.Partie`.
+    revisions = models.JSONField("révisions des parties", default=dict, blank=True)
     soumise_le = models.DateTimeField("soumise aux accords le", null=True, blank=True)
     validee_le = models.DateTimeField("validée le", null=True, blank=True)
 
@@ -121,6 +124,7 @@ class ContenuDeVersion(models.Model):
 
     ordre = models.PositiveIntegerField("ordre", default=0)
     origine = models.UUIDField("origine (stable d'une version à l'autre)", default=uuid.uuid4)
+    ajoute_par = models.CharField("ajouté par", max_length=200, blank=True)
 
     class Meta:
         abstract = True
@@ -225,3 +229,33 @@ class AccordPPA(ModeleDeBase):
 
     def __str__(self) -> str:
         return f"Accord de {self.get_partie_display()} — {self.version}"
+
+
+class PartieProjet(models.TextChoices):
+    """Les parties d'une version, chacune avec sa révision et son fil de commentaires."""
+
+    PAROLES = "paroles", "attentes et projet de vie"
+    BESOINS = "besoins", "besoins"
+    OBJECTIFS = "objectifs", "objectifs"
+    ACTIONS = "actions", "actions"
+
+
+class CommentairePPA(ModeleDeBase):
+    """Un message du fil de discussion d'une partie d'une version (ajout seul : un message ne se
+    modifie pas) ; il ne fait pas partie du contenu accepté."""
+
+    version = models.ForeignKey(VersionPPA, on_delete=models.PROTECT, related_name="commentaires")
+    partie = models.CharField("partie", max_length=10, choices=PartieProjet)
+    auteur = models.CharField("auteur (clé de l'acteur)", max_length=120)
+    auteur_nom = models.CharField("auteur", max_length=200)
+    auteur_qualite = models.CharField("qualité", max_length=120, blank=True)
+    texte = models.TextField("message")
+
+    class Meta:
+        verbose_name = "commentaire sur un projet personnalisé"
+        verbose_name_plural = "commentaires sur des projets personnalisés"
+        ordering = ["version", "partie", "cree_le", "id"]
+        indexes = [models.Index(fields=["version", "partie", "cree_le"], name="ppa_commentaires_fil_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.auteur_nom} sur {self.get_partie_display()}"

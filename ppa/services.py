@@ -24,8 +24,10 @@ from ppa.models import (
     Action,
     AvisUsager,
     Besoin,
+    CommentairePPA,
     Objectif,
     PartieAccord,
+    PartieProjet,
     ProjetPersonnalise,
     StatutVersion,
     TypeProjet,
@@ -49,6 +51,28 @@ def _journaliser(acteur: Acteur, action: str, objet, usager: Usager, details: di
     journaliser(
         acteur=acteur, action=action, objet=objet, usager=usager, au_nom_de=au_nom_de, details=details
     )
+
+
+def _toucher(version: VersionPPA, partie: str, revision_lue: int | None) -> None:
+    """Contrôle de concurrence optimiste par partie (la version est verrouillée par l'appelant) :
+    si `revision_lue` est donnée et que la partie a changé depuis, refus sans rien écrire (la page
+    garde ce que la personne avait saisi) ; sinon la révision de la partie avance."""
+    courante = version.revisions.get(partie, 0)
+    if revision_lue is not None and revision_lue != courante:
+        raise ConflitDePartie(partie)
+    version.revisions = {**version.revisions, partie: courante + 1}
+    version.save(update_fields=["revisions", "modifie_le"])
+
+
+class ConflitDePartie(ValidationError):
+    """Une partie du brouillon a été modifiée par quelqu'un d'autre depuis qu'on l'a lue."""
+
+    def __init__(self, partie: str):
+        self.partie = partie
+        super().__init__(
+            f"Quelqu'un a modifié la partie « {PartieProjet(partie).label} » pendant que vous écriviez. "
+            "Votre texte n'est pas perdu : relisez la nouvelle version, puis enregistrez à nouveau."
+        )
 
 
 def _brouillon(version: VersionPPA) -> None:
@@ -89,7 +113,12 @@ def _verrouiller(version: VersionPPA) -> VersionPPA:
 
 @transaction.atomic
 def ecrire_paroles(
-    *, acteur: Acteur, version: VersionPPA, attentes: str | None = None, projet_de_vie: str | None = None
+    *,
+    acteur: Acteur,
+    version: VersionPPA,
+    attentes: str | None = None,
+    projet_de_vie: str | None = None,
+    revision_lue: int | None = None,
 ) -> VersionPPA:
     """Les attentes et le projet de vie de la personne, dans ses mots (elle, son aidant ou un
     professionnel qui les recueille)."""
@@ -97,6 +126,7 @@ def ecrire_paroles(
     usager = version.projet.usager
     _exiger_ecriture(acteur, usager)
     _brouillon(version)
+    _toucher(version, PartieProjet.PAROLES, revision_lue)
     if attentes is not None:
         version.attentes = attentes.strip()
     if projet_de_vie is not None:
@@ -113,7 +143,13 @@ def _ordre_suivant(lignes) -> int:
 
 @transaction.atomic
 def ajouter_besoin(
-    *, acteur: Acteur, version: VersionPPA, libelle: str, code_serafin: str = "", precision: str = ""
+    *,
+    acteur: Acteur,
+    version: VersionPPA,
+    libelle: str,
+    code_serafin: str = "",
+    precision: str = "",
+    revision_lue: int | None = None,
 ) -> Besoin:
     version = _verrouiller(version)
     usager = version.projet.usager
@@ -121,9 +157,10 @@ def ajouter_besoin(
     _brouillon(version)
     if not (libelle or "").strip():
         raise ValidationError({"libelle": ["Décrivez le besoin."]})
+    _toucher(version, PartieProjet.BESOINS, revision_lue)
     besoin = Besoin(
         version=version, libelle=libelle.strip()[:300], code_serafin=code_serafin.strip(),
-        precision=precision.strip(), ordre=_ordre_suivant(version.besoins),
+        precision=precision.strip(), ordre=_ordre_suivant(version.besoins), ajoute_par=acteur.nom[:200],
     )  # fmt: skip
     besoin.full_clean()
     besoin.save()
@@ -141,6 +178,7 @@ def ajouter_objectif(
     strategie: str = "",
     besoins: list[Besoin] = (),
     date_cible=None,
+    revision_lue: int | None = None,
 ) -> Objectif:
     version = _verrouiller(version)
     usager = version.projet.usager
@@ -150,9 +188,11 @@ def ajouter_objectif(
         raise ValidationError({"titre": ["Donnez un titre à l'objectif."]})
     if any(b.version_id != version.pk for b in besoins):
         raise ValidationError({"besoins": ["Un besoin choisi n'appartient pas à cette version du projet."]})
+    _toucher(version, PartieProjet.OBJECTIFS, revision_lue)
     objectif = Objectif.objects.create(
         version=version, titre=titre.strip()[:300], resultat_attendu=resultat_attendu.strip(),
         strategie=strategie.strip(), date_cible=date_cible, ordre=_ordre_suivant(version.objectifs),
+        ajoute_par=acteur.nom[:200],
     )  # fmt: skip
     objectif.besoins.set(besoins)
     _journaliser(acteur, "ppa.objectif.ajout", version, usager, {"objectif": str(objectif.uuid)})
@@ -160,7 +200,9 @@ def ajouter_objectif(
 
 
 @transaction.atomic
-def donner_avis(*, acteur: Acteur, objectif: Objectif, avis: str, commentaire: str = "") -> Objectif:
+def donner_avis(
+    *, acteur: Acteur, objectif: Objectif, avis: str, commentaire: str = "", revision_lue: int | None = None
+) -> Objectif:
     """L'avis de la personne sur un objectif (d'accord, pas d'accord), dit par elle, son représentant
     légal ou un aidant qui écrit dans le projet."""
     version = _verrouiller(objectif.version)
@@ -171,6 +213,7 @@ def donner_avis(*, acteur: Acteur, objectif: Objectif, avis: str, commentaire: s
     _brouillon(version)
     if avis not in AvisUsager.values:
         raise ValidationError({"avis": ["Avis inconnu."]})
+    _toucher(version, PartieProjet.OBJECTIFS, revision_lue)
     objectif.avis_usager, objectif.commentaire_usager = avis, commentaire.strip()
     objectif.save(update_fields=["avis_usager", "commentaire_usager", "modifie_le"])
     _journaliser(acteur, "ppa.objectif.avis", version, usager, {"objectif": str(objectif.uuid), "avis": avis})
@@ -189,6 +232,7 @@ def ajouter_action(
     frequence: str = "",
     duree_minutes: int | None = None,
     code_prestation: str = "",
+    revision_lue: int | None = None,
 ) -> Action:
     """Une modalité d'accompagnement d'un objectif ; `intervenant` : un membre actif du cercle."""
     version = _verrouiller(objectif.version)
@@ -201,14 +245,35 @@ def ajouter_action(
         raise ValidationError(
             {"intervenant": ["Cette personne ne fait pas partie du cercle de la personne."]}
         )
+    _toucher(version, PartieProjet.ACTIONS, revision_lue)
     action = Action.objects.create(
         version=version, objectif=objectif, quoi=quoi.strip()[:300], intervenant=intervenant,
         intervenant_libelle=intervenant_libelle.strip()[:200], ou=ou.strip()[:300],
         frequence=frequence.strip(), duree_minutes=duree_minutes, code_prestation=code_prestation.strip(),
-        ordre=_ordre_suivant(version.actions),
+        ordre=_ordre_suivant(version.actions), ajoute_par=acteur.nom[:200],
     )  # fmt: skip
     _journaliser(acteur, "ppa.action.ajout", version, usager, {"action": str(action.uuid)})
     return action
+
+
+@transaction.atomic
+def commenter(*, acteur: Acteur, version: VersionPPA, partie: str, texte: str) -> CommentairePPA:
+    """Un message dans le fil d'une partie, tant que la version se discute (brouillon ou en
+    attente des accords) ; par qui écrit dans le projet."""
+    usager = version.projet.usager
+    _exiger_ecriture(acteur, usager)
+    if version.statut not in (StatutVersion.BROUILLON, StatutVersion.EN_VALIDATION):
+        raise ValidationError("Cette version est validée : la discussion se poursuit sur un avenant.")
+    if partie not in PartieProjet.values:
+        raise ValidationError({"partie": ["Partie du projet inconnue."]})
+    if not (texte or "").strip():
+        raise ValidationError({"texte": ["Écrivez votre message."]})
+    commentaire = CommentairePPA.objects.create(
+        version=version, partie=partie, texte=texte.strip()[:5000], auteur=acteur.cle,
+        auteur_nom=acteur.nom[:200], auteur_qualite=(acteur.qualite or "")[:120],
+    )  # fmt: skip
+    _journaliser(acteur, "ppa.commentaire.ajout", version, usager, {"partie": partie})
+    return commentaire
 
 
 # --- Empreinte, soumission, accords ----------------------------------------------------------------

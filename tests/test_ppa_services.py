@@ -194,3 +194,41 @@ def test_entrees_invalides_en_francais_sans_rien_ecrire(monde):
     assert VersionPPA.objects.get(pk=version.pk).statut == StatutVersion.BROUILLON
     assert version.objectifs.count() == 1 and not version.actions.exists()
     assert PartieAccord.values == ["usager", "structure"]
+
+
+def test_deux_contributions_simultanees_sur_une_partie_ne_s_ecrasent_pas(monde):
+    """Contrôle optimiste par partie : la fille et l'infirmière ont lu les attentes (révision 0) ;
+    la première enregistre, la seconde reçoit un conflit clair et rien d'elle n'est écrit ; une
+    autre partie (les besoins) reste libre."""
+    version = projet_de(monde).versions.get()
+    lue = version.revisions.get("paroles", 0)
+    ppa.ecrire_paroles(acteur=qui(monde, "aidant_avec_droits"), version=version, attentes="Rester chez moi.",
+                       revision_lue=lue)  # fmt: skip
+    with pytest.raises(ppa.ConflitDePartie, match="pendant que vous écriviez") as conflit:
+        ppa.ecrire_paroles(
+            acteur=qui(monde, "ide"), version=version, attentes="Autre chose.", revision_lue=lue
+        )
+    assert conflit.value.partie == "paroles"
+    relue = VersionPPA.objects.get(pk=version.pk)
+    assert (relue.attentes, relue.revisions["paroles"]) == ("Rester chez moi.", 1)
+    besoin = ppa.ajouter_besoin(acteur=qui(monde, "ide"), version=version, libelle="Se lever", revision_lue=0)
+    assert besoin.ajoute_par == qui(monde, "ide").nom  # qui a contribué quoi se voit
+
+
+def test_fil_de_commentaires_par_partie(monde):
+    version = brouillon_rempli(monde)
+    ppa.commenter(acteur=qui(monde, "aidant_avec_droits"), version=version, partie="objectifs",
+                  texte="Maman préfère le matin.")  # fmt: skip
+    ppa.commenter(acteur=qui(monde, "ide"), version=version, partie="objectifs", texte="C'est noté.")
+    fil = list(version.commentaires.filter(partie="objectifs").values_list("auteur_nom", "texte"))
+    assert fil == [("Sophie FICTIVE", "Maman préfère le matin."), (qui(monde, "ide").nom, "C'est noté.")]
+    with pytest.raises(AccesRefuse):
+        ppa.commenter(
+            acteur=qui(monde, "pro_hors_cercle"), version=version, partie="objectifs", texte="Bonjour"
+        )
+    with pytest.raises(ValidationError, match="Écrivez"):
+        ppa.commenter(acteur=qui(monde, "ide"), version=version, partie="objectifs", texte="  ")
+    validee = valider(monde, version)
+    with pytest.raises(ValidationError, match="avenant"):
+        ppa.commenter(acteur=qui(monde, "ide"), version=validee, partie="objectifs", texte="Trop tard ?")
+    assert version.commentaires.count() == 2
