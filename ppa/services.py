@@ -341,8 +341,10 @@ def soumettre(*, acteur: Acteur, version: VersionPPA) -> VersionPPA:
     return version
 
 
-def _qualite_pour(acteur: Acteur, version: VersionPPA, partie: str) -> str:
+def _qualite_pour(acteur: Acteur | None, version: VersionPPA, partie: str) -> str:
     """La qualité en laquelle l'acteur peut donner l'accord de `partie`, ou AccesRefuse."""
+    if acteur is None:
+        raise AccesRefuse("Connectez-vous pour donner votre accord au projet.")
     projet = version.projet
     if partie == PartieAccord.USAGER:
         if not habilitations.est_titulaire(acteur, projet.usager):
@@ -358,7 +360,9 @@ def _qualite_pour(acteur: Acteur, version: VersionPPA, partie: str) -> str:
 
 
 @transaction.atomic
-def donner_accord(*, acteur: Acteur, version: VersionPPA, partie: str, empreinte_lue: str) -> AccordPPA:
+def donner_accord(
+    *, acteur: Acteur | None, version: VersionPPA, partie: str, empreinte_lue: str
+) -> AccordPPA:
     """Enregistre l'accord de `partie` sur le contenu que l'acteur a lu (`empreinte_lue`, celle
     affichée) ; si le contenu a changé depuis, rien n'est enregistré. Quand la personne et la
     structure ont donné leur accord sur la même empreinte, la version est validée (la précédente

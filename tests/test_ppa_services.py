@@ -232,3 +232,11 @@ def test_fil_de_commentaires_par_partie(monde):
     with pytest.raises(ValidationError, match="avenant"):
         ppa.commenter(acteur=qui(monde, "ide"), version=validee, partie="objectifs", texte="Trop tard ?")
     assert version.commentaires.count() == 2
+
+
+def test_accord_refuse_sans_acteur(monde):
+    version = ppa.soumettre(acteur=qui(monde, "ide"), version=brouillon_rempli(monde))
+    for partie in ("usager", "structure"):
+        with pytest.raises(AccesRefuse):
+            ppa.donner_accord(acteur=None, version=version, partie=partie, empreinte_lue=version.empreinte)
+    assert not AccordPPA.objects.exists()
