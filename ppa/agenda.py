@@ -63,7 +63,8 @@ def _description(action: Action, version: VersionPPA) -> str:
     membre = action.intervenant
     intervenant = membre.structure.raison_sociale if membre.type == TypeMembre.STRUCTURE else str(membre)
     lignes = [
-        f"Action du projet personnalisé « {version.projet.titre} » (version {version.numero}).",
+        # Sans numéro de version : un avenant qui ne change pas l'action ne réécrit pas l'événement.
+        f"Action du projet personnalisé « {version.projet.titre} ».",
         f"Objectif : {action.objectif.titre}",
         f"Intervenant : {intervenant}",
     ]
