@@ -13,6 +13,7 @@ durée, participants), annule ceux des actions retirées et crée ceux des nouve
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -118,11 +119,12 @@ def _mettre_a_jour(systeme, evenement: Evenement, action: Action, version: Versi
     )
 
 
-def _avec_l_action(action: Action, appel):
+@contextmanager
+def _pour_l_action(action: Action):
     """Une fréquence illisible est refusée en nommant l'action (rien n'est écrit : la validation
     entière est annulée)."""
     try:
-        return appel()
+        yield
     except ValidationError as erreur:
         raise ValidationError(
             f"L'action « {action.quoi} » ne peut pas être mise à l'agenda : {' '.join(erreur.messages)}"
@@ -156,14 +158,13 @@ def synchroniser(version: VersionPPA) -> dict[str, int]:
     compte = {"crees": 0, "mis_a_jour": 0, "annules": 0}
     for origine, action in actions.items():
         evenement = existants.get(origine)
-        if evenement is None:
-            _avec_l_action(action, lambda action=action: _creer(systeme, action, version))
-            compte["crees"] += 1
-        else:
-            _avec_l_action(
-                action, lambda action=action, e=evenement: _mettre_a_jour(systeme, e, action, version)
-            )
-            compte["mis_a_jour"] += 1
+        with _pour_l_action(action):
+            if evenement is None:
+                _creer(systeme, action, version)
+                compte["crees"] += 1
+            else:
+                _mettre_a_jour(systeme, evenement, action, version)
+                compte["mis_a_jour"] += 1
     for origine, evenement in existants.items():
         if origine not in actions and evenement.statut != StatutEvenement.ANNULE:
             agenda.annuler_evenement(
