@@ -13,6 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from agenda import selectors as agenda_lectures
 from agenda.models import Evenement, StatutEvenement
 from cercle import services as cercle
 from cercle.services import AccesRefuse
@@ -95,6 +96,21 @@ def test_la_validation_met_les_actions_a_l_agenda(monde):
         action="agenda.evenement.creation", objet_uuid__in=[toilette.uuid, bilan.uuid]
     )
     assert {(j.acteur_type, j.acteur_nom) for j in creations} == {("systeme", ppa_agenda.NOM_SYSTEME)}
+
+
+def test_les_actions_sont_dans_l_agenda_de_l_infirmiere_et_celui_de_jeanne(monde):
+    version = brouillon_rempli(monde)
+    aujourd_hui = timezone.localdate()
+    lundi = aujourd_hui + dt.timedelta(days=7 - aujourd_hui.weekday())  # le prochain lundi
+    VersionPPA.objects.filter(pk=version.pk).update(debut=lundi)  # brouillon : modifiable
+    valider(monde, version)
+    debut = dt.datetime.combine(lundi, dt.time(0), tzinfo=PARIS)
+    fin = debut + dt.timedelta(days=14)  # deux semaines : six séances (lundi, mercredi, vendredi)
+    chez_l_infirmiere = agenda_lectures.agenda_du_professionnel(qui(monde, "ide"), debut, fin)
+    chez_jeanne = agenda_lectures.agenda_de_l_usager(qui(monde, "usager"), monde.usager, debut, fin)
+    for occurrences in (chez_l_infirmiere, chez_jeanne):
+        assert [o.titre for o in occurrences] == ["Aide à la toilette"] * 6
+        assert {o.debut.astimezone(PARIS).weekday() for o in occurrences} == {0, 2, 4}
 
 
 def test_le_debut_suit_la_periode_du_projet(monde):
