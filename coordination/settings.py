@@ -308,6 +308,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "agenda.synchroniser_tous_les_caldav",
         "schedule": crontab(minute="*/15"),
     },
+    # Revues annuelles des projets personnalisés : rappel au référent 30 jours avant (ppa/revues.py).
+    "ppa-rappeler-revues": {"task": "ppa.rappeler_revues", "schedule": crontab(hour=6, minute=30)},
     "comptes-purger-jetons-oauth2": {
         "task": "comptes.purger_jetons_oauth2",
         "schedule": crontab(hour=3, minute=20),

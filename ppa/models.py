@@ -15,6 +15,7 @@ import uuid
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils import timezone
 
 from coordination.modeles import ModeleDeBase
 from coordination.personnes.models import Structure, Usager
@@ -259,3 +260,32 @@ class CommentairePPA(ModeleDeBase):
 
     def __str__(self) -> str:
         return f"{self.auteur_nom} sur {self.get_partie_display()}"
+
+
+class RappelRevue(models.Model):
+    """Le rappel de la revue d'un projet (au moins une fois l'an, HAS), rangé une fois par projet et
+    par échéance par la tâche `ppa.rappeler_revues` pour le référent du projet ; la distribution
+    (préférences, canaux) viendra du lot des notifications, qui remplira `distribue_le` (comme les
+    événements du cahier et les notifications de l'agenda)."""
+
+    uuid = models.UUIDField("identifiant public", unique=True, editable=False, default=uuid.uuid4)
+    projet = models.ForeignKey(ProjetPersonnalise, on_delete=models.PROTECT, related_name="rappels_revue")
+    echeance = models.DateField("revue à faire au plus tard le")
+    destinataire = models.CharField("référent (clé de l'acteur)", max_length=120)
+    cree_le = models.DateTimeField("créé le", default=timezone.now)
+    distribue_le = models.DateTimeField("distribué le", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "rappel de revue de projet personnalisé"
+        verbose_name_plural = "rappels de revue de projets personnalisés"
+        constraints = [
+            models.UniqueConstraint(fields=["projet", "echeance"], name="ppa_un_rappel_par_echeance"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["cree_le"], name="ppa_rappel_a_distribuer", condition=Q(distribue_le__isnull=True)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Revue de {self.projet} au plus tard le {self.echeance:%d/%m/%Y}"

@@ -19,6 +19,7 @@ from cercle.models import Domaine
 from cercle.services import AccesRefuse
 from coordination.comptes.acteur import TypeActeur
 from coordination.journal.services import journaliser
+from ppa import agenda as ppa_agenda
 from ppa.models import (
     AccordPPA,
     Action,
@@ -396,6 +397,8 @@ def _valider(acteur: Acteur, version: VersionPPA) -> None:
     version.statut, version.validee_le = StatutVersion.VALIDEE, maintenant
     version.save(update_fields=["statut", "validee_le", "modifie_le"])
     _journaliser(acteur, "ppa.version.validation", version, version.projet.usager)
+    # Les actions validées dans l'agenda, au nom du projet (acteur système ; ADR 0028).
+    ppa_agenda.synchroniser(version)
 
 
 @transaction.atomic
