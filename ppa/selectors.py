@@ -10,13 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, Q, QuerySet, Value, prefetch_related_objects
 
 from cercle import habilitations
 from cercle.models import Domaine
 from cercle.services import AccesRefuse
 from coordination.journal.lectures import noter_lecture
+from ppa.differentiel import Differentiel, comparer
 from ppa.models import Action, Besoin, Objectif, ProjetPersonnalise, VersionPPA
 
 if TYPE_CHECKING:
@@ -76,8 +78,9 @@ def projets_lisibles(acteur: Acteur | None, usager: Usager, *, request=None) -> 
 @dataclass(frozen=True)
 class VersionComplete:
     """Une version et tout son contenu, chargés une fois : besoins, objectifs (chacun avec
-    `besoins_vises`), actions (chacune avec son objectif et son intervenant, son identifiant public
-    et son nom). Ce que lisent la page, les exports et le différentiel, sans autre requête."""
+    `besoins_vises`, les besoins de la version qu'il vise), actions (chacune avec son objectif et
+    son intervenant : identifiant public et nom). Ce que lisent la page, les exports et le
+    différentiel, sans autre requête."""
 
     version: VersionPPA
     besoins: list[Besoin]
@@ -87,8 +90,9 @@ class VersionComplete:
 
 def version_complete(acteur: Acteur | None, version_uuid, *, request=None) -> VersionComplete | None:
     """`version_lisible` avec tout son contenu, en un nombre constant de requêtes quelle que soit
-    sa taille (habilitation, version, besoins, objectifs, besoins des objectifs, actions, journal) ;
-    None sans droit de lecture."""
+    sa taille : version, habilitation (mémorisée), besoins, objectifs (avec les identifiants de leurs
+    besoins), actions (avec leur intervenant), plus l'écriture de la lecture au journal (deux
+    requêtes, groupées avec les autres lectures dans une requête HTTP) ; None sans droit de lecture."""
     version = _version_si_lisible(acteur, _versions(), version_uuid, request)
     if version is None:
         return None
@@ -98,8 +102,9 @@ def version_complete(acteur: Acteur | None, version_uuid, *, request=None) -> Ve
         Prefetch("besoins", queryset=Besoin.objects.order_by("ordre", "id"), to_attr="besoins_lus"),
         Prefetch(
             "objectifs",
-            queryset=Objectif.objects.order_by("ordre", "id").prefetch_related(
-                Prefetch("besoins", queryset=Besoin.objects.order_by("ordre", "id"), to_attr="besoins_vises")
+            # Les besoins visés par identifiant, dans la même requête ; rattachés ci-dessous.
+            queryset=Objectif.objects.order_by("ordre", "id").annotate(
+                ids_besoins=ArrayAgg("besoins__id", filter=Q(besoins__isnull=False), default=Value([]))
             ),
             to_attr="objectifs_lus",
         ),
@@ -111,17 +116,22 @@ def version_complete(acteur: Acteur | None, version_uuid, *, request=None) -> Ve
             to_attr="actions_lues",
         ),
     )
+    besoins = {b.pk: b for b in version.besoins_lus}
+    for objectif in version.objectifs_lus:
+        objectif.besoins_vises = sorted(
+            (besoins[i] for i in objectif.ids_besoins), key=lambda b: (b.ordre, b.pk)
+        )
     objectifs = {o.pk: o for o in version.objectifs_lus}
     for action in version.actions_lues:  # l'objectif déjà chargé : pas de requête par action
         action.objectif = objectifs[action.objectif_id]
     return VersionComplete(version, version.besoins_lus, version.objectifs_lus, version.actions_lues)
 
 
-def differentiel_lisible(acteur: Acteur | None, avant_uuid, apres_uuid, *, request=None):
+def differentiel_lisible(
+    acteur: Acteur | None, avant_uuid, apres_uuid, *, request=None
+) -> Differentiel | None:
     """Le différentiel (`ppa.differentiel.comparer`) entre deux versions que l'acteur peut lire,
     None si l'une ne l'est pas ; ValidationError si elles sont de deux projets différents."""
-    from ppa.differentiel import comparer
-
     avant = version_complete(acteur, avant_uuid, request=request)
     apres = version_complete(acteur, apres_uuid, request=request) if avant is not None else None
     return None if apres is None else comparer(avant, apres)
