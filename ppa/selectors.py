@@ -75,6 +75,19 @@ def projets_lisibles(acteur: Acteur | None, usager: Usager, *, request=None) -> 
     return projets
 
 
+# L'action entière, et de son intervenant ce qui fait son nom (`Membre.nom_affiche`, `str()`) : des
+# lignes plus courtes à lire et à construire que les fiches entières du membre et de sa personne.
+CHAMPS_ACTION = (
+    *(champ.name for champ in Action._meta.concrete_fields),
+    *(f"intervenant__{champ}" for champ in ("uuid", "type", "role", "prenoms", "nom")),
+    "intervenant__professionnel__prenom_exercice",
+    "intervenant__professionnel__nom_exercice",
+    "intervenant__structure__raison_sociale",
+    "intervenant__proche__prenoms",
+    "intervenant__proche__nom",
+)
+
+
 @dataclass(frozen=True)
 class VersionComplete:
     """Une version et tout son contenu, chargés une fois : besoins, objectifs (chacun avec
@@ -110,9 +123,9 @@ def version_complete(acteur: Acteur | None, version_uuid, *, request=None) -> Ve
         ),
         Prefetch(
             "actions",
-            queryset=Action.objects.order_by("ordre", "id").select_related(
-                "intervenant__professionnel", "intervenant__structure", "intervenant__proche"
-            ),
+            queryset=Action.objects.order_by("ordre", "id")
+            .select_related("intervenant__professionnel", "intervenant__structure", "intervenant__proche")
+            .only(*CHAMPS_ACTION),
             to_attr="actions_lues",
         ),
     )
