@@ -270,3 +270,35 @@ def test_differentiel_refuse_sans_droit_de_lecture(monde, validee_et_avenant, no
     avant = _lectures()
     assert selectors.differentiel_lisible(_acteur(monde, nom), validee.uuid, avenant.uuid) is None
     assert _lectures() == avant
+
+
+def _sans_points_de_sauvegarde(requetes) -> int:
+    return sum("SAVEPOINT" not in q["sql"] for q in requetes.captured_queries)
+
+
+def test_projets_lisibles_en_requetes_constantes(monde):
+    projet_de(monde)
+    with CaptureQueriesContext(connection) as requetes:
+        assert len(selectors.projets_lisibles(qui(monde, "ide"), monde.usager)) == 1
+    un = _sans_points_de_sauvegarde(requetes)
+    for type_projet in ("PAI", "PP", "PI"):
+        projet = ppa.creer_projet(
+            acteur=qui(monde, "ide"),
+            usager=monde.usager,
+            structure=monde.ssiad,
+            titre="Autre",
+            type=type_projet,
+        )
+        ppa.ecrire_paroles(acteur=qui(monde, "ide"), version=projet.versions.get(), attentes="Partir en mer.")
+    with CaptureQueriesContext(connection) as requetes:
+        projets = selectors.projets_lisibles(qui(monde, "ide"), monde.usager)
+        assert [len(p.versions_lues) for p in projets] == [1, 1, 1, 1]
+    # Habilitation, projets, versions ; journal : tête de chaîne et INSERT.
+    assert un == _sans_points_de_sauvegarde(requetes) == 5
+
+
+def test_differentiel_lisible_deux_ouvertures_droits_lus_une_fois(monde, validee_et_avenant):
+    validee, avenant = validee_et_avenant
+    with CaptureQueriesContext(connection) as requetes:
+        selectors.differentiel_lisible(qui(monde, "ide"), validee.uuid, avenant.uuid)
+    assert _sans_points_de_sauvegarde(requetes) == 2 * 7 - 1
