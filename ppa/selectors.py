@@ -38,11 +38,11 @@ def _versions() -> QuerySet[VersionPPA]:
     return VersionPPA.objects.select_related("projet__usager", "projet__structure")
 
 
-def _version_si_lisible(acteur: Acteur | None, versions: QuerySet[VersionPPA], version_uuid, request):
+def _version_si_lisible(acteur: Acteur | None, version_uuid, request) -> VersionPPA | None:
     if acteur is None:
         return None
     try:
-        version = versions.filter(uuid=version_uuid).first()
+        version = _versions().filter(uuid=version_uuid).first()
     except ValidationError:  # UUID mal formé : comme une version inconnue
         return None
     if version is None or not _peut_lire(acteur, version.projet.usager_id):
@@ -54,7 +54,7 @@ def _version_si_lisible(acteur: Acteur | None, versions: QuerySet[VersionPPA], v
 def version_lisible(acteur: Acteur | None, version_uuid, *, request=None) -> VersionPPA | None:
     """La version `version_uuid` (avec son projet et la personne), si l'acteur peut lire le projet
     personnalisé de la personne ; None sinon. La lecture est journalisée."""
-    return _version_si_lisible(acteur, _versions(), version_uuid, request)
+    return _version_si_lisible(acteur, version_uuid, request)
 
 
 def projets_lisibles(acteur: Acteur | None, usager: Usager, *, request=None) -> list[ProjetPersonnalise]:
@@ -106,7 +106,7 @@ def version_complete(acteur: Acteur | None, version_uuid, *, request=None) -> Ve
     sa taille : version, habilitation (mémorisée), besoins, objectifs (avec les identifiants de leurs
     besoins), actions (avec leur intervenant), plus l'écriture de la lecture au journal (deux
     requêtes, groupées avec les autres lectures dans une requête HTTP) ; None sans droit de lecture."""
-    version = _version_si_lisible(acteur, _versions(), version_uuid, request)
+    version = _version_si_lisible(acteur, version_uuid, request)
     if version is None:
         return None
     # Le contenu seulement une fois le droit vérifié.
