@@ -469,6 +469,38 @@ def scenario_agenda_ics(ctx: Contexte) -> dict:
     )
 
 
+@scenario("ppa")
+def scenario_ppa(ctx: Contexte) -> dict:
+    """Projet personnalisé (bench/ppa.py) : un PPA de 30 objectifs et 100 actions validé, et un avenant
+    d'une dizaine de changements ; ouverture de la version (p50/p95, requêtes) et différentiel, seul
+    et avec le chargement des deux versions. Objectifs (issue 7) : ouverture ≤ 8 requêtes et p95 ≤
+    40 ms, différentiel ≤ 20 ms."""
+    from bench import ppa
+    from bench.cercle import generer_cercles
+    from bench.generer import ECHELLES as TAILLES
+    from bench.generer import generer
+    from coordination.personnes.models import Usager
+
+    echelle = ctx.option("ppa", "echelle", TAILLES[ctx.echelle])
+    if Usager.objects.count() < echelle.usagers:
+        journal("[ppa] génération des personnes…")
+        generer(echelle)
+    journal("[ppa] cercles (seulement ce qui manque), projet et avenant…")
+    generer_cercles()
+    membre, validee, avenant = ppa.construire()
+    executions = ctx.option("ppa", "executions", 200)
+    journal(f"[ppa] {executions} ouvertures et différentiels…")
+    chiffres = ppa.mesurer(membre, validee, avenant, executions, CompteurDeRequetes)
+    return {
+        "contenu": chiffres["contenu"],
+        "executions": executions,
+        "ouverture": {**_centiles(chiffres["ouverture"]), "requetes_max": chiffres["requetes_ouverture"]},
+        "differentiel": _centiles(chiffres["differentiel"]),
+        "differentiel_avec_chargement": _centiles(chiffres["differentiel_avec_chargement"]),
+        "changements_ajoutes_retires_modifies": chiffres["changements"],
+    }
+
+
 def executer(ctx: Contexte, noms: list[str]) -> list[dict]:
     resultats = []
     for nom in noms:

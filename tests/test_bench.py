@@ -253,3 +253,27 @@ def test_scenario_cahier_fhir_a_toute_petite_echelle(tmp_path):
     note = Note.objects.order_by("-id").first()
     assert note.auteur_type == TypeAuteur.LOGICIEL and note.auteur_exercice.structure == note.auteur_structure
     assert Note.objects.count() == 70  # et le Bundle d'essai qui compte les requêtes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scenario_ppa_a_toute_petite_echelle(tmp_path):
+    """Hors de la transaction d'un test (comme le banc) : les requêtes comptées sont les vraies."""
+    from ppa.models import StatutVersion, VersionPPA
+
+    ctx = run.Contexte(
+        echelle="S", database_url=run.url_base_django(), dossier=tmp_path,
+        options={"ppa": {"echelle": PETITE, "executions": 5}},
+    )  # fmt: skip
+    resultat = run.scenario_ppa(ctx)
+    assert resultat["contenu"] == {"objectifs": 30, "actions": 100, "besoins": 12}
+    assert resultat["ouverture"]["requetes_max"] <= 8 and resultat["ouverture"]["p95_ms"] > 0
+    assert resultat["differentiel"]["p95_ms"] > 0
+    # 2 objectifs ajoutés, 2 retirés (avec leurs 6 actions), 3 modifiés ; 3 fréquences changées.
+    assert resultat["changements_ajoutes_retires_modifies"] == {"objectifs": [2, 2, 3], "actions": [0, 6, 3]}
+    assert list(VersionPPA.objects.values_list("numero", "statut")) == [
+        (1, StatutVersion.VALIDEE),
+        (2, StatutVersion.BROUILLON),
+    ]
+    # Relancé : le projet déjà construit est réutilisé.
+    assert run.scenario_ppa(ctx)["contenu"]["objectifs"] == 30
+    assert VersionPPA.objects.count() == 2
