@@ -19,6 +19,8 @@ from coordination.comptes.acteur import Acteur, TypeActeur
 from ppa import selectors
 from ppa import services as ppa
 from ppa.differentiel import comparer
+from ppa.exports import pdf_complet
+from ppa.fhir import ContenuCharge
 from ppa.models import Action, Besoin, Objectif, ProjetPersonnalise, StatutVersion, TypeProjet, VersionPPA
 
 TITRE = "Projet du banc d'essai"
@@ -159,6 +161,15 @@ def mesurer(membre: Membre, validee: VersionPPA, avenant: VersionPPA, executions
         debut = time.perf_counter()
         selectors.differentiel_lisible(professionnel, validee.uuid, avenant.uuid)
         complet.append(time.perf_counter() - debut)
+    # Le PDF complet (WeasyPrint) du même projet, contenu déjà chargé : quelques tours suffisent,
+    # après un tour de chauffe (chargement des polices, ~2 s la première fois dans un processus).
+    contenu = ContenuCharge.depuis(avant, list(validee.accords.all()))
+    pdf_complet(contenu, edite_par="banc d'essai")
+    pdf = []
+    for _ in range(max(3, executions // 40)):
+        debut = time.perf_counter()
+        pdf_complet(contenu, edite_par="banc d'essai")
+        pdf.append(time.perf_counter() - debut)
     return {
         "contenu": {
             "objectifs": len(lue.objectifs),
@@ -169,6 +180,7 @@ def mesurer(membre: Membre, validee: VersionPPA, avenant: VersionPPA, executions
         "requetes_ouverture": requetes,
         "differentiel": differentiel,
         "differentiel_avec_chargement": complet,
+        "pdf_complet": pdf,
         "changements": {
             "objectifs": [
                 len(diff.objectifs.ajoutes),

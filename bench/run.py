@@ -497,6 +497,7 @@ def scenario_ppa(ctx: Contexte) -> dict:
         "ouverture": {**_centiles(chiffres["ouverture"]), "requetes_max": chiffres["requetes_ouverture"]},
         "differentiel": _centiles(chiffres["differentiel"]),
         "differentiel_avec_chargement": _centiles(chiffres["differentiel_avec_chargement"]),
+        "pdf_complet": _centiles(chiffres["pdf_complet"]),
         "changements_ajoutes_retires_modifies": chiffres["changements"],
     }
 

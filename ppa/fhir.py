@@ -52,13 +52,19 @@ STATUT_CAREPLAN = {
 
 @dataclass(frozen=True)
 class ContenuCharge:
-    """Une version et son contenu, lus par l'appelant (besoins des objectifs préchargés)."""
+    """Une version et son contenu, lus par l'appelant (`ppa.selectors.version_complete`, plus ses
+    accords ; les objectifs portent leurs besoins visés en `besoins_vises`)."""
 
     version: VersionPPA
     besoins: list[Besoin]
     objectifs: list[Objectif]
     actions: list[Action]
     accords: list[AccordPPA]
+
+    @classmethod
+    def depuis(cls, complete, accords: list[AccordPPA]) -> ContenuCharge:
+        """D'une `ppa.selectors.VersionComplete` et des accords de la version."""
+        return cls(complete.version, complete.besoins, complete.objectifs, complete.actions, accords)
 
 
 def _urn(objet) -> str:
@@ -170,7 +176,7 @@ def objectif(charge: ContenuCharge, ligne: Objectif, reference_projet: str) -> d
         cible["dueDate"] = ligne.date_cible.isoformat()
     if cible:
         ressource["target"] = [cible]
-    besoins = list(ligne.besoins.all())
+    besoins = ligne.besoins_vises
     if besoins:
         ressource["addresses"] = [{"reference": _urn(besoins[0])}]
     return ressource

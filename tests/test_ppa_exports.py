@@ -48,8 +48,11 @@ def test_pdf_facile_a_lire(version):
     assert "SERAFIN" not in lu and version.empreinte not in lu  # rien de technique pour la personne
 
 
-def test_pdf_complet(version):
-    lu = texte(exports.pdf_complet(charge(version), edite_par="Infirmière du SSIAD"))
+def test_pdf_complet(version, django_assert_num_queries):
+    contenu = charge(version)
+    with django_assert_num_queries(0):
+        pdf = exports.pdf_complet(contenu, edite_par="Infirmière du SSIAD")
+    lu = texte(pdf)
     for attendu in (
         "Projet personnalisé d'accompagnement de Jeanne FICTIVE", "SERAFIN-PH 1.2.1.1", "Se laver",
         "Douche sans aide trois jours sur sept", "Aide à la toilette", "(45 min)",

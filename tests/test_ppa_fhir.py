@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 
+from coordination.comptes.acteur import acteur_systeme
 from coordination.fhir.validation import valider as valider_fhir
-from ppa import fhir
+from ppa import fhir, selectors
 from ppa import services as ppa
 from tests.monde_ppa import brouillon_rempli, construire_monde_ppa, qui, valider
 
@@ -16,21 +17,17 @@ pytestmark = pytest.mark.django_db
 
 
 def charge(version) -> fhir.ContenuCharge:
-    return fhir.ContenuCharge(
-        version=version,
-        besoins=list(version.besoins.order_by("ordre")),
-        objectifs=list(version.objectifs.prefetch_related("besoins").order_by("ordre")),
-        actions=list(
-            version.actions.select_related("objectif", "intervenant__professionnel").order_by("ordre")
-        ),
-        accords=list(version.accords.all()),
-    )
+    """Le contenu tel que les pages et les exports le lisent (lecture du système)."""
+    complete = selectors.version_complete(acteur_systeme("export de test"), version.uuid)
+    return fhir.ContenuCharge.depuis(complete, list(version.accords.all()))
 
 
-def test_bundle_tddui_d_une_version_validee():
+def test_bundle_tddui_d_une_version_validee(django_assert_num_queries):
     monde = construire_monde_ppa()
     version = valider(monde, brouillon_rempli(monde))
-    bundle = fhir.bundle_tddui(charge(version))
+    contenu = charge(version)
+    with django_assert_num_queries(0):  # fonctions pures : tout est déjà chargé
+        bundle = fhir.bundle_tddui(contenu)
     Bundle.model_validate(bundle)
     for entree in bundle["entry"]:
         valider_fhir(entree["resource"], type_attendu=entree["request"]["url"])
