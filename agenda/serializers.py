@@ -95,7 +95,7 @@ class ChampsEvenementMixin(serializers.Serializer):
 
 
 class CreationEvenementSerializer(ChampsEvenementMixin, ParticipantsEntreeMixin):
-    pass
+    """Création d'un rendez-vous : ses champs et ses participants (les deux parties réunies)."""
 
 
 class ModificationEvenementSerializer(ChampsEvenementMixin):

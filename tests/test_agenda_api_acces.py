@@ -11,6 +11,7 @@ Scène : celle de la matrice des pages (tests/test_agenda_pages_matrice.py)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 
@@ -210,9 +211,7 @@ def test_matrice_api_de_l_agenda(client, route):
     scene = Scene()
     for acteur in ACTEURS:
         en_tetes = _authentifier(client, scene, acteur)
-        try:
+        with contextlib.suppress(Annuler):
             with transaction.atomic():
                 verifier_cas(client, scene, route, acteur, en_tetes)
                 raise Annuler
-        except Annuler:
-            pass

@@ -13,6 +13,7 @@ par l'infirmière, le médecin et la fille aidante conviés."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 
 import pytest
@@ -219,7 +220,7 @@ def etat() -> tuple:
 
 
 class Annuler(Exception):
-    pass
+    """Levée pour annuler la transaction d'un cas de la matrice (chaque cas repart du même état)."""
 
 
 def verifier_cas(client, scene: Scene, route: str, acteur: str) -> None:
@@ -254,9 +255,7 @@ def verifier_cas(client, scene: Scene, route: str, acteur: str) -> None:
 def test_matrice_pages_de_l_agenda(client, route):
     scene = Scene()
     for acteur in ACTEURS:
-        try:
+        with contextlib.suppress(Annuler):
             with transaction.atomic():
                 verifier_cas(client, scene, route, acteur)
                 raise Annuler
-        except Annuler:
-            pass
