@@ -219,6 +219,17 @@ class MonAgenda(APIView):
 # --- Réunions de coordination ---------------------------------------------------------------------
 
 
+def _reunion(request, uuid_usager, serializer, service):
+    """Créneaux proposés ou réunion demandée : même saisie (participants, durée, horizon…) lue
+    puis confiée au service de `agenda/reunions.py`."""
+    usager = _usager_visible(request, uuid_usager)
+    donnees = _lire(serializer, request.data)
+    invites = _invites(usager, donnees.pop("participants"))
+    return _appliquer(
+        service, acteur=_acteur(request), usager=usager, invites=invites, duree=_duree(donnees), **donnees
+    )
+
+
 class Creneaux(APIView):
     @extend_schema(
         request=RechercheCreneauxSerializer,
@@ -226,17 +237,7 @@ class Creneaux(APIView):
         summary="Proposer les meilleurs créneaux pour réunir ces personnes (rien n'est écrit)",
     )
     def post(self, request, uuid_usager):
-        usager = _usager_visible(request, uuid_usager)
-        donnees = _lire(RechercheCreneauxSerializer, request.data)
-        invites = _invites(usager, donnees.pop("participants"))
-        resultat = _appliquer(
-            reunions.proposer_creneaux,
-            acteur=_acteur(request),
-            usager=usager,
-            invites=invites,
-            duree=_duree(donnees),
-            **donnees,
-        )
+        resultat = _reunion(request, uuid_usager, RechercheCreneauxSerializer, reunions.proposer_creneaux)
         return Response(ResultatCreneauxSerializer(resultat).data)
 
 
@@ -247,17 +248,7 @@ class Reunions(APIView):
         summary="Demander une réunion de coordination au créneau choisi",
     )
     def post(self, request, uuid_usager):
-        usager = _usager_visible(request, uuid_usager)
-        donnees = _lire(DemandeReunionEntreeSerializer, request.data)
-        invites = _invites(usager, donnees.pop("participants"))
-        demande = _appliquer(
-            reunions.demander_reunion,
-            acteur=_acteur(request),
-            usager=usager,
-            invites=invites,
-            duree=_duree(donnees),
-            **donnees,
-        )
+        demande = _reunion(request, uuid_usager, DemandeReunionEntreeSerializer, reunions.demander_reunion)
         return Response(_demande_rendue(demande), status=status.HTTP_201_CREATED)
 
 
