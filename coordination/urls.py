@@ -59,4 +59,5 @@ urlpatterns = [
     path("", include("agenda.urls")),
     path("", include("cahier_liaison.urls")),
     path("", include("cercle.urls")),
+    path("", include("ppa.urls")),
 ]

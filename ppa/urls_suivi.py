@@ -1,0 +1,3 @@
+"""Adresses du suivi du projet personnalisé : versions, différentiel, exports, reprise, revues."""
+
+urlpatterns: list = []
