@@ -18,7 +18,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from coordination.modeles import ModeleDeBase
-from coordination.personnes.models import Structure, Usager
+from coordination.personnes.models import Exercice, Structure, Usager
 
 
 class TypeProjet(models.TextChoices):
@@ -50,6 +50,11 @@ class ProjetPersonnalise(ModeleDeBase):
     type = models.CharField("type de projet", max_length=4, choices=TypeProjet, default=TypeProjet.PPA)
     titre = models.CharField("titre", max_length=200)
     cree_par = models.CharField("créé par (clé de l'acteur)", max_length=120)
+    referent = models.ForeignKey(
+        Exercice, verbose_name="référent du projet", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+", help_text="Professionnel de la structure qui suit le projet : il reçoit le rappel "
+        "des revues et peut donner l'accord de la structure.",
+    )  # fmt: skip
 
     class Meta:
         verbose_name = "projet personnalisé"

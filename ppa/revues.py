@@ -95,22 +95,27 @@ def revues_a_faire(
     return [RevueAFaire(p, p.echeance_revue, p.echeance_revue < aujourd_hui) for p in projets]
 
 
+def _referent(projet: ProjetPersonnalise) -> str:
+    """La clé d'acteur du référent (`exercice:<uuid>`), à défaut celle de qui a ouvert le projet."""
+    return f"exercice:{projet.referent.uuid}" if projet.referent_id else projet.cree_par
+
+
 def rappeler_revues(aujourd_hui: dt.date | None = None) -> int:
     """Range, une seule fois par projet et par échéance, le rappel de revue au référent du projet
-    (à défaut d'un référent désigné, le professionnel qui a ouvert le projet : `cree_par`) pour
+    (à défaut d'un référent désigné, la personne qui a ouvert le projet : `cree_par`) pour
     chaque projet dont l'échéance tombe dans les 30 jours ou est passée ; journalise chaque rappel.
     Rend le nombre de rappels rangés (0 au second passage du même jour)."""
     aujourd_hui = aujourd_hui or timezone.localdate()
     systeme = acteur_systeme("rappel des revues de projet personnalisé")
     with transaction.atomic():
-        projets = list(_a_revoir(aujourd_hui).select_related("usager"))
+        projets = list(_a_revoir(aujourd_hui).select_related("usager", "referent"))
         deja = set(
             RappelRevue.objects.filter(projet__in=[p.pk for p in projets]).values_list(
                 "projet_id", "echeance"
             )
         )
         nouveaux = [
-            RappelRevue(projet=p, echeance=p.echeance_revue, destinataire=p.cree_par)
+            RappelRevue(projet=p, echeance=p.echeance_revue, destinataire=_referent(p))
             for p in projets
             if (p.pk, p.echeance_revue) not in deja
         ]

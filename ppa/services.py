@@ -2,7 +2,8 @@
 `cercle/habilitations.py` (domaine `ppa`), chaque écriture journalisée, contenu figé hors brouillon
 (la base le garantit aussi). Construire : `ppa` en écriture (professionnels du cercle, la personne,
 un aidant à qui elle l'a confié). Accord de la personne : elle-même ou son représentant légal.
-Accord de la structure : un professionnel qui y exerce et a `ppa` en écriture."""
+Accord de la structure : le référent du projet ou la direction de la structure
+(`Exercice.signe_les_projets`), avec `ppa` en écriture."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from ppa.models import (
 
 if TYPE_CHECKING:
     from coordination.comptes.acteur import Acteur
-    from coordination.personnes.models import Structure, Usager
+    from coordination.personnes.models import Exercice, Structure, Usager
 
 DOMAINE = Domaine.PPA
 
@@ -99,11 +100,50 @@ def creer_projet(
         raise ValidationError({"titre": ["Donnez un titre au projet."]})
     if ProjetPersonnalise.objects.filter(usager=usager, structure=structure, type=type).exists():
         raise ValidationError("Cette personne a déjà un projet de ce type dans cette structure.")
+    exercice = acteur.exercice if acteur.type == TypeActeur.PROFESSIONNEL else None
     projet = ProjetPersonnalise.objects.create(
-        usager=usager, structure=structure, type=type, titre=titre[:200], cree_par=acteur.cle
-    )
+        usager=usager, structure=structure, type=type, titre=titre[:200], cree_par=acteur.cle,
+        referent=exercice if exercice is not None and exercice.structure_id == structure.pk else None,
+    )  # fmt: skip
     version = VersionPPA.objects.create(projet=projet, numero=1)
     _journaliser(acteur, "ppa.projet.creation", version, usager, {"type": type})
+    return projet
+
+
+def _signataire_de_la_structure(acteur: Acteur | None, projet: ProjetPersonnalise) -> bool:
+    """Vrai pour le référent du projet et pour un professionnel de la structure qui signe ses
+    projets (direction ou délégation : `Exercice.signe_les_projets`)."""
+    exercice = acteur.exercice if acteur is not None and acteur.type == TypeActeur.PROFESSIONNEL else None
+    return (
+        exercice is not None
+        and exercice.structure_id == projet.structure_id
+        and (exercice.pk == projet.referent_id or exercice.signe_les_projets)
+    )
+
+
+@transaction.atomic
+def designer_referent(
+    *, acteur: Acteur, projet: ProjetPersonnalise, exercice: Exercice
+) -> ProjetPersonnalise:
+    """Désigne le référent du projet, un professionnel qui exerce aujourd'hui dans la structure ; par
+    le référent en place ou par la direction de la structure (qui ont aussi `ppa` en écriture)."""
+    projet = ProjetPersonnalise.objects.select_for_update().select_related("usager").get(pk=projet.pk)
+    if not _signataire_de_la_structure(acteur, projet):
+        raise AccesRefuse(
+            "Le référent est désigné par le référent en place ou par la direction de la structure."
+        )
+    _exiger_ecriture(acteur, projet.usager)
+    jour = timezone.localdate()
+    if exercice.structure_id != projet.structure_id or not (
+        (exercice.date_debut is None or exercice.date_debut <= jour)
+        and (exercice.date_fin is None or exercice.date_fin >= jour)
+    ):
+        raise ValidationError(
+            {"referent": ["Le référent doit exercer aujourd'hui dans la structure du projet."]}
+        )
+    projet.referent = exercice
+    projet.save(update_fields=["referent", "modifie_le"])
+    _journaliser(acteur, "ppa.projet.referent", projet, projet.usager, {"referent": str(exercice.uuid)})
     return projet
 
 
@@ -352,9 +392,11 @@ def _qualite_pour(acteur: Acteur | None, version: VersionPPA, partie: str) -> st
             raise AccesRefuse("Seule la personne, ou son représentant légal, donne son accord au projet.")
         return "la personne" if acteur.type == TypeActeur.USAGER else "son représentant légal"
     if partie == PartieAccord.STRUCTURE:
-        exercice = acteur.exercice if acteur.type == TypeActeur.PROFESSIONNEL else None
-        if exercice is None or exercice.structure_id != projet.structure_id:
-            raise AccesRefuse("L'accord de la structure est donné par un professionnel qui y exerce.")
+        if not _signataire_de_la_structure(acteur, projet):
+            raise AccesRefuse(
+                "L'accord de la structure est donné par le référent du projet ou par la direction de la "
+                "structure."
+            )
         _exiger_ecriture(acteur, projet.usager)
         return f"pour {projet.structure.raison_sociale}"
     raise ValidationError("Partie de l'accord inconnue.")

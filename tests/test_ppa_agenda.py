@@ -193,7 +193,7 @@ def test_une_frequence_illisible_refuse_la_validation_sans_rien_ecrire(monde):
     assert Journal.objects.count() == avant
 
 
-DONNENT_L_ACCORD_DE_LA_STRUCTURE = {"ide", "collegue_structure"}
+DONNENT_L_ACCORD_DE_LA_STRUCTURE = {"ide"}  # le référent du projet, qui l'a ouvert
 
 
 @pytest.mark.parametrize("nom", ACTEURS)

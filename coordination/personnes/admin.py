@@ -125,7 +125,7 @@ class ExerciceInline(admin.TabularInline):
     model = Exercice
     extra = 0
     fields = ("structure", "profession_code", "profession_libelle", "fonction", "mode_exercice",
-              "date_debut", "date_fin", "invite_le_personnel")  # fmt: skip
+              "date_debut", "date_fin", "invite_le_personnel", "signe_les_projets")  # fmt: skip
     autocomplete_fields = ("structure",)
     show_change_link = False
 

@@ -252,6 +252,11 @@ class Exercice(ModeleDeBase):
         "invite le personnel de la structure", default=False, db_default=False,
         help_text="Peut inviter des personnes de la structure sans RPPS à créer un compte (ADR 0014).",
     )  # fmt: skip
+    signe_les_projets = models.BooleanField(
+        "signe les projets personnalisés pour la structure", default=False, db_default=False,
+        help_text="Direction ou professionnel désigné : donne l'accord de la structure aux projets "
+        "personnalisés, comme le référent de chaque projet (ADR 0028).",
+    )  # fmt: skip
 
     class Meta:
         verbose_name = "situation d'exercice"
