@@ -63,8 +63,8 @@ def code_totp_sur(email: str) -> str:
 
 def test_comptes_par_categorie_et_par_statut():
     sortie = charger()
-    # 111 lignes de personnes et comptes, 94 étapes des cercles, 15 de l'agenda
-    assert "lignes créées : 220" in sortie
+    # 111 lignes de personnes et comptes, 96 étapes des cercles, 15 de l'agenda, 1 projet personnalisé
+    assert "lignes créées : 223" in sortie
 
     assert Structure.objects.count() == 8
     categories = Counter(Structure.objects.values_list("categorie_code", flat=True))
@@ -190,7 +190,7 @@ def test_second_chargement_ne_change_rien():
     charger()
     avant = instantane()
     sortie = charger()
-    assert "lignes créées : 0, modifiées : 0, inchangées : 220" in sortie
+    assert "lignes créées : 0, modifiées : 0, inchangées : 223" in sortie
     assert instantane() == avant  # mêmes lignes, mêmes UUID, mêmes horodatages de modification
     uuids = set(Usager.objects.values_list("uuid", flat=True))
     assert uuids == {demo.uuid_demo("usager", u.cle) for u in demo.USAGERS}
@@ -418,7 +418,11 @@ def test_cercles_de_demonstration_par_les_services():
     ide = membres.get(professionnel__nom_exercice="NGUYEN-FICTIF")
     assert ide.habilitations.filter(origine=OrigineHabilitation.PRESOMPTION).count() == 5
     aidante = membres.get(proche__prenoms="Sophie")
-    assert set(aidante.habilitations.values_list("domaine", "niveau")) == {("cahier", 1), ("agenda", 2)}
+    assert set(aidante.habilitations.values_list("domaine", "niveau")) == {
+        ("cahier", 1),
+        ("agenda", 2),
+        ("ppa", 2),
+    }
     assert all(h.consentement.qualite == "usager" for h in aidante.habilitations.all())
     # Gestion confiée à la coordinatrice du DAC ; elle voit Marcelle dans « Mes usagers ».
     coordinatrice = Compte.objects.get(email="coordinatrice@demo.invalid")
@@ -456,3 +460,21 @@ def test_cercles_de_demonstration_par_les_services():
         for modele in (Membre, Habilitation, Consentement, Delegation, DemandeAdhesion)
     }
     assert apres == avant
+
+
+def test_projet_personnalise_de_demonstration():
+    """Le projet de Marcelle au SSIAD : validé par les deux accords (ses actions dans l'agenda, au nom
+    du PPA), un avenant en brouillon avec une question de Sophie ; tout par les services (journal)."""
+    from agenda.models import Evenement as EvenementAgenda
+    from ppa.models import StatutVersion, VersionPPA
+
+    charger()
+    marcelle = Usager.objects.get(uuid=demo.uuid_demo("usager", "marcelle"))
+    versions = VersionPPA.objects.filter(projet__usager=marcelle).order_by("numero")
+    assert [v.statut for v in versions] == [StatutVersion.VALIDEE, StatutVersion.BROUILLON]
+    validee, avenant = versions
+    assert validee.accords.count() == 2 and avenant.derive_de_id == validee.pk
+    assert avenant.commentaires.filter(partie="actions").count() == 1
+    assert validee.projet.referent.professionnel.nom_exercice == "NGUYEN-FICTIF"
+    assert EvenementAgenda.objects.filter(usager=marcelle, systeme_source="ppa").count() == 2
+    assert Evenement.objects.filter(usager_uuid=marcelle.uuid, action="ppa.version.validation").count() == 1

@@ -871,6 +871,9 @@ def charger_demo() -> Bilan:
         from agenda.demo import charger_agenda  # agenda écrit par les services de l'agenda
 
         charger_agenda(bilan)
+        from ppa.demo import charger_ppa  # projet personnalisé écrit par les services du PPA
+
+        charger_ppa(bilan)
         journaliser(acteur=acteur_systeme("demo"), action="demo.chargement", details=bilan.pour_journal())
     return bilan
 
