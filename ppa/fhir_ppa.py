@@ -158,7 +158,9 @@ class _RessourcePPA(RessourceModele):
         self._noter(contexte, [r.version_lue for r in (*page.correspondances, *page.incluses)])
         return page
 
-    def _contenu(self, contexte: Contexte, id_logique: str, modele) -> tuple[selectors.VersionComplete, str]:
+    def _contenu(
+        self, contexte: Contexte, id_logique: str, modele
+    ) -> tuple[selectors.VersionComplete, uuid.UUID]:
         """La version complète (par `ppa.selectors`, qui décide et journalise) de la ligne
         `id_logique` de `modele` ; 404 si elle n'existe pas ou si l'acteur ne lit pas ce projet."""
         code = uuid_ou_rien(id_logique)
