@@ -6,3 +6,6 @@ class PpaConfig(AppConfig):
 
     name = "ppa"
     verbose_name = "projet personnalisé d'accompagnement"
+
+    def ready(self) -> None:
+        from ppa import fhir_ppa  # noqa: F401 (enregistre CarePlan, Goal et Task dans le registre FHIR)

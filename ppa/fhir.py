@@ -7,10 +7,16 @@ Identifiants : format TDDUI `3+FINESS/<identifiant local de l'usager>-<PPER|PPBe
 ACTI>-<n>`, l'identifiant local étant l'UUID public de l'usager au portail et `<n>` l'origine
 stable de l'élément (la même d'une version à ses avenants). Écart assumé : un objectif sans besoin
 lié n'a pas d'`addresses` (1..1 dans TDDUI) ; il est signalé par le service qui exporte.
+
+Les mêmes fonctions font le Bundle TDDUI et les ressources servies par l'API FHIR (ppa/fhir_ppa.py,
+ADR 0029) ; seules les références changent, selon `liens` : `liens_bundle` (urn:uuid des entrées
+du Bundle) ou `liens_api` (CarePlan/<id> et Goal/<id> servis sous /fhir/ ; besoins et accords,
+non servis, par leur identifiant).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from coordination.fhir.versions import instant_fhir
@@ -41,12 +47,26 @@ SYSTEME_TYPE_PROJET = "https://smt.esante.gouv.fr/fhir/CodeSystem/tre-r390-type-
 SYSTEME_SERAFIN = "https://smt.esante.gouv.fr/terminologie-SERAFINPH"
 SYSTEME_PORTAIL = "urn:portail-coordination:ppa"
 
-# Statut FHIR d'une version : en construction → draft, validée → active, remplacée → revoked.
+# Statut FHIR selon celui de la version : en construction → draft, validée → active, remplacée par
+# un avenant → revoked (CarePlan, ServiceRequest) ; pour l'objectif et l'action, leurs équivalents.
 STATUT_CAREPLAN = {
     StatutVersion.BROUILLON: "draft",
     StatutVersion.EN_VALIDATION: "draft",
     StatutVersion.VALIDEE: "active",
     StatutVersion.REMPLACEE: "revoked",
+}
+STATUT_BESOIN = STATUT_CAREPLAN
+STATUT_OBJECTIF = {
+    StatutVersion.BROUILLON: "proposed",
+    StatutVersion.EN_VALIDATION: "proposed",
+    StatutVersion.VALIDEE: "active",
+    StatutVersion.REMPLACEE: "cancelled",
+}
+STATUT_ACTION = {
+    StatutVersion.BROUILLON: "draft",
+    StatutVersion.EN_VALIDATION: "draft",
+    StatutVersion.VALIDEE: "in-progress",
+    StatutVersion.REMPLACEE: "cancelled",
 }
 
 
@@ -71,6 +91,27 @@ def _urn(objet) -> str:
     return f"urn:uuid:{objet.uuid}"
 
 
+# (version servie, objet cité) → la Reference FHIR qui le cite.
+Liens = Callable[[VersionPPA, object], dict]
+
+
+def liens_bundle(version: VersionPPA, objet) -> dict:
+    """Dans le Bundle TDDUI : l'entrée citée, par son urn:uuid."""
+    return {"reference": _urn(objet)}
+
+
+def liens_api(version: VersionPPA, objet) -> dict:
+    """Dans l'API : CarePlan (une version) et Goal (un objectif) par leur adresse sous /fhir/ ;
+    besoin et accord, que l'API ne sert pas, par leur identifiant (référence logique)."""
+    if isinstance(objet, VersionPPA):
+        return {"reference": f"CarePlan/{objet.uuid}"}
+    if isinstance(objet, Objectif):
+        return {"reference": f"Goal/{objet.uuid}"}
+    if isinstance(objet, Besoin):
+        return {"identifier": _identifiant(version, "PPBesoin", objet.origine), "display": objet.libelle}
+    return {"identifier": {"system": "urn:ietf:rfc:3986", "value": _urn(objet)}}
+
+
 def _identifiant(version: VersionPPA, sorte: str, numero) -> dict:
     structure = version.projet.structure
     finess = structure.finess_eg or structure.finess_ej
@@ -84,9 +125,16 @@ def _patient(version: VersionPPA) -> dict:
     return {"reference": f"Patient/{usager.uuid}", "display": str(usager)}
 
 
-def careplan(charge: ContenuCharge) -> dict:
-    version, projet = charge.version, charge.version.projet
-    accords = {a.partie: a for a in charge.accords if a.empreinte == version.empreinte and version.empreinte}
+def careplan(
+    version: VersionPPA,
+    accords_lus: list[AccordPPA],
+    liens: Liens = liens_bundle,
+    precedente: VersionPPA | None = None,
+) -> dict:
+    """Le CarePlan « projet personnalisé » d'une version ; `precedente` : la version validée dont
+    elle est l'avenant, citée en `replaces` (l'API seulement : le Bundle ne la contient pas)."""
+    projet = version.projet
+    accords = {a.partie: a for a in accords_lus if a.empreinte == version.empreinte and version.empreinte}
     ressource = {
         "resourceType": "CarePlan",
         "meta": {"profile": [PROFIL["CarePlan"]]},
@@ -111,14 +159,16 @@ def careplan(charge: ContenuCharge) -> dict:
             for cle, valeur in (("start", version.debut), ("end", version.fin))
             if valeur
         }
+    if precedente is not None:
+        ressource["replaces"] = [liens(version, precedente)]
     informations = []
     if PartieAccord.USAGER in accords:
         informations.append(
-            {"reference": _urn(accords[PartieAccord.USAGER]), "display": "Consentement usager"}
+            {**liens(version, accords[PartieAccord.USAGER]), "display": "Consentement usager"}
         )
     if PartieAccord.STRUCTURE in accords:
         informations.append(
-            {"reference": _urn(accords[PartieAccord.STRUCTURE]), "display": "Consentement structure"}
+            {**liens(version, accords[PartieAccord.STRUCTURE]), "display": "Consentement structure"}
         )
     if informations:
         ressource["supportingInfo"] = informations
@@ -128,16 +178,16 @@ def careplan(charge: ContenuCharge) -> dict:
     return ressource
 
 
-def besoin(charge: ContenuCharge, ligne: Besoin, reference_projet: str) -> dict:
+def besoin(version: VersionPPA, ligne: Besoin, liens: Liens = liens_bundle) -> dict:
     ressource = {
         "resourceType": "ServiceRequest",
         "meta": {"profile": [PROFIL["ServiceRequest"]]},
-        "identifier": [_identifiant(charge.version, "PPBesoin", ligne.origine)],
-        "basedOn": [{"reference": reference_projet}],
-        "status": "active" if charge.version.statut == StatutVersion.VALIDEE else "draft",
+        "identifier": [_identifiant(version, "PPBesoin", ligne.origine)],
+        "basedOn": [liens(version, version)],
+        "status": STATUT_BESOIN[version.statut],
         "intent": "plan",
         "code": {"text": ligne.libelle},
-        "subject": _patient(charge.version),
+        "subject": _patient(version),
     }
     if ligne.code_serafin:
         ressource["category"] = [{"coding": [{"system": SYSTEME_SERAFIN, "code": ligne.code_serafin}]}]
@@ -150,7 +200,8 @@ def _note_objectif(code: str, texte: str) -> dict:
     return {"extension": [{"url": EXT_NOTE_OBJECTIF, "valueCode": code}], "text": texte}
 
 
-def objectif(charge: ContenuCharge, ligne: Objectif, reference_projet: str) -> dict:
+def objectif(version: VersionPPA, ligne: Objectif, liens: Liens = liens_bundle) -> dict:
+    """Le Goal « objectif » ; `ligne.besoins_vises` : les besoins qu'il vise, déjà lus."""
     notes = [_note_objectif("titreObjectif", ligne.titre)]
     if ligne.avis_usager or ligne.commentaire_usager:
         avis = AvisUsager(ligne.avis_usager).label if ligne.avis_usager else ""
@@ -162,11 +213,11 @@ def objectif(charge: ContenuCharge, ligne: Objectif, reference_projet: str) -> d
     ressource = {
         "resourceType": "Goal",
         "meta": {"profile": [PROFIL["Goal"]]},
-        "extension": [{"url": EXT_REFERENCE_PROJET, "valueReference": {"reference": reference_projet}}],
-        "identifier": [_identifiant(charge.version, "PPObjectif", ligne.origine)],
-        "lifecycleStatus": "active" if charge.version.statut == StatutVersion.VALIDEE else "proposed",
+        "extension": [{"url": EXT_REFERENCE_PROJET, "valueReference": liens(version, version)}],
+        "identifier": [_identifiant(version, "PPObjectif", ligne.origine)],
+        "lifecycleStatus": STATUT_OBJECTIF[version.statut],
         "description": {"text": ligne.titre},
-        "subject": _patient(charge.version),
+        "subject": _patient(version),
         "note": notes,
     }
     cible = {}
@@ -178,7 +229,7 @@ def objectif(charge: ContenuCharge, ligne: Objectif, reference_projet: str) -> d
         ressource["target"] = [cible]
     besoins = ligne.besoins_vises
     if besoins:
-        ressource["addresses"] = [{"reference": _urn(besoins[0])}]
+        ressource["addresses"] = [liens(version, besoins[0])]
     return ressource
 
 
@@ -186,10 +237,11 @@ def _entree(code: str, **valeur) -> dict:
     return {"type": {"coding": [{"system": SYSTEME_ENTREE_ACTION, "code": code}]}, **valeur}
 
 
-def action(charge: ContenuCharge, ligne: Action, reference_projet: str) -> dict:
+def action(version: VersionPPA, ligne: Action, liens: Liens = liens_bundle) -> dict:
+    """La Task « action » ; `ligne.objectif` et `ligne.intervenant` déjà lus."""
     entrees = [
         _entree("titre", valueString=ligne.quoi),
-        _entree("objectif", valueReference={"reference": _urn(ligne.objectif)}),
+        _entree("objectif", valueReference=liens(version, ligne.objectif)),
     ]
     details = [texte for texte in (
         f"Où : {ligne.ou}" if ligne.ou else "", f"Fréquence : {ligne.frequence}" if ligne.frequence else "",
@@ -198,12 +250,12 @@ def action(charge: ContenuCharge, ligne: Action, reference_projet: str) -> dict:
     ressource = {
         "resourceType": "Task",
         "meta": {"profile": [PROFIL["Task"]]},
-        "identifier": [_identifiant(charge.version, "ACTI", ligne.origine)],
-        "basedOn": [{"reference": reference_projet}],
-        "status": "in-progress" if charge.version.statut == StatutVersion.VALIDEE else "draft",
+        "identifier": [_identifiant(version, "ACTI", ligne.origine)],
+        "basedOn": [liens(version, version)],
+        "status": STATUT_ACTION[version.statut],
         "intent": "plan",
         "description": " · ".join([ligne.quoi, *details]),
-        "for": _patient(charge.version),
+        "for": _patient(version),
         "input": entrees,
     }
     if ligne.intervenant_id:
@@ -213,8 +265,8 @@ def action(charge: ContenuCharge, ligne: Action, reference_projet: str) -> dict:
     return ressource
 
 
-def accord(charge: ContenuCharge, ligne: AccordPPA) -> dict:
-    projet = charge.version.projet
+def accord(version: VersionPPA, ligne: AccordPPA) -> dict:
+    projet = version.projet
     if ligne.partie == PartieAccord.STRUCTURE:
         auteur = {"reference": f"Organization/{projet.structure.uuid}", "display": ligne.donne_par_nom}
     else:
@@ -227,21 +279,21 @@ def accord(charge: ContenuCharge, ligne: AccordPPA) -> dict:
             "coding": [{"system": "http://terminology.hl7.org/CodeSystem/consentscope", "code": "treatment"}]
         },
         "category": [{"text": "Accord sur le projet personnalisé"}],
-        "patient": _patient(charge.version),
+        "patient": _patient(version),
         "dateTime": instant_fhir(ligne.donne_le),
         "performer": [auteur],
-        "policyRule": {"text": f"Accord sur la version {charge.version.numero}, empreinte {ligne.empreinte}"},
+        "policyRule": {"text": f"Accord sur la version {version.numero}, empreinte {ligne.empreinte}"},
     }
 
 
 def bundle_tddui(charge: ContenuCharge) -> dict:
     """Le Bundle transaction TDDUI de la version : chaque ressource en POST, liées par urn:uuid."""
-    reference_projet = _urn(charge.version)
-    entrees = [(charge.version, careplan(charge))]
-    entrees += [(b, besoin(charge, b, reference_projet)) for b in charge.besoins]
-    entrees += [(o, objectif(charge, o, reference_projet)) for o in charge.objectifs]
-    entrees += [(a, action(charge, a, reference_projet)) for a in charge.actions]
-    entrees += [(a, accord(charge, a)) for a in charge.accords if a.empreinte == charge.version.empreinte]
+    version = charge.version
+    entrees = [(version, careplan(version, charge.accords))]
+    entrees += [(b, besoin(version, b)) for b in charge.besoins]
+    entrees += [(o, objectif(version, o)) for o in charge.objectifs]
+    entrees += [(a, action(version, a)) for a in charge.actions]
+    entrees += [(a, accord(version, a)) for a in charge.accords if a.empreinte == version.empreinte]
     return {
         "resourceType": "Bundle",
         "type": "transaction",
