@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from coordination.comptes.acteur import acteur_systeme
+from coordination.comptes.models import Compte
 from coordination.echanges import services as echanges
 from coordination.echanges.models import Destination, MessageSortant, StatutMessage
 from coordination.journal.models import Evenement as Journal
-from tests.factories import StructureFactory, UsagerFactory
+from tests.factories import StructureFactory, UsagerFactory, connecter
 
 pytestmark = pytest.mark.django_db
 
@@ -169,3 +171,28 @@ def test_le_balayage_lit_l_index_partiel():
         curseur.execute("SET LOCAL enable_seqscan = off")
     plan = requete.explain()
     assert "echanges_a_envoyer_idx" in plan
+
+
+def test_administration_en_lecture_seule(client):
+    """La liste montre statut et raison ; la fiche d'un message se lit ; ni ajout, ni modification,
+    ni suppression (le renvoi d'une lettre morte viendra avec l'envoi)."""
+    connecter(client, Compte.objects.create_superuser("admin@exemple.test", "mot-de-passe-admin-1234"))
+    message = en_file(UsagerFactory(), destination=Destination.DMP, destinataire="DMP")
+    liste = client.get(reverse("admin:echanges_messagesortant_changelist"))
+    assert liste.status_code == 200
+    assert (
+        "refusé (jamais envoyé)" in liste.content.decode()
+        and "n&#x27;est pas qualifiée" in liste.content.decode()
+    )
+    fiche = client.get(reverse("admin:echanges_messagesortant_change", args=[message.pk]))
+    assert fiche.status_code == 200 and message.cle_idempotence in fiche.content.decode()
+    assert client.get(reverse("admin:echanges_messagesortant_add")).status_code == 403
+    suppression = client.post(
+        reverse("admin:echanges_messagesortant_delete", args=[message.pk]), {"post": "yes"}
+    )
+    assert suppression.status_code == 403
+    modification = client.post(
+        reverse("admin:echanges_messagesortant_change", args=[message.pk]), {"statut": "envoye"}
+    )
+    assert modification.status_code == 403
+    assert MessageSortant.objects.get(pk=message.pk).statut == StatutMessage.REFUSE

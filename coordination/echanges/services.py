@@ -49,8 +49,8 @@ def raison_de_refus(destination: str, destinataire: str, usager: Usager | None) 
         return (
             f"Envoi refusé : l'identité INS de {usager} n'est pas qualifiée "
             f"(statut « {usager.get_statut_identite_display()} »). L'INS ne quitte le portail "
-            f"que qualifiée : faites qualifier l'identité (pièce d'identité et téléservice INSi), "
-            f"puis envoyez à nouveau."
+            "que qualifiée : faites qualifier l'identité (pièce d'identité et téléservice INSi), "
+            "puis demandez un nouvel envoi."
         )
     if destination == Destination.MSSANTE:
         attendu = f"{usager.matricule_ins}{DOMAINE_PATIENT_MSSANTE}"
