@@ -294,3 +294,83 @@ class RappelRevue(models.Model):
 
     def __str__(self) -> str:
         return f"Revue de {self.projet} au plus tard le {self.echeance:%d/%m/%Y}"
+
+
+# --- Fiche de liaison MDPH (DE1 PPA, cas d'usage 3 ; ppa/mdph.py) ---------------------------------
+
+
+class StatutFicheMDPH(models.TextChoices):
+    PREPAREE = "preparee", "préparée (pas encore envoyée)"
+    ENVOYEE = "envoyee", "envoyée"
+
+
+class FicheLiaisonMDPH(ModeleDeBase):
+    """La fiche de liaison écrite à la MDPH quand les modalités d'accompagnement changent
+    durablement : tirée d'une version validée (comparée à la version validée qu'elle remplace),
+    avec le motif, la BAL MSSanté organisationnelle de la MDPH et le consentement de la personne.
+    `modalites` fige les changements retenus (tels qu'affichés) : la fiche garde ce qui a été
+    montré à la personne et envoyé. Son contenu ne change jamais ; envoyée, elle ne change plus du
+    tout (déclencheur, migration « fiche_mdph »)."""
+
+    version = models.ForeignKey(VersionPPA, on_delete=models.PROTECT, related_name="fiches_mdph")
+    version_precedente = models.ForeignKey(
+        VersionPPA, verbose_name="comparée à la version", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    modalites = models.JSONField("modalités qui changent durablement", default=list)
+    motif = models.TextField("motif")
+    mdph = models.ForeignKey(
+        Structure, verbose_name="MDPH (annuaire)", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="+",
+    )  # fmt: skip
+    destinataire_nom = models.CharField("MDPH destinataire", max_length=200)
+    destinataire_bal = models.EmailField("BAL MSSanté de la MDPH", max_length=254)
+    redigee_par = models.CharField("rédigée par (clé de l'acteur)", max_length=120)
+    redigee_par_nom = models.CharField("rédigée par", max_length=200)
+    statut = models.CharField(
+        "statut", max_length=10, choices=StatutFicheMDPH, default=StatutFicheMDPH.PREPAREE
+    )
+    envoyee_le = models.DateTimeField("envoyée le", null=True, blank=True)
+    envoyee_par_nom = models.CharField("envoyée par", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "fiche de liaison MDPH"
+        verbose_name_plural = "fiches de liaison MDPH"
+        ordering = ["-cree_le", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(statut="preparee", envoyee_le__isnull=True)
+                | Q(statut="envoyee", envoyee_le__isnull=False),
+                name="ppa_fiche_mdph_envoi_date",
+            ),
+            models.CheckConstraint(
+                condition=Q(destinataire_bal__iendswith=".mssante.fr")
+                & ~Q(destinataire_bal__iendswith="@patient.mssante.fr"),
+                name="ppa_fiche_mdph_bal_organisationnelle",
+            ),
+            models.CheckConstraint(condition=~Q(motif=""), name="ppa_fiche_mdph_motif"),
+        ]
+        indexes = [models.Index(fields=["version", "-cree_le"], name="ppa_fiche_mdph_version_idx")]
+
+    def __str__(self) -> str:
+        return f"Fiche de liaison MDPH — {self.version}"
+
+
+class ConsentementFicheMDPH(ModeleDeBase):
+    """Le consentement de la personne (elle-même ou son représentant légal) à l'envoi de la fiche
+    à la MDPH et à son dépôt dans son DMP : qui, quand, en quelle qualité, sur quel texte exact.
+    Un par fiche ; immuable (déclencheur)."""
+
+    fiche = models.OneToOneField(FicheLiaisonMDPH, on_delete=models.PROTECT, related_name="consentement")
+    donne_par = models.CharField("donné par (clé de l'acteur)", max_length=120)
+    donne_par_nom = models.CharField("donné par", max_length=200)
+    qualite = models.CharField("en qualité de", max_length=120)
+    texte = models.TextField("texte exact montré")
+    donne_le = models.DateTimeField("donné le", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "consentement à l'envoi d'une fiche de liaison MDPH"
+        verbose_name_plural = "consentements à l'envoi de fiches de liaison MDPH"
+
+    def __str__(self) -> str:
+        return f"Consentement de {self.donne_par_nom} — {self.fiche}"

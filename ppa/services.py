@@ -21,6 +21,7 @@ from cercle.services import AccesRefuse
 from coordination.comptes.acteur import TypeActeur
 from coordination.journal.services import journaliser
 from ppa import agenda as ppa_agenda
+from ppa import depot_dmp
 from ppa.models import (
     AccordPPA,
     Action,
@@ -441,6 +442,7 @@ def _valider(acteur: Acteur, version: VersionPPA) -> None:
     _journaliser(acteur, "ppa.version.validation", version, version.projet.usager)
     # Les actions validées dans l'agenda, au nom du projet (acteur système ; ADR 0028).
     ppa_agenda.synchroniser(version)
+    depot_dmp.mettre_en_file(acteur=acteur, version=version)  # dépôt au DMP, par la boîte d'envoi
 
 
 @transaction.atomic
