@@ -63,7 +63,7 @@ RETOUR = [
 class Migration(migrations.Migration):
     dependencies = [
         ("personnes", "0008_usager_champs_figes"),
-        ("ppa", "0005_rappels_revue"),
+        ("ppa", "0006_referent"),
     ]
 
     operations = [
