@@ -151,6 +151,7 @@ class Projets(APIView):
         lignes = projets[debut : debut + TAILLE_PAGE]
         return Response(
             {
+                "usager": str(usager.uuid),
                 "page": page,
                 "suivante": len(projets) > debut + TAILLE_PAGE,
                 "resultats": ProjetSerializer(lignes, many=True).data,

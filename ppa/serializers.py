@@ -38,8 +38,9 @@ class VersionResumeSerializer(serializers.Serializer):
 
 
 class ProjetSerializer(serializers.Serializer):
+    """Un projet de la personne de l'adresse (son UUID n'est pas répété : une requête par projet)."""
+
     uuid = serializers.UUIDField()
-    usager = serializers.UUIDField(source="usager.uuid")
     structure = StructureResumeSerializer()
     type = serializers.CharField(help_text=TYPES)
     titre = serializers.CharField()
