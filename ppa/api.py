@@ -30,7 +30,7 @@ from coordination.journal.lectures import ATTRIBUT_LOT
 from coordination.personnes.models import Structure, Usager
 from ppa import selectors, services
 from ppa.import_tddui import importer_tddui
-from ppa.models import VersionPPA
+from ppa.models import StatutVersion, VersionPPA
 from ppa.serializers import (
     AccordSerializer,
     ActionEntreeSerializer,
@@ -315,7 +315,8 @@ class Accords(APIView):
             accord = _appliquer(services.donner_accord, acteur=_acteur(request), version=version, **donnees)
         except ValidationError as exc:
             # Le service refuse une empreinte périmée sans rien écrire : c'est un conflit de lecture.
-            if version.empreinte and donnees["empreinte_lue"] != version.empreinte:
+            attendait = version.statut == StatutVersion.EN_VALIDATION
+            if attendait and donnees["empreinte_lue"] != version.empreinte:
                 raise Conflit({"empreinte_lue": exc.detail}) from exc
             raise
         return _ecrit(request, version, accord, status.HTTP_201_CREATED)

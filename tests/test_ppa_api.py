@@ -169,6 +169,13 @@ def test_accord_sur_une_empreinte_perimee_409_rien_d_enregistre(client, monde):
     assert reponse.status_code == 409, reponse.content
     assert "Le projet a changé depuis que vous l'avez lu" in reponse.json()["empreinte_lue"][0]
     assert etat() == avant and not AccordPPA.objects.exists()
+    for nom, partie in (("usager", "usager"), ("ide", "structure")):
+        ppa.donner_accord(
+            acteur=qui(monde, nom), version=version, partie=partie, empreinte_lue=version.empreinte
+        )
+    # Validée : elle n'attend plus d'accord (400, pas un conflit de lecture).
+    autre = _post(jeanne, _v(version, "accords/"), {"partie": "usager", "empreinte_lue": "0" * 64})
+    assert autre.status_code == 400 and "n'attend pas d'accord" in autre.json()[0]
 
 
 @pytest.mark.parametrize(
