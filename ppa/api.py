@@ -357,10 +357,17 @@ class Differentiel(APIView):
         summary="Ce qui change d'une version à l'autre (typiquement la version validée et son avenant)",
     )
     def get(self, request, uuid_version, uuid_autre):
-        acteur = _acteur(request)
+        # Les deux versions d'abord, sans trace : un refus (404) ou deux projets différents (400)
+        # n'écrivent rien au journal ; puis le différentiel, lectures journalisées.
+        avant, apres = _version(request, uuid_version), _version(request, uuid_autre)
+        if avant.projet_id != apres.projet_id:
+            raise ValidationError(
+                ["Ces deux versions appartiennent à des projets personnalisés différents : "
+                 "on ne compare que deux versions d'un même projet."]
+            )  # fmt: skip
         try:
             differentiel = selectors.differentiel_lisible(
-                acteur, _uuid(uuid_version), _uuid(uuid_autre), request=request
+                _acteur(request), avant.uuid, apres.uuid, request=request
             )
         except ErreurDjango as exc:
             raise ValidationError(exc.messages) from exc

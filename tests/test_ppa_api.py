@@ -323,8 +323,17 @@ def test_differentiel_entre_deux_projets_400(client, monde):
     autre = ppa.creer_projet(
         acteur=qui(monde, "ide"), usager=monde.usager, structure=monde.ssiad, titre="Autre", type="PAI"
     ).versions.get()
-    reponse = en_tant_que(client, monde, "ide").get(_v(version, f"differentiel/{autre.uuid}/"))
+    ide = en_tant_que(client, monde, "ide")
+    lectures = Journal.objects.filter(action__contains="lecture").count()
+    reponse = ide.get(_v(version, f"differentiel/{autre.uuid}/"))
     assert reponse.status_code == 400 and "projets personnalisés différents" in reponse.json()[0]
+    # Une version lisible et une autre qui ne l'est pas (autre personne) : 404, rien au journal.
+    ailleurs = ppa.creer_projet(
+        acteur=acteur_systeme("test"), usager=monde.autre_usager, structure=monde.ssiad, titre="Paul"
+    ).versions.get()
+    assert ide.get(_v(version, f"differentiel/{ailleurs.uuid}/")).status_code == 404
+    assert ide.get(_v(ailleurs, f"differentiel/{version.uuid}/")).status_code == 404
+    assert Journal.objects.filter(action__contains="lecture").count() == lectures
 
 
 # --- Version validée : intouchable par l'API ------------------------------------------------------
