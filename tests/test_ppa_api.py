@@ -18,6 +18,7 @@ from coordination.journal.models import Evenement as Journal
 from ppa import fhir, selectors
 from ppa import services as ppa
 from ppa.models import AccordPPA, Action, Besoin, CommentairePPA, Objectif, ProjetPersonnalise, VersionPPA
+from tests.fhir_outils import logiciel
 from tests.monde_ppa import brouillon_rempli, construire_monde_ppa, projet_de, qui, valider
 from tests.test_agenda_api import en_tant_que
 
@@ -190,8 +191,6 @@ def test_accord_refuse_a_qui_ne_peut_pas_le_donner(client, monde, nom, partie):
     version = ppa.soumettre(acteur=qui(monde, "ide"), version=brouillon_rempli(monde))
     en_tetes = {}
     if nom == "dui_ssiad":
-        from tests.fhir_outils import logiciel
-
         en_tetes["HTTP_AUTHORIZATION"] = f"Bearer {logiciel(client, structure=monde.ssiad)[1]}"
     else:
         en_tant_que(client, monde, nom)
