@@ -50,6 +50,7 @@ urlpatterns = [
     path("api/v1/", include("cahier_liaison.urls_api")),
     path("api/v1/", include("cercle.urls_api")),
     path("api/v1/", include("agenda.urls_api")),
+    path("api/v1/", include("ppa.urls_api")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "api/schema/swagger/",
