@@ -44,7 +44,7 @@ LISENT = {"usager", "ide", "collegue_structure", "medecin", "aidant_avec_droits"
 ECRIVENT = LISENT - {"medecin"}
 ENTOURAGE = {"usager", "aidant_avec_droits", "representant"}  # l'avis sur un objectif
 TITULAIRES = {"usager", "representant"}  # l'accord de la personne
-STRUCTURE = {"ide", "collegue_structure"}  # l'accord du SSIAD : qui y exerce
+STRUCTURE = {"ide"}  # l'accord du SSIAD : le référent du projet (il l'a ouvert) ou la direction
 
 
 def sur_l_usager(autorises: set[str], succes: int):
