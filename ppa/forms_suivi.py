@@ -8,9 +8,13 @@ from django import forms
 from cahier_liaison import pieces_jointes as pj
 from ppa import reprise
 
+# Libellés courts (la liste tient dans un téléphone de 360 px).
+ETAT_COURT = {"brouillon": "brouillon", "en_validation": "en attente des accords", "validee": "validée",
+              "remplacee": "remplacée"}  # fmt: skip
+
 
 def _libelle(version) -> str:
-    return f"Version {version.numero} — {version.get_statut_display()}"
+    return f"Version {version.numero} — {ETAT_COURT.get(version.statut, version.get_statut_display())}"
 
 
 class ComparerForm(forms.Form):
@@ -50,7 +54,8 @@ class RepriseTdduiForm(forms.Form):
 class DocumentPrecedentForm(forms.Form):
     fichier = forms.FileField(
         label="Document du projet précédent (PDF ou photo)",
-        help_text=f"{pj.TYPES_ACCEPTES.capitalize()}. Le fichier est contrôlé avant d'être gardé.",
+        help_text=f"{pj.TYPES_ACCEPTES[0].upper()}{pj.TYPES_ACCEPTES[1:]}. Le fichier est contrôlé avant "
+        "d'être gardé.",
         error_messages={
             "required": "Choisissez le fichier du projet précédent (PDF ou photo).",
             "empty": "Le fichier est vide.",
