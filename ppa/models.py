@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
 
+from cahier_liaison.models import TypePiece, stockage_des_pieces
 from coordination.modeles import ModeleDeBase
 from coordination.personnes.models import Exercice, Structure, Usager
 
@@ -374,3 +375,42 @@ class ConsentementFicheMDPH(ModeleDeBase):
 
     def __str__(self) -> str:
         return f"Consentement de {self.donne_par_nom} — {self.fiche}"
+
+
+class DocumentPrecedent(ModeleDeBase):
+    """Le projet d'une structure précédente, joint tel quel (PDF ou image) au projet : un document
+    de référence pour reprendre le projet avec la personne. Contrôlé et rangé comme les pièces
+    jointes du cahier (cahier_liaison/pieces_jointes.py : type d'après le contenu, taille, PDF sans
+    contenu actif, image sans métadonnées) ; lu par qui lit le projet ; voir `ppa.reprise`."""
+
+    projet = models.ForeignKey(
+        ProjetPersonnalise, on_delete=models.PROTECT, related_name="documents_precedents"
+    )
+    fichier = models.FileField("fichier", storage=stockage_des_pieces, max_length=200)
+    type_mime = models.CharField("type (détecté d'après le contenu)", max_length=40, choices=TypePiece)
+    taille = models.PositiveBigIntegerField("taille en octets")
+    sha256 = models.CharField("empreinte SHA-256 du fichier rangé", max_length=64)
+    nom = models.CharField("nom d'origine (nettoyé, pour l'affichage)", max_length=120)
+    description = models.CharField("de quoi s'agit-il", max_length=200, blank=True)
+    ajoute_par = models.CharField("ajouté par (clé de l'acteur)", max_length=120)
+    ajoute_par_nom = models.CharField("ajouté par", max_length=200)
+
+    class Meta:
+        verbose_name = "projet précédent joint"
+        verbose_name_plural = "projets précédents joints"
+        ordering = ["projet", "cree_le", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(type_mime__in=TypePiece.values), name="ppa_document_type_permis"
+            ),
+            models.CheckConstraint(condition=Q(taille__gt=0), name="ppa_document_taille_positive"),
+            models.CheckConstraint(condition=Q(sha256__regex=r"^[0-9a-f]{64}$"), name="ppa_document_sha256"),
+            models.CheckConstraint(condition=~Q(fichier=""), name="ppa_document_fichier_requis"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.nom} ({self.get_type_mime_display()})"
+
+    @property
+    def est_image(self) -> bool:
+        return self.type_mime != TypePiece.PDF
