@@ -516,3 +516,15 @@ def test_accords_et_projets_en_requetes_constantes(client, monde):
         acteur=qui(monde, "ide"), usager=monde.usager, structure=monde.ssiad, titre="C", type="PP"
     )
     assert requetes(client, projets) == peu <= 16
+
+
+def test_liens_vers_le_projet_depuis_la_navigation(client, monde):
+    projets = f'href="{reverse("ppa:projets", args=[monde.usager.uuid])}"'
+    for nom in ("usager", "aidant_avec_droits"):
+        session(client, monde, nom)
+        page = texte(client.get(reverse("accueil")))
+        assert projets in page and "Ouvrir le projet personnalisé" in page, nom
+    session(client, monde, "ide")
+    assert projets in texte(client.get(reverse("accueil")))  # « Mes usagers »
+    session(client, monde, "pro_sans_droit")
+    assert projets not in texte(client.get(reverse("accueil")))
