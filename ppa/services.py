@@ -266,7 +266,7 @@ def _element_frais(modele, element, version: VersionPPA, quoi: str):
     """L'élément relu dans la version verrouillée ; refus clair s'il a été retiré entre-temps."""
     frais = modele.objects.filter(pk=element.pk, version=version).first()
     if frais is None:
-        raise ValidationError(f"{quoi} a été retiré entre-temps par quelqu'un d'autre.")
+        raise ValidationError(f"{quoi} n'est plus dans le projet : quelqu'un l'a retiré entre-temps.")
     return frais
 
 
