@@ -81,12 +81,29 @@ def _url_atelier(version, ancre: str = "") -> str:
     return f"{adresse}#{ancre}" if ancre else adresse
 
 
+class ElementAbsent(Http404):
+    """L'élément visé n'est pas (ou plus) dans la version lue."""
+
+
 def _element(elements, element_uuid):
-    """L'élément de la version désigné par son UUID (404 s'il n'est pas dans cette version)."""
+    """L'élément de la version désigné par son UUID ; `ElementAbsent` (404) sinon."""
     for element in elements:
         if element.uuid == element_uuid:
             return element
-    raise Http404("Élément introuvable dans cette version du projet.")
+    raise ElementAbsent("Élément introuvable dans cette version du projet.")
+
+
+DISPARU = (
+    "Cet élément n'est pas (ou plus) dans cette version du projet : quelqu'un l'a peut-être retiré "
+    "pendant que vous écriviez. Rien n'a été enregistré."
+)
+
+
+def _saisie_rappelee(request: HttpRequest) -> list[str]:
+    """Ce que la personne avait tapé, pour qu'un élément retiré entre-temps ne le lui fasse pas perdre."""
+    ignores = {"csrfmiddlewaretoken", "revision_lue"}
+    textes = [v.strip() for k, v in request.POST.items() if k not in ignores and len(v.strip()) > 3]
+    return [f"Ce que vous aviez écrit : « {t} »" for t in textes]
 
 
 def _revision(version, partie: str) -> int:
@@ -315,7 +332,11 @@ def _editer(
     if avis and not _est_entourage(request):
         raise AccesRefuse(REFUS_AVIS)
     nom = cle(complete)
-    form = formulaire(complete, request.POST)
+    try:
+        form = formulaire(complete, request.POST)
+    except ElementAbsent:
+        alerte = [DISPARU, *_saisie_rappelee(request)]
+        return _page_atelier(request, complete, alerte=alerte, status=409)
     form.auto_id = _auto_id(nom)
     alerte, conflit, statut = [], "", 400
     if form.is_valid():
@@ -343,7 +364,10 @@ def _retirer(request: HttpRequest, version_uuid, *, partie: str, trouver, servic
     """Retirer un élément : la révision lue de sa partie est postée avec le bouton."""
     complete = _version(request, version_uuid)
     _exiger_ecriture(request, complete.version.projet.usager)
-    element = trouver(complete)
+    try:
+        element = trouver(complete)
+    except ElementAbsent:
+        return _page_atelier(request, complete, alerte=[DISPARU], status=409)
     form = _FormRevision(request.POST)
     if not form.is_valid():
         return _page_atelier(request, complete, alerte=[forms.REVISION_MANQUANTE], status=400)

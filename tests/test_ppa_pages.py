@@ -312,7 +312,7 @@ def test_retirer_un_objectif_qui_a_des_actions_est_refuse(client, monde):
     assert reponse.status_code == 302 and not Objectif.objects.filter(version=version).exists()
 
 
-def test_element_d_une_autre_version_introuvable(client, monde):
+def test_element_d_une_autre_version_refuse(client, monde):
     version = brouillon_rempli(monde)
     autre = ppa.creer_projet(
         acteur=qui(monde, "ide"), usager=monde.usager, structure=monde.ssiad, titre="Autre", type="PAI"
@@ -321,7 +321,25 @@ def test_element_d_une_autre_version_introuvable(client, monde):
     session(client, monde, "ide")
     avant = ecritures()
     reponse = client.post(url("modifier_besoin", autre, besoin), {"libelle": "Volé", "revision_lue": "0"})
-    assert reponse.status_code == 404 and ecritures() == avant
+    assert reponse.status_code == 409 and "n'est pas (ou plus) dans cette version" in texte(reponse)
+    assert ecritures() == avant
+    assert Besoin.objects.get(pk=besoin.pk).libelle == "Se laver"
+
+
+def test_element_retire_entre_temps_la_saisie_est_rappelee(client, monde):
+    version = brouillon_rempli(monde)
+    action = version.actions.get()
+    session(client, monde, "aidant_avec_droits")
+    lue = rev(version, "actions")
+    ppa.retirer_action(acteur=qui(monde, "ide"), action=action)
+    reponse = client.post(
+        url("modifier_action", version, action), {"quoi": "Aide à la douche du matin", "revision_lue": lue}
+    )
+    assert reponse.status_code == 409
+    page = texte(reponse)
+    assert "quelqu'un l'a peut-être retiré" in page and "« Aide à la douche du matin »" in page
+    reponse = client.post(url("retirer_action", version, action), {"revision_lue": lue})
+    assert reponse.status_code == 409
 
 
 # --- Concurrence ----------------------------------------------------------------------------------
