@@ -298,6 +298,175 @@ def ajouter_action(
     return action
 
 
+# --- Modifier et retirer un élément du brouillon -----------------------------------------------
+# Mêmes droits que pour ajouter, seulement en brouillon, révision de la partie contrôlée
+# (`_toucher`) ; `origine` ne change pas (l'élément reste le même d'une version à ses avenants).
+
+
+def _element_frais(modele, element, version: VersionPPA, quoi: str):
+    """L'élément relu dans la version verrouillée ; refus clair s'il a été retiré entre-temps."""
+    frais = modele.objects.filter(pk=element.pk, version=version).first()
+    if frais is None:
+        raise ValidationError(f"{quoi} n'est plus dans le projet : quelqu'un l'a retiré entre-temps.")
+    return frais
+
+
+def _requis(valeur: str, champ: str, message: str) -> str:
+    valeur = (valeur or "").strip()
+    if not valeur:
+        raise ValidationError({champ: [message]})
+    return valeur
+
+
+@transaction.atomic
+def modifier_besoin(
+    *,
+    acteur: Acteur,
+    besoin: Besoin,
+    libelle: str,
+    code_serafin: str = "",
+    precision: str = "",
+    revision_lue: int | None = None,
+) -> Besoin:
+    """Corrige un besoin du brouillon (libellé, code SERAFIN-PH, précisions)."""
+    version = _verrouiller(besoin.version)
+    usager = version.projet.usager
+    _exiger_ecriture(acteur, usager)
+    _brouillon(version)
+    libelle = _requis(libelle, "libelle", "Décrivez le besoin.")
+    besoin = _element_frais(Besoin, besoin, version, "Ce besoin")
+    _toucher(version, PartieProjet.BESOINS, revision_lue)
+    besoin.libelle, besoin.code_serafin = libelle[:300], (code_serafin or "").strip()
+    besoin.precision = (precision or "").strip()
+    besoin.full_clean()
+    besoin.save(update_fields=["libelle", "code_serafin", "precision", "modifie_le"])
+    _journaliser(acteur, "ppa.besoin.modification", version, usager, {"besoin": str(besoin.uuid)})
+    return besoin
+
+
+@transaction.atomic
+def retirer_besoin(*, acteur: Acteur, besoin: Besoin, revision_lue: int | None = None) -> None:
+    """Retire un besoin du brouillon ; les objectifs qui le visaient restent (sans ce lien)."""
+    version = _verrouiller(besoin.version)
+    usager = version.projet.usager
+    _exiger_ecriture(acteur, usager)
+    _brouillon(version)
+    besoin = _element_frais(Besoin, besoin, version, "Ce besoin")
+    _toucher(version, PartieProjet.BESOINS, revision_lue)
+    details = {"besoin": str(besoin.uuid), "libelle": besoin.libelle}
+    besoin.delete()
+    _journaliser(acteur, "ppa.besoin.retrait", version, usager, details)
+
+
+@transaction.atomic
+def modifier_objectif(
+    *,
+    acteur: Acteur,
+    objectif: Objectif,
+    titre: str,
+    resultat_attendu: str = "",
+    strategie: str = "",
+    besoins: list[Besoin] = (),
+    date_cible=None,
+    revision_lue: int | None = None,
+) -> Objectif:
+    """Corrige un objectif du brouillon ; l'avis et les mots de la personne restent (elle peut les
+    redonner) : ils ne sont pas à la main de qui reformule l'objectif."""
+    version = _verrouiller(objectif.version)
+    usager = version.projet.usager
+    _exiger_ecriture(acteur, usager)
+    _brouillon(version)
+    titre = _requis(titre, "titre", "Donnez un titre à l'objectif.")
+    if any(b.version_id != version.pk for b in besoins):
+        raise ValidationError({"besoins": ["Un besoin choisi n'appartient pas à cette version du projet."]})
+    objectif = _element_frais(Objectif, objectif, version, "Cet objectif")
+    _toucher(version, PartieProjet.OBJECTIFS, revision_lue)
+    objectif.titre, objectif.date_cible = titre[:300], date_cible
+    objectif.resultat_attendu = (resultat_attendu or "").strip()
+    objectif.strategie = (strategie or "").strip()
+    objectif.save(update_fields=["titre", "resultat_attendu", "strategie", "date_cible", "modifie_le"])
+    objectif.besoins.set(besoins)
+    _journaliser(acteur, "ppa.objectif.modification", version, usager, {"objectif": str(objectif.uuid)})
+    return objectif
+
+
+@transaction.atomic
+def retirer_objectif(*, acteur: Acteur, objectif: Objectif, revision_lue: int | None = None) -> None:
+    """Retire un objectif du brouillon. Choix : refusé tant qu'il a des actions — les retirer avec
+    lui effacerait sans qu'on le voie ce qui était prévu (qui, quand) ; on retire d'abord les
+    actions, une à une, en connaissance de cause."""
+    version = _verrouiller(objectif.version)
+    usager = version.projet.usager
+    _exiger_ecriture(acteur, usager)
+    _brouillon(version)
+    objectif = _element_frais(Objectif, objectif, version, "Cet objectif")
+    nombre = objectif.actions.count()
+    if nombre:
+        raise ValidationError(
+            f"Cet objectif a encore {nombre} action{'s' if nombre > 1 else ''} : retirez-les d'abord, "
+            "puis retirez l'objectif."
+        )
+    _toucher(version, PartieProjet.OBJECTIFS, revision_lue)
+    details = {"objectif": str(objectif.uuid), "titre": objectif.titre}
+    objectif.delete()
+    _journaliser(acteur, "ppa.objectif.retrait", version, usager, details)
+
+
+@transaction.atomic
+def modifier_action(
+    *,
+    acteur: Acteur,
+    action: Action,
+    quoi: str,
+    intervenant=None,
+    intervenant_libelle: str = "",
+    ou: str = "",
+    frequence: str = "",
+    duree_minutes: int | None = None,
+    code_prestation: str = "",
+    revision_lue: int | None = None,
+) -> Action:
+    """Corrige une action du brouillon (son objectif ne change pas) ; `intervenant` : un membre
+    actif du cercle."""
+    version = _verrouiller(action.version)
+    usager = version.projet.usager
+    _exiger_ecriture(acteur, usager)
+    _brouillon(version)
+    quoi = _requis(quoi, "quoi", "Décrivez l'action.")
+    if intervenant is not None and (intervenant.cercle.usager_id != usager.pk or not intervenant.actif):
+        raise ValidationError(
+            {"intervenant": ["Cette personne ne fait pas partie du cercle de la personne."]}
+        )
+    action = _element_frais(Action, action, version, "Cette action")
+    _toucher(version, PartieProjet.ACTIONS, revision_lue)
+    action.quoi, action.intervenant = quoi[:300], intervenant
+    action.intervenant_libelle = (intervenant_libelle or "").strip()[:200]
+    action.ou, action.frequence = (ou or "").strip()[:300], (frequence or "").strip()
+    action.duree_minutes, action.code_prestation = duree_minutes, (code_prestation or "").strip()
+    action.save(
+        update_fields=[
+            "quoi", "intervenant", "intervenant_libelle", "ou", "frequence", "duree_minutes",
+            "code_prestation", "modifie_le",
+        ]
+    )  # fmt: skip
+    _journaliser(acteur, "ppa.action.modification", version, usager, {"action": str(action.uuid)})
+    return action
+
+
+@transaction.atomic
+def retirer_action(*, acteur: Acteur, action: Action, revision_lue: int | None = None) -> None:
+    """Retire une action du brouillon."""
+    version = _verrouiller(action.version)
+    usager = version.projet.usager
+    _exiger_ecriture(acteur, usager)
+    _brouillon(version)
+    action = _element_frais(Action, action, version, "Cette action")
+    _toucher(version, PartieProjet.ACTIONS, revision_lue)
+    details = {"action": str(action.uuid), "quoi": action.quoi}
+    action.delete()
+    _journaliser(acteur, "ppa.action.retrait", version, usager, details)
+
+
 @transaction.atomic
 def commenter(*, acteur: Acteur, version: VersionPPA, partie: str, texte: str) -> CommentairePPA:
     """Un message dans le fil d'une partie, tant que la version se discute (brouillon ou en
