@@ -572,6 +572,19 @@ def _qualite_pour(acteur: Acteur | None, version: VersionPPA, partie: str) -> st
     raise ValidationError("Partie de l'accord inconnue.")
 
 
+def parties_permises(acteur: Acteur | None, version: VersionPPA) -> list[str]:
+    """Les accords (`PartieAccord`) que l'acteur peut donner sur cette version, pour l'affichage ;
+    `donner_accord` décide toujours."""
+    permises = []
+    for partie in PartieAccord.values:
+        try:
+            _qualite_pour(acteur, version, partie)
+        except AccesRefuse:
+            continue
+        permises.append(partie)
+    return permises
+
+
 @transaction.atomic
 def donner_accord(
     *, acteur: Acteur | None, version: VersionPPA, partie: str, empreinte_lue: str

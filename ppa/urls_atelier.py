@@ -5,8 +5,8 @@ from django.urls import path
 
 from ppa import views
 
-P = "usagers/<uuid:usager_uuid>/projets/"
-V = "projets/versions/<uuid:version_uuid>/"
+P = "usagers/<uuid:usager_uuid>/ppa/"
+V = "ppa/versions/<uuid:version_uuid>/"
 
 urlpatterns = [
     path(P, views.projets, name="projets"),

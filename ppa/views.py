@@ -35,8 +35,8 @@ from cercle.models import TypeMembre
 from cercle.services import AccesRefuse
 from cercle.views import USAGER_RECONNU, _ajouter_erreurs, _refus_journalise, _usager
 from coordination.comptes.acteur import TypeActeur
-from ppa import forms, selectors, selectors_atelier, services
-from ppa.models import PartieAccord, PartieProjet, StatutVersion
+from ppa import forms, mdph, selectors, selectors_atelier, services
+from ppa.models import PartieProjet, StatutVersion
 from ppa.selectors import VersionComplete
 
 DOMAINE = services.DOMAINE
@@ -294,6 +294,8 @@ def _page_atelier(
         "peut_avis": edition and _est_entourage(request),
         "peut_soumettre": edition,
         "peut_avenant": peut_ecrire and version.statut == StatutVersion.VALIDEE,
+        "peut_fiche_mdph": version.statut == StatutVersion.VALIDEE
+        and mdph.peut_rediger(request.acteur, version),
         "en_validation": version.statut == StatutVersion.EN_VALIDATION,
         "revisions": {p: _revision(version, p) for p in PartieProjet.values},
         "form_paroles": tout.get("paroles"),
@@ -659,19 +661,6 @@ def soumettre(request: HttpRequest, version_uuid) -> HttpResponse:
     return redirect("ppa:accord", complete.version.uuid)
 
 
-def _parties_permises(request: HttpRequest, version) -> list[str]:
-    """Les accords que l'acteur peut donner (affichage seulement : le service décide)."""
-    acteur, projet = request.acteur, version.projet
-    parties = []
-    if habilitations.est_titulaire(acteur, projet.usager):
-        parties.append(PartieAccord.USAGER)
-    exercice = acteur.exercice if acteur.type == TypeActeur.PROFESSIONNEL else None
-    dans_la_structure = exercice is not None and exercice.structure_id == projet.structure_id
-    if dans_la_structure and _peut_ecrire(request, projet.usager):
-        parties.append(PartieAccord.STRUCTURE)
-    return parties
-
-
 def _page_accord(request: HttpRequest, complete: VersionComplete, *, alerte=(), status: int = 200):
     version = complete.version
     donnes = [a for a in selectors_atelier.accords(version) if a.empreinte == version.empreinte]
@@ -679,7 +668,7 @@ def _page_accord(request: HttpRequest, complete: VersionComplete, *, alerte=(), 
     en_attente = version.statut == StatutVersion.EN_VALIDATION
     boutons = [
         forms.AccordForm(initial={"partie": partie, "empreinte": version.empreinte}, auto_id=_auto_id(partie))
-        for partie in (_parties_permises(request, version) if en_attente else [])
+        for partie in (services.parties_permises(request.acteur, version) if en_attente else [])
         if partie not in deja
     ]
     _preparer_lecture(complete)

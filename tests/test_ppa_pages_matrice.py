@@ -52,6 +52,7 @@ INCONNUS = {"autre_usager", "pro_hors_cercle", "assistant_expire", "membre_sorti
 ENTOURAGE = {"usager", "aidant_avec_droits", "aidant_sans_droit", "representant"}
 TITULAIRES = {"usager", "representant"}
 DANS_LA_STRUCTURE = {"ide", "collegue_structure"}
+REFERENT = {"ide"}  # l'accord de la structure : le référent du projet (il l'a ouvert) ou la direction
 REFUS = "cercle.acces_refuse"
 
 
@@ -196,7 +197,7 @@ ROUTES = {
         lambda s: {"partie": "usager", "empreinte": s.soumise.empreinte},
     ),
     "accord_structure": (
-        "accord", "post", (S, None), sur_la_version(parmi(DANS_LA_STRUCTURE, 302)),
+        "accord", "post", (S, None), sur_la_version(parmi(REFERENT, 302)),
         lambda s: {"partie": "structure", "empreinte": s.soumise.empreinte},
     ),
     "avenant": ("avenant", "post", (W, None), sur_la_version(ecrivain(302)), lambda s: {}),
