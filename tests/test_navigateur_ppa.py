@@ -30,7 +30,7 @@ def _partie(page, nom: str):
 
 
 def _ajouter_action(page, *, quoi: str, qui: str, jours: list[str]) -> None:
-    actions = _partie(page, "objectifs")
+    actions = _partie(page, "actions")
     actions.get_by_text("Ajouter une action").first.click()
     formulaire = actions.locator("details[open] form").last
     formulaire.get_by_label("Quoi", exact=True).fill(quoi)
@@ -81,9 +81,9 @@ def test_co_construction_validation_avenant_et_agenda(navigateur, live_server):
         expect(_partie(ide, "objectifs")).to_contain_text("Faire sa toilette seule")
 
         _ajouter_action(ide, quoi="Aide à la toilette", qui=nom_ide, jours=["lundi", "mercredi", "vendredi"])
-        expect(_partie(ide, "objectifs")).to_contain_text("Aide à la toilette")
-        expect(_partie(ide, "objectifs")).to_contain_text("lundi, mercredi et vendredi")
-        expect(_partie(ide, "objectifs")).to_contain_text(f"Ajouté par {nom_ide}")
+        expect(_partie(ide, "actions")).to_contain_text("Aide à la toilette")
+        expect(_partie(ide, "actions")).to_contain_text("lundi, mercredi et vendredi")
+        expect(_partie(ide, "actions")).to_contain_text(f"Ajoutée par {nom_ide}")
 
         # 2. La fille aidante écrit les attentes de sa mère et donne son avis sur l'objectif.
         fille.goto(adresse_atelier)
@@ -133,17 +133,17 @@ def test_co_construction_validation_avenant_et_agenda(navigateur, live_server):
         ide.goto(adresse_atelier)
         ide.get_by_role("button", name="Créer un avenant").click()
         expect(ide.locator(".message--success")).to_contain_text("L'avenant (version 2)")
-        objectifs = _partie(ide, "objectifs")
-        objectifs.locator("summary", has_text="Modifier").filter(has_text="Aide à la toilette").click()
-        formulaire = objectifs.locator("details[open] form").last
+        actions = _partie(ide, "actions")
+        actions.locator("summary", has_text="Modifier").filter(has_text="Aide à la toilette").click()
+        formulaire = actions.locator("details[open] form").last
         for jour in ("mardi", "jeudi"):
             formulaire.get_by_label(jour, exact=True).check()
         formulaire.get_by_role("button", name="Enregistrer l'action").click()
-        expect(_partie(ide, "objectifs")).to_contain_text("du lundi au vendredi")
+        expect(_partie(ide, "actions")).to_contain_text("lundi, mardi, mercredi, jeudi et vendredi")
         ide.get_by_text("Ajouter un objectif").click()
-        objectifs = _partie(ide, "objectifs")
-        objectifs.get_by_label("Objectif", exact=True).fill("Voir mes amies le jeudi")
-        objectifs.get_by_role("button", name="Ajouter l'objectif").click()
+        ide.locator("#objectif_titre").fill("Voir mes amies le jeudi")
+        _partie(ide, "objectifs").get_by_role("button", name="Ajouter l'objectif").click()
+        expect(_partie(ide, "objectifs")).to_contain_text("Voir mes amies le jeudi")
         ide.get_by_role("button", name="Soumettre aux accords").click()
         _accords(jeanne, ide, ide.url)
         assert VersionPPA.objects.get(numero=2).statut == StatutVersion.VALIDEE
