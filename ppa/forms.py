@@ -236,3 +236,20 @@ class CommentaireForm(forms.Form):
 class AccordForm(forms.Form):
     partie = forms.ChoiceField(choices=PartieAccord.choices, widget=forms.HiddenInput)
     empreinte = forms.CharField(max_length=64, widget=forms.HiddenInput)
+
+
+class ReferentForm(forms.Form):
+    """Le référent d'un projet, parmi les professionnels qui exercent aujourd'hui dans sa structure."""
+
+    referent = forms.ChoiceField(label="Nouveau référent du projet")
+
+    def __init__(self, *args, exercices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.exercices = {str(e.uuid): e for e in exercices}
+        self.fields["referent"].choices = [
+            (cle, f"{e.professionnel} — {e.profession_libelle or e.fonction or 'professionnel'}")
+            for cle, e in self.exercices.items()
+        ]
+
+    def clean_referent(self):
+        return self.exercices[self.cleaned_data["referent"]]

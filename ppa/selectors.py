@@ -65,7 +65,7 @@ def projets_lisibles(acteur: Acteur | None, usager: Usager, *, request=None) -> 
         raise AccesRefuse("Vous n'avez pas accès au projet personnalisé de cette personne.")
     projets = list(
         ProjetPersonnalise.objects.filter(usager=usager)
-        .select_related("structure")
+        .select_related("structure", "referent__professionnel")
         .prefetch_related(
             Prefetch("versions", queryset=VersionPPA.objects.order_by("-numero"), to_attr="versions_lues")
         )

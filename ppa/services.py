@@ -111,7 +111,7 @@ def creer_projet(
     return projet
 
 
-def _signataire_de_la_structure(acteur: Acteur | None, projet: ProjetPersonnalise) -> bool:
+def signataire_de_la_structure(acteur: Acteur | None, projet: ProjetPersonnalise) -> bool:
     """Vrai pour le référent du projet et pour un professionnel de la structure qui signe ses
     projets (direction ou délégation : `Exercice.signe_les_projets`)."""
     exercice = acteur.exercice if acteur is not None and acteur.type == TypeActeur.PROFESSIONNEL else None
@@ -129,7 +129,7 @@ def designer_referent(
     """Désigne le référent du projet, un professionnel qui exerce aujourd'hui dans la structure ; par
     le référent en place ou par la direction de la structure (qui ont aussi `ppa` en écriture)."""
     projet = ProjetPersonnalise.objects.select_for_update().select_related("usager").get(pk=projet.pk)
-    if not _signataire_de_la_structure(acteur, projet):
+    if not signataire_de_la_structure(acteur, projet):
         raise AccesRefuse(
             "Le référent est désigné par le référent en place ou par la direction de la structure."
         )
@@ -562,7 +562,7 @@ def _qualite_pour(acteur: Acteur | None, version: VersionPPA, partie: str) -> st
             raise AccesRefuse("Seule la personne, ou son représentant légal, donne son accord au projet.")
         return "la personne" if acteur.type == TypeActeur.USAGER else "son représentant légal"
     if partie == PartieAccord.STRUCTURE:
-        if not _signataire_de_la_structure(acteur, projet):
+        if not signataire_de_la_structure(acteur, projet):
             raise AccesRefuse(
                 "L'accord de la structure est donné par le référent du projet ou par la direction de la "
                 "structure."

@@ -11,6 +11,7 @@ V = "ppa/versions/<uuid:version_uuid>/"
 urlpatterns = [
     path(P, views.projets, name="projets"),
     path(P + "ouvrir/", views.creer_projet, name="creer_projet"),
+    path(P + "projets/<uuid:projet_uuid>/referent/", views.designer_referent, name="designer_referent"),
     path(V, views.atelier, name="atelier"),
     path(V + "facile/", views.facile, name="facile"),
     path(V + "paroles/", views.paroles, name="paroles"),

@@ -133,7 +133,9 @@ def _structures(request: HttpRequest, usager) -> list:
     return list(structures.values())
 
 
-def _page_projets(request: HttpRequest, usager, form=None, status: int = 200) -> HttpResponse:
+def _page_projets(
+    request: HttpRequest, usager, form=None, status: int = 200, form_referent=None
+) -> HttpResponse:
     projets = selectors.projets_lisibles(request.acteur, usager, request=request)
     echeances = selectors_atelier.echeances_de_revue(projets)
     for projet in projets:
@@ -143,6 +145,23 @@ def _page_projets(request: HttpRequest, usager, form=None, status: int = 200) ->
     peut_creer = _peut_ecrire(request, usager)
     if peut_creer and form is None:
         form = forms.ProjetForm(structures=_structures(request, usager))
+    # Désigner le référent : le référent en place ou la direction, dans sa seule structure (une
+    # requête pour la liste des professionnels de cette structure, quel que soit le nombre de projets).
+    designables = [
+        p for p in projets if peut_creer and services.signataire_de_la_structure(request.acteur, p)
+    ]
+    if designables:
+        exercices = selectors_atelier.referents_possibles(designables[0].structure_id)
+        for projet in designables:
+            projet.form_referent = (
+                form_referent
+                if form_referent is not None and form_referent.projet_uuid == projet.uuid
+                else forms.ReferentForm(
+                    initial={"referent": str(projet.referent.uuid) if projet.referent_id else ""},
+                    exercices=exercices,
+                    auto_id=_auto_id(f"referent-{projet.uuid}"),
+                )
+            )
     contexte = {
         "usager": usager,
         "projets": projets,
@@ -181,6 +200,44 @@ def creer_projet(request: HttpRequest, usager_uuid) -> HttpResponse:
             messages.success(request, "Le projet est ouvert : sa première version est un brouillon.")
             return redirect(_url_atelier(projet.versions.get()))
     return _page_projets(request, usager, form=form, status=400)
+
+
+@login_required
+@require_POST
+@_refus_journalise
+def designer_referent(request: HttpRequest, usager_uuid, projet_uuid) -> HttpResponse:
+    usager = _usager(request, usager_uuid)
+    projet = next(
+        (
+            p
+            for p in selectors.projets_lisibles(request.acteur, usager, request=request)
+            if p.uuid == projet_uuid
+        ),
+        None,
+    )
+    if projet is None:
+        raise Http404("Projet introuvable.")
+    if not services.signataire_de_la_structure(request.acteur, projet):
+        raise AccesRefuse(
+            "Le référent est désigné par le référent en place ou par la direction de la structure."
+        )
+    form = forms.ReferentForm(
+        request.POST, exercices=selectors_atelier.referents_possibles(projet.structure_id),
+        auto_id=_auto_id(f"referent-{projet.uuid}"),
+    )  # fmt: skip
+    form.projet_uuid = projet.uuid
+    if form.is_valid():
+        try:
+            services.designer_referent(
+                acteur=request.acteur, projet=projet, exercice=form.cleaned_data["referent"]
+            )
+        except ValidationError as exc:
+            _ajouter_erreurs(form, exc)
+        else:
+            referent = form.cleaned_data["referent"].professionnel
+            messages.success(request, f"{referent} est désormais référent du projet « {projet.titre} ».")
+            return redirect("ppa:projets", usager.uuid)
+    return _page_projets(request, usager, status=400, form_referent=form)
 
 
 # --- L'atelier d'une version ----------------------------------------------------------------------

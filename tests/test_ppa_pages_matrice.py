@@ -69,6 +69,7 @@ class Scene:
         self.objectif = self.brouillon.objectifs.get()
         self.action = self.brouillon.actions.get()
         self.vide = ppa.ajouter_objectif(acteur=ide, version=self.brouillon, titre="Sortir au marché")
+        self.projet = self.brouillon.projet
         soumise = ppa.creer_projet(
             acteur=ide, usager=monde.usager, structure=monde.ssiad, titre="Au travail", type="PAI"
         ).versions.get()
@@ -136,6 +137,10 @@ ROUTES = {
     "creer_projet": (
         "creer_projet", "post", (U, None), sur_l_usager(ecrivain(302)),
         lambda s: {"titre": "Le sport", "type": "PI", "structure": str(s.monde.ssiad.uuid)},
+    ),
+    "designer_referent": (
+        "designer_referent", "post", (U, "projet"), sur_l_usager(parmi(REFERENT, 302)),
+        lambda s: {"referent": str(s.monde.acteurs["collegue_structure"].exercice.uuid)},
     ),
     "atelier": ("atelier", "get", (B, None), sur_la_version(lecteur(200)), None),
     "facile": ("facile", "get", (B, None), sur_la_version(lecteur(200)), None),
@@ -207,7 +212,7 @@ NOMBRE_DE_CAS = len(ROUTES) * len(ACTEURS)
 
 def test_taille_de_la_matrice():
     assert len(ACTEURS) == 15
-    assert NOMBRE_DE_CAS == 21 * 15 == 315
+    assert NOMBRE_DE_CAS == 22 * 15 == 330
 
 
 def test_les_niveaux_supposes_sont_ceux_du_monde():
@@ -221,7 +226,10 @@ def test_les_niveaux_supposes_sont_ceux_du_monde():
 def _adresse(scene: Scene, nom_url: str, cible: tuple) -> str:
     version, element = cible
     if version == U:
-        return reverse(f"ppa:{nom_url}", args=[scene.monde.usager.uuid])
+        return reverse(
+            f"ppa:{nom_url}",
+            args=[scene.monde.usager.uuid, *([getattr(scene, element).uuid] if element else [])],
+        )
     arguments = [getattr(scene, version).uuid]
     if element:
         arguments.append(getattr(scene, element).uuid)
@@ -230,7 +238,7 @@ def _adresse(scene: Scene, nom_url: str, cible: tuple) -> str:
 
 def etat() -> tuple:
     return (
-        tuple(ProjetPersonnalise.objects.order_by("id").values_list("id", "titre")),
+        tuple(ProjetPersonnalise.objects.order_by("id").values_list("id", "titre", "referent_id")),
         tuple(VersionPPA.objects.order_by("id").values_list("id", "statut", "attentes", "revisions")),
         tuple(Besoin.objects.order_by("id").values_list("id", "libelle")),
         tuple(Objectif.objects.order_by("id").values_list("id", "titre", "avis_usager")),

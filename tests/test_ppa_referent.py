@@ -8,14 +8,18 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 
 from cercle.services import AccesRefuse
+from coordination.comptes.acteur import SESSION_ACTEUR
 from coordination.journal.models import Evenement as Journal
 from ppa import revues
 from ppa import services as ppa
 from ppa.models import AccordPPA, ProjetPersonnalise, StatutVersion, VersionPPA
-from tests.factories import ExerciceFactory, StructureFactory
+from tests.factories import ExerciceFactory, StructureFactory, connecter
 from tests.monde_ppa import brouillon_rempli, construire_monde_ppa, projet_de, qui
 
 pytestmark = pytest.mark.django_db
@@ -120,3 +124,67 @@ def test_le_rappel_de_revue_va_au_referent_designe(monde):
     assert revues.rappeler_revues(timezone.localdate() + dt.timedelta(days=340)) == 1
     rappel = version.projet.rappels_revue.get()
     assert rappel.destinataire == f"exercice:{collegue.uuid}" == qui(monde, "collegue_structure").cle
+
+
+# --- La page des projets : désigner le référent ---------------------------------------------------
+
+
+def _connecter(client, monde, nom: str):
+    connecter(client, monde.acteurs[nom].compte)
+    session = client.session
+    session[SESSION_ACTEUR] = monde.acteurs[nom].cle
+    session.save()
+    return client
+
+
+def test_la_page_des_projets_nomme_le_referent_et_le_laisse_changer(client, monde):
+    projet = projet_de(monde)
+    collegue = qui(monde, "collegue_structure").exercice
+    _connecter(client, monde, "ide")
+    page = client.get(reverse("ppa:projets", args=[monde.usager.uuid]))
+    assert "Changer de référent" in page.content.decode() and str(
+        qui(monde, "ide").exercice.professionnel
+    ) in (page.content.decode())
+    reponse = client.post(
+        reverse("ppa:designer_referent", args=[monde.usager.uuid, projet.uuid]),
+        {"referent": str(collegue.uuid)},
+    )
+    assert reponse.status_code == 302
+    assert ProjetPersonnalise.objects.get(pk=projet.pk).referent_id == collegue.pk
+    # La collègue, référente, voit le formulaire ; l'infirmière, plus référente ni direction, non.
+    assert (
+        "Changer de référent"
+        not in client.get(reverse("ppa:projets", args=[monde.usager.uuid])).content.decode()
+    )
+
+
+def test_un_referent_hors_de_la_structure_est_refuse_en_francais(client, monde):
+    projet = projet_de(monde)
+    ailleurs = ExerciceFactory(structure=StructureFactory())
+    _connecter(client, monde, "ide")
+    avant = Journal.objects.exclude(action__contains="lecture").count()
+    reponse = client.post(
+        reverse("ppa:designer_referent", args=[monde.usager.uuid, projet.uuid]),
+        {"referent": str(ailleurs.uuid)},
+    )
+    assert reponse.status_code == 400
+    assert "Sélectionnez un choix valide" in reponse.content.decode()
+    assert ProjetPersonnalise.objects.get(pk=projet.pk).referent_id == qui(monde, "ide").exercice.pk
+    assert Journal.objects.exclude(action__contains="lecture").count() == avant
+
+
+def test_la_page_des_projets_coute_autant_de_requetes_avec_le_formulaire_du_referent(client, monde):
+    projet_de(monde)
+    _connecter(client, monde, "ide")
+    adresse = reverse("ppa:projets", args=[monde.usager.uuid])
+    client.get(adresse)
+    with CaptureQueriesContext(connection) as un:
+        client.get(adresse)
+    for type_, titre in (("PI", "Projet individuel"), ("PAI", "Au travail")):
+        ppa.creer_projet(
+            acteur=qui(monde, "ide"), usager=monde.usager, structure=monde.ssiad, titre=titre, type=type_
+        )
+    with CaptureQueriesContext(connection) as trois:
+        page = client.get(adresse)
+    assert page.content.decode().count("Changer de référent") == 3
+    assert len(trois) == len(un)
