@@ -235,9 +235,10 @@ class EmbeddedStack:
             if child.process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
                     child.process.send_signal(child.stop_signal)
+        fin = time.monotonic() + timeout  # un délai pour tous, pas un par enfant
         for child in reversed(self.children):
             try:
-                child.process.wait(timeout)
+                child.process.wait(max(0.1, fin - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.process.kill()
                 child.process.wait()
@@ -366,9 +367,10 @@ class Supervisor:
         for child in reversed(self.apps):
             if child.process.poll() is None:
                 child.process.terminate()
+        fin = time.monotonic() + 15  # un délai pour toutes les applications, pas un par application
         for child in reversed(self.apps):
             try:
-                child.process.wait(15)
+                child.process.wait(max(0.1, fin - time.monotonic()))
             except subprocess.TimeoutExpired:
                 child.process.kill()
                 child.process.wait()

@@ -19,7 +19,11 @@ def finess_valide(n: int, departement: str = "99") -> str:
 
 
 def nir_valide(n: int, sexe: str = "2", naissance: str = "4507", lieu: str = "75056") -> str:
-    corps = f"{sexe}{naissance[2:]}{naissance[:2]}{lieu}{n:03d}"[:13]
+    """Un NIR de test à clé juste, distinct pour chaque `n` : le rang de naissance (3 chiffres) vaut
+    n modulo 1000, le millier décale le code du lieu (sans quoi n = 1000 redonnait n = 100)."""
+    if lieu.isdigit():
+        lieu = f"{int(lieu) + n // 1000:05d}"
+    corps = f"{sexe}{naissance[2:]}{naissance[:2]}{lieu}{n % 1000:03d}"
     return avec_cle_nir(corps)
 
 

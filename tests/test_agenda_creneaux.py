@@ -21,7 +21,7 @@ from agenda.disponibilites import Plage, deplier_plages
 from agenda.intervalles import Intervalle
 
 PARIS = ZoneInfo("Europe/Paris")
-ECHANTILLONS = Path("/work/shared/samples/ics")
+ECHANTILLONS = Path(__file__).resolve().parents[1].parent / "shared" / "samples" / "ics"
 QUART = timedelta(minutes=15)
 HEURE = timedelta(hours=1)
 

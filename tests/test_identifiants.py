@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from coordination.personnes import identifiants as ident
 
-ECHANTILLONS = Path("/work/shared/samples")
+ECHANTILLONS = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
 FINESS_EXTRAIT = ECHANTILLONS / "finess" / "etalab-cs1100502-stock-20260512_extrait.csv"
 FINESS_APLATI = ECHANTILLONS / "finess" / "etalab_small_20201231_aplati.csv"
 PS_LIBRE_ACCES = ECHANTILLONS / "rpps" / "PS_LibreAcces_Personne_activite_extrait.txt"

@@ -72,7 +72,14 @@ def _demarrer(
 
 def _arreter(process: subprocess.Popen) -> str:
     process.send_signal(signal.SIGINT)  # Ctrl-C
-    sortie, _ = process.communicate(timeout=90)
+    try:
+        sortie, _ = process.communicate(timeout=90)
+    except subprocess.TimeoutExpired as exc:
+        process.kill()
+        reste, _ = process.communicate()
+        lu = exc.output.decode(errors="replace") if isinstance(exc.output, bytes) else exc.output or ""
+        fin = (lu + (reste or ""))[-4000:]
+        pytest.fail(f"Ctrl-C n'a pas tout arrêté en 90 s ; fin de la sortie :\n{fin}")
     return sortie
 
 
