@@ -29,6 +29,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Dossier des données de `make run` (surchargeable pour les tests de la commande elle-même).
 RUN_DIR = Path(os.environ.get("COORDINATION_RUN_DIR", BASE_DIR / ".run"))
@@ -49,6 +51,16 @@ def _die_with_parent() -> None:
     if platform.system() == "Linux":
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)
+
+
+def _tuer_avec_ses_enfants(process: subprocess.Popen) -> None:
+    """SIGKILL au processus et à ses descendants (les processus du pool d'un worker Celery, par
+    exemple) : tué seul, son parent laisserait des orphelins qui gardent la sortie ouverte."""
+    with contextlib.suppress(psutil.NoSuchProcess):
+        for enfant in psutil.Process(process.pid).children(recursive=True):
+            with contextlib.suppress(psutil.NoSuchProcess):
+                enfant.kill()
+    process.kill()
 
 
 def _package_dir(name: str) -> Path:
@@ -240,7 +252,7 @@ class EmbeddedStack:
             try:
                 child.process.wait(max(0.1, fin - time.monotonic()))
             except subprocess.TimeoutExpired:
-                child.process.kill()
+                _tuer_avec_ses_enfants(child.process)
                 child.process.wait()
             if child.log is not None:
                 child.log.close()
@@ -290,6 +302,10 @@ class Supervisor:
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._on_signal)
+        # Ctrl-C arrête tout, même lancé par un processus qui ignore SIGINT (Python n'installe pas son
+        # gestionnaire quand le parent l'ignore, comme un worker de pytest-xdist) : sinon Ctrl-C ne
+        # ferait rien.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         env = dict(os.environ)
         try:
             if services_from_env():
@@ -372,7 +388,7 @@ class Supervisor:
             try:
                 child.process.wait(max(0.1, fin - time.monotonic()))
             except subprocess.TimeoutExpired:
-                child.process.kill()
+                _tuer_avec_ses_enfants(child.process)
                 child.process.wait()
         if self.stack is not None:
             self.stack.stop()

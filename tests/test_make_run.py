@@ -75,11 +75,19 @@ def _arreter(process: subprocess.Popen) -> str:
     try:
         sortie, _ = process.communicate(timeout=90)
     except subprocess.TimeoutExpired as exc:
+        restants = [
+            f"{p.pid} {p.status()} {' '.join(p.cmdline())[:120]}"
+            for p in [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+        ]
         process.kill()
         reste, _ = process.communicate()
         lu = exc.output.decode(errors="replace") if isinstance(exc.output, bytes) else exc.output or ""
         fin = (lu + (reste or ""))[-4000:]
-        pytest.fail(f"Ctrl-C n'a pas tout arrêté en 90 s ; fin de la sortie :\n{fin}")
+        pytest.fail(
+            "Ctrl-C n'a pas tout arrêté en 90 s ; processus restants :\n"
+            + "\n".join(restants)
+            + f"\nfin de la sortie :\n{fin}"
+        )
     return sortie
 
 
