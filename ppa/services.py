@@ -153,6 +153,16 @@ def _verrouiller(version: VersionPPA) -> VersionPPA:
     return VersionPPA.objects.select_for_update().select_related("projet__usager").get(pk=version.pk)
 
 
+def _brouillon_a_ecrire(acteur: Acteur, version: VersionPPA) -> tuple[VersionPPA, Usager]:
+    """L'ouverture de toute écriture dans un brouillon : la version relue sous verrou, le droit
+    d'écrire (`ppa`), puis l'état brouillon ; rend (version verrouillée, usager)."""
+    version = _verrouiller(version)
+    usager = version.projet.usager
+    _exiger_ecriture(acteur, usager)
+    _brouillon(version)
+    return version, usager
+
+
 @transaction.atomic
 def ecrire_paroles(
     *,
@@ -164,10 +174,7 @@ def ecrire_paroles(
 ) -> VersionPPA:
     """Les attentes et le projet de vie de la personne, dans ses mots (elle, son aidant ou un
     professionnel qui les recueille)."""
-    version = _verrouiller(version)
-    usager = version.projet.usager
-    _exiger_ecriture(acteur, usager)
-    _brouillon(version)
+    version, usager = _brouillon_a_ecrire(acteur, version)
     _toucher(version, PartieProjet.PAROLES, revision_lue)
     if attentes is not None:
         version.attentes = attentes.strip()
@@ -193,10 +200,7 @@ def ajouter_besoin(
     precision: str = "",
     revision_lue: int | None = None,
 ) -> Besoin:
-    version = _verrouiller(version)
-    usager = version.projet.usager
-    _exiger_ecriture(acteur, usager)
-    _brouillon(version)
+    version, usager = _brouillon_a_ecrire(acteur, version)
     if not (libelle or "").strip():
         raise ValidationError({"libelle": ["Décrivez le besoin."]})
     _toucher(version, PartieProjet.BESOINS, revision_lue)
@@ -222,10 +226,7 @@ def ajouter_objectif(
     date_cible=None,
     revision_lue: int | None = None,
 ) -> Objectif:
-    version = _verrouiller(version)
-    usager = version.projet.usager
-    _exiger_ecriture(acteur, usager)
-    _brouillon(version)
+    version, usager = _brouillon_a_ecrire(acteur, version)
     if not (titre or "").strip():
         raise ValidationError({"titre": ["Donnez un titre à l'objectif."]})
     if any(b.version_id != version.pk for b in besoins):
@@ -277,10 +278,7 @@ def ajouter_action(
     revision_lue: int | None = None,
 ) -> Action:
     """Une modalité d'accompagnement d'un objectif ; `intervenant` : un membre actif du cercle."""
-    version = _verrouiller(objectif.version)
-    usager = version.projet.usager
-    _exiger_ecriture(acteur, usager)
-    _brouillon(version)
+    version, usager = _brouillon_a_ecrire(acteur, objectif.version)
     if not (quoi or "").strip():
         raise ValidationError({"quoi": ["Décrivez l'action."]})
     if intervenant is not None and (intervenant.cercle.usager_id != usager.pk or not intervenant.actif):
@@ -329,10 +327,7 @@ def modifier_besoin(
     revision_lue: int | None = None,
 ) -> Besoin:
     """Corrige un besoin du brouillon (libellé, code SERAFIN-PH, précisions)."""
-    version = _verrouiller(besoin.version)
-    usager = version.projet.usager
-    _exiger_ecriture(acteur, usager)
-    _brouillon(version)
+    version, usager = _brouillon_a_ecrire(acteur, besoin.version)
     libelle = _requis(libelle, "libelle", "Décrivez le besoin.")
     besoin = _element_frais(Besoin, besoin, version, "Ce besoin")
     _toucher(version, PartieProjet.BESOINS, revision_lue)
@@ -347,10 +342,7 @@ def modifier_besoin(
 @transaction.atomic
 def retirer_besoin(*, acteur: Acteur, besoin: Besoin, revision_lue: int | None = None) -> None:
     """Retire un besoin du brouillon ; les objectifs qui le visaient restent (sans ce lien)."""
-    version = _verrouiller(besoin.version)
-    usager = version.projet.usager
-    _exiger_ecriture(acteur, usager)
-    _brouillon(version)
+    version, usager = _brouillon_a_ecrire(acteur, besoin.version)
     besoin = _element_frais(Besoin, besoin, version, "Ce besoin")
     _toucher(version, PartieProjet.BESOINS, revision_lue)
     details = {"besoin": str(besoin.uuid), "libelle": besoin.libelle}
@@ -372,10 +364,7 @@ def modifier_objectif(
 ) -> Objectif:
     """Corrige un objectif du brouillon ; l'avis et les mots de la personne restent (elle peut les
     redonner) : ils ne sont pas à la main de qui reformule l'objectif."""
-    version = _verrouiller(objectif.version)
-    usager = version.projet.usager
-    _exiger_ecriture(acteur, usager)
-    _brouillon(version)
+    version, usager = _brouillon_a_ecrire(acteur, objectif.version)
     titre = _requis(titre, "titre", "Donnez un titre à l'objectif.")
     if any(b.version_id != version.pk for b in besoins):
         raise ValidationError({"besoins": ["Un besoin choisi n'appartient pas à cette version du projet."]})
@@ -395,10 +384,7 @@ def retirer_objectif(*, acteur: Acteur, objectif: Objectif, revision_lue: int | 
     """Retire un objectif du brouillon. Choix : refusé tant qu'il a des actions — les retirer avec
     lui effacerait sans qu'on le voie ce qui était prévu (qui, quand) ; on retire d'abord les
     actions, une à une, en connaissance de cause."""
-    version = _verrouiller(objectif.version)
-    usager = version.projet.usager
-    _exiger_ecriture(acteur, usager)
-    _brouillon(version)
+    version, usager = _brouillon_a_ecrire(acteur, objectif.version)
     objectif = _element_frais(Objectif, objectif, version, "Cet objectif")
     nombre = objectif.actions.count()
     if nombre:
@@ -428,10 +414,7 @@ def modifier_action(
 ) -> Action:
     """Corrige une action du brouillon (son objectif ne change pas) ; `intervenant` : un membre
     actif du cercle."""
-    version = _verrouiller(action.version)
-    usager = version.projet.usager
-    _exiger_ecriture(acteur, usager)
-    _brouillon(version)
+    version, usager = _brouillon_a_ecrire(acteur, action.version)
     quoi = _requis(quoi, "quoi", "Décrivez l'action.")
     if intervenant is not None and (intervenant.cercle.usager_id != usager.pk or not intervenant.actif):
         raise ValidationError(
@@ -456,10 +439,7 @@ def modifier_action(
 @transaction.atomic
 def retirer_action(*, acteur: Acteur, action: Action, revision_lue: int | None = None) -> None:
     """Retire une action du brouillon."""
-    version = _verrouiller(action.version)
-    usager = version.projet.usager
-    _exiger_ecriture(acteur, usager)
-    _brouillon(version)
+    version, usager = _brouillon_a_ecrire(acteur, action.version)
     action = _element_frais(Action, action, version, "Cette action")
     _toucher(version, PartieProjet.ACTIONS, revision_lue)
     details = {"action": str(action.uuid), "quoi": action.quoi}
@@ -539,10 +519,7 @@ def empreinte(version: VersionPPA) -> str:
 @transaction.atomic
 def soumettre(*, acteur: Acteur, version: VersionPPA) -> VersionPPA:
     """Fige le brouillon et le soumet aux accords de la personne et de la structure."""
-    version = _verrouiller(version)
-    usager = version.projet.usager
-    _exiger_ecriture(acteur, usager)
-    _brouillon(version)
+    version, usager = _brouillon_a_ecrire(acteur, version)
     if not version.objectifs.exists():
         raise ValidationError("Un projet sans objectif ne peut pas être soumis aux accords.")
     version.empreinte = empreinte(version)
