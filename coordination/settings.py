@@ -316,6 +316,36 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
 }
 
+# --- Échanges : boîte d'envoi (coordination/echanges/envoi.py) --------------------------------
+
+# Après ce nombre de tentatives ratées, un message passe en échec définitif (lettre morte).
+ECHANGES_TENTATIVES_MAX = env.int("ECHANGES_TENTATIVES_MAX", default=8)
+# Bail d'un envoi : un message pris par un worker revient de lui-même après ce délai si le worker
+# est tombé en cours d'envoi.
+ECHANGES_BAIL_SECONDES = env.float("ECHANGES_BAIL_SECONDES", default=120.0)
+# Attente avant la tentative n : base × 2^(n-1), plafonnée, avec une gigue de ±20 %.
+ECHANGES_ATTENTE_BASE_SECONDES = env.float("ECHANGES_ATTENTE_BASE_SECONDES", default=15.0)
+ECHANGES_ATTENTE_MAX_SECONDES = env.float("ECHANGES_ATTENTE_MAX_SECONDES", default=3600.0)
+# Le balayage (Celery beat) reprend ce qui est dû : la tâche après validation perdue (Redis
+# arrêté), les échéances d'attente, les baux expirés.
+ECHANGES_BALAYAGE_SECONDES = env.float("ECHANGES_BALAYAGE_SECONDES", default=10.0)
+
+# --- Échanges : MSSanté (coordination/echanges/mssante.py) -------------------------------------
+
+# (réglages du lot MSSanté)
+
+# --- Échanges : Mon espace santé et DMP (coordination/echanges/mes.py, dmp.py) -----------------
+
+# (réglages du lot Mon espace santé et DMP)
+
+# --- Notifications (coordination/notifications) ------------------------------------------------
+
+# (réglages du lot des notifications)
+
+# --- Notifications : SMS et webhooks des logiciels des structures -------------------------------
+
+# (réglages du lot SMS et webhooks)
+
 # --- API ------------------------------------------------------------------------------------
 
 REST_FRAMEWORK = {

@@ -43,6 +43,7 @@ urlpatterns = [
         views_invitations.personnel_invitation_annuler,
         name="personnel_invitation_annuler",
     ),
+    path("notifications/", include("coordination.notifications.urls")),
     path("admin/", admin.site.urls),
     # API : FHIR R4, jetons OAuth2 des logiciels (client credentials), schéma OpenAPI.
     path("fhir/", include("coordination.fhir.urls")),

@@ -344,6 +344,15 @@ class Supervisor:
                 [sys.executable, "-m", "sandbox.radicale", str(RUN_DIR / "radicale"), port_caldav],
                 env,
             )
+            # Pairs d'échanges (ticket 8) : opérateur MSSanté (SMTP/IMAP avec STARTTLS).
+            # (lot MSSanté)
+
+            # Pairs d'échanges (ticket 8) : point FHIR jouant Mon espace santé et le DMP.
+            # (lot Mon espace santé et DMP)
+
+            # Pairs d'échanges (ticket 8) : fournisseur de SMS.
+            # (lot SMS et webhooks)
+
             self._manage("demo", "--logins", env=env)
             _afficher_identites_de_test()
             decouverte_psc = f"http://127.0.0.1:{port_psc}/auth/realms/esante-wallet/.well-known/wallet-openid-configuration"

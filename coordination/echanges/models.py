@@ -24,6 +24,8 @@ class Destination(models.TextChoices):
     DMP = "dmp", "DMP (dépôt de document)"
     MES = "mes", "Mon espace santé"
     WEBHOOK = "webhook", "webhook (logiciel d'une structure)"
+    COURRIEL = "courriel", "courriel (sans donnée de santé)"
+    SMS = "sms", "SMS (sans donnée de santé)"
 
 
 class StatutMessage(models.TextChoices):

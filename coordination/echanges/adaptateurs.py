@@ -1,0 +1,25 @@
+"""Destination d'un message → la fonction qui le remet au pair.
+
+Chaque adaptateur a la signature `envoyer(message: MessageSortant, contenu: Contenu) -> str` : il
+rend l'identifiant que le pair donne au message (Message-ID, identifiant du document…), lève
+`erreurs.PairIndisponible` pour « plus tard » et `erreurs.Rejet` pour « jamais ». Il transmet la
+clé d'idempotence du message au pair (Message-ID dérivé de la clé, `If-None-Exist`, en-tête…) :
+un envoi répété après une panne au mauvais moment n'est reçu qu'une fois."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from coordination.echanges.contenus import Contenu
+    from coordination.echanges.models import MessageSortant
+
+ADAPTATEURS: dict[str, str] = {
+    # Rempli par les lots des adaptateurs : "mssante", "dmp", "mes", "courriel", "sms", "webhook".
+}
+
+
+def remettre(message: MessageSortant, contenu: Contenu) -> str:
+    return import_string(ADAPTATEURS[message.destination])(message, contenu)
