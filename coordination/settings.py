@@ -329,6 +329,11 @@ ECHANGES_ATTENTE_MAX_SECONDES = env.float("ECHANGES_ATTENTE_MAX_SECONDES", defau
 # Le balayage (Celery beat) reprend ce qui est dû : la tâche après validation perdue (Redis
 # arrêté), les échéances d'attente, les baux expirés.
 ECHANGES_BALAYAGE_SECONDES = env.float("ECHANGES_BALAYAGE_SECONDES", default=10.0)
+CELERY_BEAT_SCHEDULE["echanges-balayer"] = {
+    "task": "echanges.balayer",
+    "schedule": ECHANGES_BALAYAGE_SECONDES,
+    "options": {"expires": ECHANGES_BALAYAGE_SECONDES},
+}
 
 # --- Échanges : MSSanté (coordination/echanges/mssante.py) -------------------------------------
 

@@ -1,13 +1,15 @@
-"""Administration de la boîte d'envoi : consultation seule (statut, tentatives, dernière erreur).
-Ni ajout, ni modification, ni suppression : un message naît dans la transaction du changement qui
-le cause (`services.mettre_en_file`). L'action « renvoyer » d'une lettre morte viendra avec l'envoi
-(lot des échanges suivant), qui seul sait remettre un message en file proprement."""
+"""Administration de la boîte d'envoi : consultation (statut, tentatives, dernière erreur), et une
+seule action, « Renvoyer », pour les lettres mortes et les refus (`envoi.renvoyer` : la règle de
+refus est revérifiée, le renvoi journalisé). Ni ajout, ni modification, ni suppression : un message
+naît dans la transaction du changement qui le cause (`services.mettre_en_file`)."""
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from coordination.echanges.envoi import RenvoiImpossible, renvoyer
 from coordination.echanges.models import MessageSortant
+from coordination.personnes.admin import acteur_admin
 
 
 @admin.register(MessageSortant)
@@ -20,6 +22,7 @@ class MessageSortantAdmin(admin.ModelAdmin):
     search_fields = ("=cle_idempotence", "=uuid", "=objet_uuid")
     ordering = ("-cree_le", "-id")
     show_full_result_count = False
+    actions = ["renvoyer"]
     readonly_fields = [champ.name for champ in MessageSortant._meta.fields]
     fieldsets = (
         (None, {"fields": ("uuid", "destination", "destinataire", "nature", "statut", "derniere_erreur")}),
@@ -36,6 +39,25 @@ class MessageSortantAdmin(admin.ModelAdmin):
     def erreur_courte(self, message: MessageSortant) -> str:
         erreur = message.derniere_erreur
         return erreur if len(erreur) <= 120 else erreur[:119] + "…"
+
+    @admin.action(
+        description="Renvoyer les messages choisis (lettres mortes, refus)", permissions=["renvoyer"]
+    )
+    def renvoyer(self, request, selection) -> None:
+        acteur = acteur_admin(request)
+        renvoyes = 0
+        for message in selection.select_related("usager"):
+            try:
+                renvoyer(message, acteur=acteur)
+            except RenvoiImpossible as exc:
+                self.message_user(request, f"{message} : {exc}", level=messages.ERROR)
+            else:
+                renvoyes += 1
+        if renvoyes:
+            self.message_user(request, f"{renvoyes} message(s) remis en file.", level=messages.SUCCESS)
+
+    def has_renvoyer_permission(self, request) -> bool:
+        return request.user.has_perm("echanges.renvoyer_messagesortant")
 
     def has_add_permission(self, request) -> bool:
         return False

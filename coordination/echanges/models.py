@@ -83,6 +83,7 @@ class MessageSortant(ModeleDeBase):
         verbose_name = "message sortant"
         verbose_name_plural = "messages sortants"
         ordering = ["-cree_le", "-id"]
+        permissions = [("renvoyer_messagesortant", "Peut renvoyer un message en échec définitif ou refusé")]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(statut="a_envoyer") | Q(prochain_essai_le__isnull=False),

@@ -1,5 +1,4 @@
-"""Mise en file des messages sortants (ADR 0031). L'envoi lui-même (tâche après validation de la
-transaction, balayage, adaptateurs MSSanté et DMP) appartient au lot des échanges qui suit.
+"""Mise en file des messages sortants (ADR 0031) ; l'envoi est dans `envoi.py` (ADR 0032).
 
 `mettre_en_file` s'appelle DANS la transaction de l'appelant : le message existe si et seulement
 si le changement qui le cause est validé. Idempotent sur sa clé. Refuse d'emblée — ligne gardée,
@@ -9,6 +8,7 @@ qualifiée : l'INS ne quitte le portail que qualifiée (RNIV ; interop.md §12).
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, transaction
@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from coordination.personnes.models import Usager
 
 DOMAINE_PATIENT_MSSANTE = "@patient.mssante.fr"
+
+journal = logging.getLogger(__name__)
 
 
 class TransactionRequise(RuntimeError):
@@ -128,6 +130,8 @@ def _creer(*, acteur, destination, destinataire, nature, cle_idempotence, charge
     details = {"destination": destination, "nature": nature, "message": str(message.uuid)}
     if raison:
         details["raison"] = raison
+    if not raison:
+        demander_l_envoi(message)
     journaliser(
         acteur=acteur,
         action="echanges.message.refuse" if raison else "echanges.message.en_file",
@@ -147,3 +151,19 @@ def messages_de(objet) -> list[MessageSortant]:
             "cree_le", "id"
         )
     )
+
+
+def demander_l_envoi(message: MessageSortant) -> None:
+    """Après la validation de la transaction, demande à un worker d'envoyer ce message. Si Redis ne
+    répond pas, rien n'est perdu : le balayage le prendra (la demande n'est qu'un raccourci)."""
+    from coordination.echanges import tasks  # la tâche importe l'envoi, qui importe ce module
+
+    def _demander() -> None:
+        try:
+            tasks.envoyer.apply_async((message.pk,), retry=False)
+        except Exception:  # noqa: BLE001 — Redis absent : le balayage rattrapera
+            journal.warning(
+                "Demande d'envoi du message %s non transmise ; le balayage le prendra.", message.uuid
+            )
+
+    transaction.on_commit(_demander)
