@@ -171,7 +171,9 @@ def renvoyer(message: MessageSortant, *, acteur: Acteur) -> MessageSortant:
     revérifié la règle de refus (une identité qualifiée depuis peut maintenant partir). Journalisé ;
     l'envoi part après la validation de la transaction."""
     with transaction.atomic():
-        message = MessageSortant.objects.select_for_update().select_related("usager").get(pk=message.pk)
+        message = (
+            MessageSortant.objects.select_for_update(of=("self",)).select_related("usager").get(pk=message.pk)
+        )
         if message.statut not in (StatutMessage.ECHEC_DEFINITIF, StatutMessage.REFUSE):
             raise RenvoiImpossible(
                 f"Le message est « {message.get_statut_display()} » : seul un message en échec définitif "
