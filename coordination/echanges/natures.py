@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from coordination.echanges.models import MessageSortant
 
 CONSTRUCTEURS: dict[str, str] = {
+    "echanges.essai": "coordination.echanges.essai.construire",
     # Rempli par les lots qui mettent des messages en file (PPA, agenda, notifications).
 }
 
