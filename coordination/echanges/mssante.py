@@ -127,14 +127,16 @@ def _texte(reponse: bytes | str) -> str:
 
 def envoyer(message: MessageSortant, contenu: Contenu) -> str:
     """Remet le message à l'opérateur ; rend son Message-ID."""
-    mime = composer(message, contenu)
+    return remettre(composer(message, contenu), message.destinataire)
+
+
+def remettre(mime: EmailMessage, destinataire: str) -> str:
+    """Remet un message MIME déjà composé à `destinataire` ; rend son Message-ID."""
     for essai in (1, 2):
         reprise = False
         try:
             smtp, reprise = _connexion()
-            smtp.send_message(
-                mime, from_addr=settings.MSSANTE_BAL_APPLICATION, to_addrs=[message.destinataire]
-            )
+            smtp.send_message(mime, from_addr=settings.MSSANTE_BAL_APPLICATION, to_addrs=[destinataire])
             return mime["Message-ID"]
         except smtplib.SMTPRecipientsRefused as refus:
             code, reponse = next(iter(refus.recipients.values()))
