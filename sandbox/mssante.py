@@ -37,6 +37,7 @@ import io
 import ipaddress
 import json
 import re
+import secrets
 import signal
 import ssl
 import subprocess
@@ -46,9 +47,6 @@ import time
 import zipfile
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
-from email.mime.base import MIMEBase
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import formatdate, make_msgid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -276,6 +274,7 @@ class Etat:
         self.panne = False
         self.delai = 0.0
         self.index: list[dict] = []
+        self.prochains_uid: dict[str, int] = {}
         self.lus: dict[str, set[int]] = {}  # messages lus (drapeau Seen) par BAL, pour IMAP
         self.receptions: dict[str, int] = {}
         journal = dossier / "receptions.jsonl"
@@ -315,11 +314,15 @@ class Etat:
     def deposer(self, adresse: str, brut: bytes) -> None:
         with self.verrou:
             dossier = self.bal(adresse)
-            uids = [int(p.stem) for p in dossier.glob("*.eml")]
-            compteur = dossier / "prochain_uid"
-            prochain = max([int(compteur.read_text()) if compteur.exists() else 1, *(u + 1 for u in uids)])
-            (dossier / f"{prochain}.eml").write_bytes(brut)
-            compteur.write_text(str(prochain + 1))
+            if adresse not in self.prochains_uid:
+                uids = [int(p.stem) for p in dossier.glob("*.eml")]
+                compteur = dossier / "prochain_uid"
+                lu = int(compteur.read_text()) if compteur.exists() else 1
+                self.prochains_uid[adresse] = max([lu, *(u + 1 for u in uids)])
+            uid = self.prochains_uid[adresse]
+            (dossier / f"{uid}.eml").write_bytes(brut)
+            self.prochains_uid[adresse] = uid + 1
+            (dossier / "prochain_uid").write_text(str(uid + 1))
 
     def vider(self) -> None:
         with self.verrou:
@@ -331,28 +334,30 @@ class Etat:
 
 
 def construire_mdn(original: Message, destinataire: str, disposition: str, expediteur: str) -> bytes:
-    """Un accusé RFC 8098 (multipart/report ; disposition-notification)."""
+    """Un accusé RFC 8098 (multipart/report ; disposition-notification), écrit directement (le
+    bac à sable en produit deux par message : la construction par `email.mime` coûtait le débit)."""
     automatique = disposition == "processed"
     mode = "automatic-action/MDN-sent-automatically" if automatique else "manual-action/MDN-sent-manually"
-    rapport = MIMEMultipart("report", report_type="disposition-notification")
-    rapport["From"] = destinataire
-    rapport["To"] = expediteur
-    rapport["Subject"] = f"Accusé ({disposition}) : {original.get('Subject', '')}"
-    rapport["Date"] = formatdate(usegmt=True)
-    rapport["Message-ID"] = make_msgid(domain="operateur.mssante.fr")
-    rapport.attach(MIMEText(f"Le message {original['Message-ID']} a été {disposition}.", "plain", "utf-8"))
-    champs = MIMEBase("message", "disposition-notification")
-    champs.set_payload(
+    identifiant = original["Message-ID"]
+    frontiere = f"=_mdn_{secrets.token_hex(12)}"
+    entetes = "".join(f"{k}: {v}\r\n" for k, v in original.items() if k.lower() != "bcc")
+    return (
+        f"From: {destinataire}\r\nTo: {expediteur}\r\n"
+        f"Subject: Disposition notification ({disposition})\r\n"
+        f"Date: {formatdate(usegmt=True)}\r\n"
+        f"Message-ID: {make_msgid(domain='operateur.mssante.fr')}\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/report; report-type="disposition-notification"; boundary="{frontiere}"\r\n'
+        f"\r\n--{frontiere}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n"
+        f"Le message {identifiant} a été {'traité' if automatique else 'affiché'} par {destinataire}.\r\n"
+        f"\r\n--{frontiere}\r\nContent-Type: message/disposition-notification\r\n\r\n"
         "Reporting-UA: operateur-mssante-bac-a-sable\r\n"
         f"Final-Recipient: rfc822; {destinataire}\r\n"
-        f"Original-Message-ID: {original['Message-ID']}\r\n"
+        f"Original-Message-ID: {identifiant}\r\n"
         f"Disposition: {mode}; {disposition}\r\n"
-    )
-    rapport.attach(champs)
-    entetes = MIMEBase("text", "rfc822-headers")
-    entetes.set_payload("".join(f"{k}: {v}\r\n" for k, v in original.items() if k.lower() != "bcc"))
-    rapport.attach(entetes)
-    return rapport.as_bytes()
+        f"\r\n--{frontiere}\r\nContent-Type: text/rfc822-headers\r\n\r\n{entetes}"
+        f"\r\n--{frontiere}--\r\n"
+    ).encode()
 
 
 # --- SMTP (aiosmtpd) -------------------------------------------------------------------------------

@@ -17,7 +17,12 @@ import os
 import smtplib
 import ssl
 import threading
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import format_datetime
 
 from django.conf import settings
@@ -31,6 +36,7 @@ from coordination.echanges.models import MessageSortant
 from coordination.echanges.services import DOMAINE_PATIENT_MSSANTE
 
 PREFIXE_SUJET_XDM = "XDM/1.0/DDM+"
+SMTP_COMPAT32 = compat32.clone(linesep="\r\n")
 _local = threading.local()
 
 
@@ -48,7 +54,7 @@ def _reference_nil() -> str:
     return reference
 
 
-def composer(message: MessageSortant, contenu: Contenu) -> EmailMessage:
+def composer(message: MessageSortant, contenu: Contenu) -> Message:
     """Le message MIME prêt à partir. Lève `Rejet` si l'adresse patient n'est plus permise."""
     patient_destinataire = message.destinataire.lower().endswith(DOMAINE_PATIENT_MSSANTE)
     patient = xdm.patient_ins(message.usager)
@@ -59,30 +65,39 @@ def composer(message: MessageSortant, contenu: Contenu) -> EmailMessage:
             "Envoi refusé : l'identité INS de la personne n'est plus qualifiée ou ne correspond plus "
             "à l'adresse de sa messagerie."
         )
-    mime = EmailMessage()
+    texte = contenu.texte + (f"\n\n{contenu.lien}\n" if contenu.lien else "")
+    # Classes `email.mime` (politique compat32) : trois fois plus rapides que EmailMessage, pour
+    # tenir le débit demandé (ticket 8 : ≥ 200 messages/s par worker).
+    corps = MIMEText(texte, "plain", "utf-8")
+    mime = MIMEMultipart("mixed") if contenu.documents else corps
+    sujet = f"{PREFIXE_SUJET_XDM}{contenu.sujet}" if contenu.documents else contenu.sujet
     mime["From"] = settings.MSSANTE_BAL_APPLICATION
     mime["To"] = message.destinataire
     mime["Date"] = format_datetime(timezone.now())
     mime["Message-ID"] = identifiant_message(message)
-    mime["Subject"] = f"{PREFIXE_SUJET_XDM}{contenu.sujet}" if contenu.documents else contenu.sujet
+    mime["Subject"] = sujet if sujet.isascii() else Header(sujet, "utf-8")
     mime["X-MSS-NIL"] = _reference_nil()
     mime["Disposition-Notification-To"] = settings.MSSANTE_BAL_APPLICATION
     if patient_destinataire:
         mime["X-MSS-MES"] = "FIN"
-    texte = contenu.texte + (f"\n\n{contenu.lien}\n" if contenu.lien else "")
-    mime.set_content(texte)
     if contenu.documents:
         mime["X-MSS-INS"] = "O" if patient is not None else "N"
+        mime.attach(corps)
         archive = xdm.archive(
             contenu.documents, patient=patient, identifiant_lot=f"2.25.{message.uuid.int}",
             source=settings.MSSANTE_OID_SOURCE, titre=contenu.sujet, auteur=settings.MSSANTE_BAL_APPLICATION,
         )  # fmt: skip
-        mime.add_attachment(archive, maintype="application", subtype="zip", filename="IHE_XDM.ZIP")
+        mime.attach(_piece(archive, "zip", "IHE_XDM.ZIP"))
         for document in contenu.documents:
             if document.type_mime == "application/pdf":
-                mime.add_attachment(document.octets, maintype="application", subtype="pdf",
-                                    filename=document.nom_fichier)  # fmt: skip
+                mime.attach(_piece(document.octets, "pdf", document.nom_fichier))
     return mime
+
+
+def _piece(octets: bytes, sous_type: str, nom: str) -> MIMEApplication:
+    piece = MIMEApplication(octets, sous_type)
+    piece.add_header("Content-Disposition", "attachment", filename=nom)
+    return piece
 
 
 def _contexte_tls() -> ssl.SSLContext:
@@ -130,13 +145,14 @@ def envoyer(message: MessageSortant, contenu: Contenu) -> str:
     return remettre(composer(message, contenu), message.destinataire)
 
 
-def remettre(mime: EmailMessage, destinataire: str) -> str:
+def remettre(mime: Message, destinataire: str) -> str:
     """Remet un message MIME déjà composé à `destinataire` ; rend son Message-ID."""
+    octets = mime.as_bytes(policy=SMTP_COMPAT32)  # fins de ligne CRLF (smtplib ne touche pas aux octets)
     for essai in (1, 2):
         reprise = False
         try:
             smtp, reprise = _connexion()
-            smtp.send_message(mime, from_addr=settings.MSSANTE_BAL_APPLICATION, to_addrs=[destinataire])
+            smtp.sendmail(settings.MSSANTE_BAL_APPLICATION, [destinataire], octets)
             return mime["Message-ID"]
         except smtplib.SMTPRecipientsRefused as refus:
             code, reponse = next(iter(refus.recipients.values()))
