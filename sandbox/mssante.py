@@ -689,7 +689,7 @@ def main(argv: list[str] | None = None) -> int:
     analyseur.add_argument("--port-smtp", type=int, default=8587)
     analyseur.add_argument("--port-imap", type=int, default=8143)
     analyseur.add_argument("--port-courriel", type=int, default=8025)
-    analyseur.add_argument("--port-controle", type=int, default=8074)
+    analyseur.add_argument("--port-controle", type=int, default=8588)
     analyseur.add_argument("--bal-application", default=BAL_APPLICATION)
     arguments = analyseur.parse_args(argv)
     ports = {"smtp": arguments.port_smtp, "imap": arguments.port_imap, "courriel": arguments.port_courriel,
