@@ -298,3 +298,28 @@ def test_debit_sur_une_connexion(mssante, capsys):
         print(f"\nMSSanté : {debit:.0f} messages/s sur une connexion ({duree:.2f} s pour 499)")
     assert all(mssante.receptions(adaptateur.identifiant_message(m)) == 1 for m in messages[-5:])
     assert debit > 20  # plancher large : la machine de test est partagée ; le chiffre est affiché
+
+
+def test_operateur_trop_lent_pair_indisponible_puis_renvoi_dedoublonne(mssante, settings):
+    settings.MSSANTE_DELAI_SECONDES = 0.5
+    message = en_file(UsagerFactory())
+    mssante.regler(delai=1.0)
+    with pytest.raises(PairIndisponible, match="injoignable"):
+        adaptateur.envoyer(message, contenu(documents=False))
+    mssante.reinitialiser()
+    time.sleep(0.7)  # le premier envoi, abandonné par le portail, est fini côté opérateur
+    identifiant = adaptateur.envoyer(message, contenu(documents=False))
+    # La session coupée peut avoir été reçue ou non ; le message n'est stocké qu'une fois.
+    assert mssante.receptions(identifiant) in (1, 2)
+    assert [m.message_id for m in mssante.messages()].count(identifiant) == 1
+
+
+def test_tache_de_releve_et_operateur_arrete(mssante):
+    mssante.vider()
+    message = en_file(UsagerFactory())
+    _envoye(message, adaptateur.envoyer(message, contenu(documents=False)))
+    assert accuses.relever_accuses_mssante() == 2  # la tâche Celery, appelée directement
+    mssante.arreter()
+    with pytest.raises(OSError):
+        accuses.relever()
+    assert AccuseMSSante.objects.filter(message=message).count() == 2
