@@ -160,14 +160,15 @@ def remettre(mime: Message, destinataire: str) -> str:
         except smtplib.SMTPResponseException as erreur:  # MAIL ou DATA refusés
             _erreur(erreur.smtp_code, erreur.smtp_error)
         except (OSError, smtplib.SMTPException) as erreur:  # connexion, délai, TLS, coupure
-            fermer_sans_quit()
+            _abandonner_connexion()
             if essai == 1 and reprise:
                 continue  # connexion gardée que l'opérateur a fermée entre-temps : une nouvelle
             raise PairIndisponible(f"Opérateur MSSanté injoignable : {erreur}") from erreur
-    raise AssertionError("inaccessible")
+    raise AssertionError("inaccessible : chaque essai rend, lève ou recommence une fois")
 
 
-def fermer_sans_quit() -> None:
+def _abandonner_connexion() -> None:
+    """Oublie la connexion du fil sans dialogue (elle est coupée ou l'opérateur l'a fermée)."""
     smtp, _local.smtp = getattr(_local, "smtp", None), None
     if smtp is not None:
         smtp.close()
@@ -177,6 +178,6 @@ def _erreur(code: int, reponse: bytes | str) -> None:
     texte = _texte(reponse)
     if 400 <= code < 500:
         if code == 421:
-            fermer_sans_quit()
+            _abandonner_connexion()
         raise PairIndisponible(f"Opérateur MSSanté : {code} {texte}")
     raise Rejet(f"Refusé par l'opérateur MSSanté : {code} {texte}")
