@@ -337,7 +337,36 @@ CELERY_BEAT_SCHEDULE["echanges-balayer"] = {
 
 # --- Échanges : MSSanté (coordination/echanges/mssante.py) -------------------------------------
 
-# (réglages du lot MSSanté)
+# L'opérateur : SMTP de soumission et IMAP, tous deux avec STARTTLS et le certificat client de la
+# BAL applicative (ORG AUTH_CLI). Par défaut, l'opérateur du bac à sable de `make run`
+# (sandbox/mssante.py), dont la PKI de test est générée dans .run/mssante/pki.
+MSSANTE_HOTE = env.str("MSSANTE_HOTE", default="127.0.0.1")
+MSSANTE_PORT_SMTP = env.int("MSSANTE_PORT_SMTP", default=8587)
+MSSANTE_PORT_IMAP = env.int("MSSANTE_PORT_IMAP", default=8143)
+MSSANTE_DELAI_SECONDES = env.float("MSSANTE_DELAI_SECONDES", default=10.0)
+_PKI_MSSANTE = RUN_DIR / "mssante" / "pki"
+MSSANTE_CA = env.str("MSSANTE_CA", default="" if PRODUCTION else str(_PKI_MSSANTE / "ca.pem"))
+MSSANTE_CERTIFICAT_CLIENT = env.str(
+    "MSSANTE_CERTIFICAT_CLIENT", default="" if PRODUCTION else str(_PKI_MSSANTE / "client.pem")
+)
+MSSANTE_CLE_CLIENT = env.str(
+    "MSSANTE_CLE_CLIENT", default="" if PRODUCTION else str(_PKI_MSSANTE / "client.key")
+)
+# La BAL applicative du portail : expéditeur, et boîte où arrivent les accusés (MDN).
+MSSANTE_BAL_APPLICATION = env.str(
+    "MSSANTE_BAL_APPLICATION", default="portail-coordination@coordination.mssante.fr"
+)
+# En-tête X-MSS-NIL : PORTAIL_REFERENCE_CONVERGENCE s'il est renseigné, sinon celui-ci.
+MSSANTE_X_MSS_NIL = env.str(
+    "MSSANTE_X_MSS_NIL", default="" if PRODUCTION else "BAC-A-SABLE-PORTAIL-COORDINATION"
+)
+# sourceId du lot XDM (OID de l'application émettrice).
+MSSANTE_OID_SOURCE = env.str("MSSANTE_OID_SOURCE", default="2.25.164285716946237208340290845573466355013")
+# Relevé des accusés de réception (coordination/echanges/accuses.py).
+CELERY_BEAT_SCHEDULE["echanges-relever-accuses-mssante"] = {
+    "task": "echanges.relever_accuses_mssante",
+    "schedule": env.float("MSSANTE_RELEVE_SECONDES", default=60.0),
+}
 
 # --- Échanges : Mon espace santé et DMP (coordination/echanges/mes.py, dmp.py) -----------------
 

@@ -14,6 +14,7 @@ rien."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
@@ -25,8 +26,9 @@ from agenda.recurrence import decrire_regle
 from cercle import habilitations
 from cercle.models import Domaine
 from cercle.services import AccesRefuse
-from coordination.comptes.acteur import TypeActeur
+from coordination.comptes.acteur import TypeActeur, acteur_systeme
 from coordination.echanges import services as echanges
+from coordination.echanges.contenus import Contenu, Document
 from coordination.echanges.models import Destination, MessageSortant
 from coordination.journal.lectures import noter_lecture
 from coordination.journal.services import journaliser
@@ -465,3 +467,38 @@ def pdf(fiche: FicheLiaisonMDPH, *, edite_par: str) -> bytes:
     )
     feuilles = [CSS(filename=finders.find(f"css/{nom}.css")) for nom in ("preuve", "export_ppa")]
     return HTML(string=html, base_url=None).write_pdf(stylesheets=feuilles)
+
+
+# --- Boîte d'envoi : constructeur de la nature « ppa.fiche_mdph » -----------------------------------
+
+
+def construire(message: MessageSortant) -> Contenu:
+    """Rebâtit le message d'une fiche envoyée (`natures.CONSTRUCTEURS`) : la fiche en PDF et le
+    texte que la charge porte. La fiche doit être celle de la charge, envoyée (donc figée), tirée
+    de la même version ; sinon `ValueError` (le message sera retenté puis mis en lettre morte).
+    Lecture par le système, journalisée (`ppa.mdph.lecture`)."""
+    charge = message.charge
+    document = charge["document"]
+    fiche = _fiches().filter(uuid=document["fiche"]).first()
+    if fiche is None or fiche.statut != StatutFicheMDPH.ENVOYEE:
+        raise ValueError(f"La fiche MDPH {document['fiche']} n'existe pas ou n'est pas envoyée.")
+    if str(fiche.version.uuid) != document["version"]:
+        raise ValueError(f"La fiche MDPH {fiche.uuid} ne vient plus de la version de la charge.")
+    fiche.consentement_lu = ConsentementFicheMDPH.objects.filter(fiche=fiche).first()
+    usager = fiche.version.projet.usager
+    noter_lecture(
+        None, usager=usager, objet=fiche, action=LECTURE, acteur=acteur_systeme("echanges.envoi"),
+        details={"message": str(message.uuid)},
+    )  # fmt: skip
+    octets = pdf(fiche, edite_par=fiche.envoyee_par_nom or fiche.redigee_par_nom)
+    return Contenu(
+        sujet=charge["objet_du_message"],
+        texte=charge["corps"],
+        documents=(
+            Document(
+                titre=document["titre"], nom_fichier=f"fiche-liaison-mdph-{fiche.uuid}.pdf",
+                type_mime=document["format"], octets=octets, identifiant=document["identifiant"],
+                date=datetime.fromisoformat(document["date"]),
+            ),
+        ),
+    )  # fmt: skip

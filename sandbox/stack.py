@@ -345,7 +345,35 @@ class Supervisor:
                 env,
             )
             # Pairs d'échanges (ticket 8) : opérateur MSSanté (SMTP/IMAP avec STARTTLS).
-            # (lot MSSanté)
+            # La PKI de test est écrite avant le lancement : les réglages MSSANTE_* du portail
+            # (web, worker, beat) la désignent par défaut dans .run/mssante/pki.
+            from sandbox.mssante import BAL_APPLICATION, generer_pki
+
+            bal_mssante = env.get("MSSANTE_BAL_APPLICATION", BAL_APPLICATION)
+            generer_pki(RUN_DIR / "mssante" / "pki", bal_mssante)
+            ports_mssante = {
+                nom: env.get(f"MSSANTE_PORT_{nom.upper()}", defaut)
+                for nom, defaut in (
+                    ("smtp", "8587"),
+                    ("imap", "8143"),
+                    ("courriel", "8025"),
+                    ("controle", "8588"),
+                )
+            }
+            self._spawn(
+                "mssante-bac-a-sable",
+                [sys.executable, "-m", "sandbox.mssante", "--dossier", str(RUN_DIR / "mssante"),
+                 "--bal-application", bal_mssante,
+                 *(a for nom, port in ports_mssante.items() for a in (f"--port-{nom}", port))],
+                env,
+            )  # fmt: skip
+            print(
+                f"  MSSanté (bac à sable) : SMTP STARTTLS 127.0.0.1:{ports_mssante['smtp']}, "
+                f"IMAP STARTTLS 127.0.0.1:{ports_mssante['imap']}, "
+                f"courriel ordinaire 127.0.0.1:{ports_mssante['courriel']}, "
+                f"contrôle http://127.0.0.1:{ports_mssante['controle']}/messages",
+                flush=True,
+            )
 
             # Pairs d'échanges (ticket 8) : point FHIR jouant Mon espace santé et le DMP.
             # (lot Mon espace santé et DMP)

@@ -116,3 +116,39 @@ class MessageSortant(ModeleDeBase):
 
     def __str__(self) -> str:
         return f"{self.get_destination_display()} → {self.destinataire} ({self.get_statut_display()})"
+
+
+class Disposition(models.TextChoices):
+    """Type de disposition d'un accusé MDN (RFC 8098 §3.2.6.2)."""
+
+    TRAITE = "processed", "traité (reçu par le système du destinataire)"
+    AFFICHE = "displayed", "affiché (lu)"
+    SUPPRIME = "deleted", "supprimé sans lecture"
+    TRANSMIS = "dispatched", "transmis"
+
+
+class AccuseMSSante(ModeleDeBase):
+    """Un accusé de réception ou de lecture (MDN, RFC 8098) reçu dans la BAL applicative pour un
+    message MSSanté envoyé (rapproché par son Message-ID, `MessageSortant.identifiant_distant`).
+    Unique par Message-ID de l'accusé : relevé deux fois, il n'est noté qu'une fois."""
+
+    message = models.ForeignKey(
+        MessageSortant, verbose_name="message", on_delete=models.PROTECT, related_name="accuses_mssante"
+    )
+    disposition = models.CharField("disposition", max_length=12, choices=Disposition)
+    mode = models.CharField("mode (action/envoi)", max_length=100, blank=True)
+    destinataire = models.CharField("destinataire final", max_length=320, blank=True)
+    identifiant = models.CharField("Message-ID de l'accusé", max_length=250, unique=True)
+    recu_le = models.DateTimeField("reçu le")
+    brut = models.TextField("courriel d'origine")
+
+    class Meta:
+        verbose_name = "accusé MSSanté"
+        verbose_name_plural = "accusés MSSanté"
+        ordering = ["recu_le", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(identifiant=""), name="echanges_accuse_identifiant")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_disposition_display()} : {self.destinataire}"

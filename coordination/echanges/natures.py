@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 CONSTRUCTEURS: dict[str, str] = {
     "echanges.essai": "coordination.echanges.essai.construire",
     # Rempli par les lots qui mettent des messages en file (PPA, agenda, notifications).
+    "ppa.fiche_mdph": "ppa.mdph.construire",
 }
 
 
