@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("echanges", "0002_courriel_et_sms"),
+        ("echanges", "0003_renvoi"),
     ]
 
     operations = [
