@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 ADAPTATEURS: dict[str, str] = {
     # Rempli par les lots des adaptateurs : "mssante", "dmp", "mes", "courriel", "sms", "webhook".
     "dmp": "coordination.echanges.dmp.envoyer",
+    "mes": "coordination.echanges.mes.envoyer",
 }
 
 

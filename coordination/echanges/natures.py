@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 CONSTRUCTEURS: dict[str, str] = {
     # Rempli par les lots qui mettent des messages en file (PPA, agenda, notifications).
     "ppa.depot_dmp": "ppa.depot_dmp.construire",
+    "agenda.mes_rendez_vous": "agenda.mes.construire",
 }
 
 
