@@ -17,8 +17,9 @@ conditionnelle `PUT Appointment?identifier=…`) ; chaque réception est compté
 
 L'appariement (`POST /mes/appariement`, matricule → jeton) tient lieu de l'API Appariement v2.1,
 où la personne donne son accord dans Mon espace santé (OAuth 2) : ici, le jeton est rendu tout de
-suite. Pannes commandées par `/_controle/mode` (503, lenteur). État gardé dans `DOSSIER/etat.json`
-(survit à un redémarrage sur le même port) ; `/_controle/recus` le lit.
+suite. Pannes commandées par `/_controle/mode` (503, lenteur, connexion coupée sans réponse).
+État gardé dans `DOSSIER/etat.json` (survit à un redémarrage sur le même port) ;
+`/_controle/recus` le lit.
 
     python -m sandbox.pair_fhir --port 8074 --dossier .run/pair-fhir
 
@@ -33,6 +34,8 @@ import hashlib
 import json
 import secrets
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -420,6 +423,11 @@ class Gestionnaire(BaseHTTPRequestHandler):
                 return
             if self.etat.mode == "lent":
                 time.sleep(self.etat.delai)
+            if self.etat.mode == "coupure":  # RST : la requête est lue, aucune réponse ne part
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
+                return
             self._repondre(*self._fhir(methode, chemin, corps))
         except Refus as refus:
             self._repondre(refus.statut, issue(refus.raison, refus.code))
@@ -444,8 +452,8 @@ class Gestionnaire(BaseHTTPRequestHandler):
                 return 200, {c: v for c, v in etat.donnees.items() if c != "jetons"}
         if (methode, chemin) == ("POST", "/_controle/mode"):
             demande = self._corps()
-            if demande.get("mode") not in ("normal", "panne", "lent"):
-                raise Refus(400, "Mode attendu : normal, panne ou lent.")
+            if demande.get("mode") not in ("normal", "panne", "lent", "coupure"):
+                raise Refus(400, "Mode attendu : normal, panne, lent ou coupure.")
             etat.mode, etat.delai = demande["mode"], float(demande.get("delai") or 0)
             return 200, {"mode": etat.mode, "delai": etat.delai}
         if (methode, chemin) == ("POST", "/_controle/reinitialiser"):

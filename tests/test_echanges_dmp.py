@@ -161,6 +161,9 @@ def test_dmp_arrete_ou_en_panne_pair_indisponible(monde, pair):
     pair.regler("lent", 3.0)
     with pytest.raises(PairIndisponible, match="délai"):
         dmp.envoyer(message, contenu)
+    pair.regler("coupure")
+    with pytest.raises(PairIndisponible, match="injoignable"):
+        dmp.envoyer(message, contenu)
     pair.arreter()
     with pytest.raises(PairIndisponible, match="injoignable"):
         dmp.envoyer(message, contenu)

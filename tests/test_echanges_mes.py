@@ -254,3 +254,13 @@ def test_relecture_ramene_un_rendez_vous_de_mes_une_seule_fois(apparie, pair):
     importe.refresh_from_db()
     assert importe.statut == StatutEvenement.ANNULE
     assert relire_mes()["modifies"] == 0
+
+
+def test_relecture_planifiee_et_enregistree(settings):
+    """La tâche est connue de Celery sous son nom et planifiée par beat (réglages du lot)."""
+    from coordination.celery import app
+
+    entree = settings.CELERY_BEAT_SCHEDULE["agenda-relire-mes"]
+    assert entree["task"] == relire_mes.name == "agenda.relire_mes"
+    assert "agenda.relire_mes" in app.tasks
+    assert entree["schedule"].minute == set(range(0, 60, settings.MES_RELECTURE_MINUTES))

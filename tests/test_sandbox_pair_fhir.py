@@ -238,7 +238,11 @@ def test_panne_lenteur_et_redemarrage(pair):
     pair.regler("lent", 1.0)
     with pytest.raises(requests.Timeout):
         requests.post(pair.url_dmp, json=lot(), timeout=0.3)
+    pair.regler("coupure")
+    with pytest.raises(requests.ConnectionError):
+        requests.post(pair.url_dmp, json=lot(), timeout=5)
     pair.regler("normal")
+    assert pair.recus()["documents"] == {}
     requests.post(pair.url_dmp, json=lot("cle-2", "urn:oid:2.25.2"), timeout=5).raise_for_status()
     port = pair.port
     pair.redemarrer()
