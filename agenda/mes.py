@@ -262,6 +262,8 @@ def relire(appairage: AppairageMES) -> dict:
             systeme_source=SYSTEME_SOURCE, identifiant_externe=ressource["id"]
         ).first()
         try:
+            if existant is None and champs["statut"] == StatutEvenement.ANNULE:
+                continue  # annulé avant d'avoir été relu : rien à montrer
             if existant is None:
                 services.creer_evenement(
                     acteur=acteur, usager=usager, systeme_source=SYSTEME_SOURCE,

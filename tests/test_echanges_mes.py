@@ -233,6 +233,7 @@ def test_relecture_ramene_un_rendez_vous_de_mes_une_seule_fois(apparie, pair):
     usager = apparie.usager
     jeton = mes.jeton(AppairageMES.objects.get())
     pair.saisir_dans_mes(jeton, _rdv_mes(usager.matricule_ins))
+    pair.saisir_dans_mes(jeton, _rdv_mes(usager.matricule_ins, "mes-2", statut="cancelled"))  # jamais montré
     rendez_vous(apparie)  # le nôtre, poussé vers MES : jamais relu
     envoyer(messages_mes()[0])
     assert relire_mes() == {"crees": 1, "modifies": 0, "ignores": 0, "en_echec": 0}
