@@ -238,3 +238,17 @@ class PreferencesForm(forms.Form):
             return []
         debut, fin = HEURES_DES_MOMENTS[moment]
         return [(self.cleaned_data.get("jours") or range(5), debut, fin)]
+
+
+class AccordMESForm(forms.Form):
+    """L'accord de la personne (ou de son représentant légal) pour partager son agenda avec Mon
+    espace santé : une case à cocher, exigée, au texte exact de ce qui est partagé."""
+
+    accord = forms.BooleanField(
+        label=(
+            "J'accepte que les rendez-vous de cet agenda soient envoyés à Mon espace santé "
+            "(créations, modifications, annulations) et que les rendez-vous notés dans Mon espace santé "
+            "apparaissent ici. Je peux retirer cet accord à tout moment."
+        ),
+        error_messages={"required": "Cochez la case pour donner votre accord."},
+    )

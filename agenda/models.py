@@ -547,3 +547,42 @@ class LienCalDAV(models.Model):
 
     def __str__(self) -> str:
         return self.uid
+
+
+class AppairageMES(ModeleDeBase):
+    """L'accord d'une personne pour que son agenda soit partagé avec Mon espace santé, et
+    l'appariement de son compte MES (ADR 0034) : qui a donné l'accord (la personne ou son
+    représentant légal en titre), quand, le jeton d'appariement (chiffré, jamais montré), le
+    retrait. Un par personne ; un retrait efface le jeton, un nouvel accord le remplace."""
+
+    usager = models.OneToOneField(
+        "personnes.Usager", on_delete=models.CASCADE, related_name="appairage_mes", verbose_name="personne"
+    )
+    accord_par = models.CharField("accord donné par (clé de l'acteur)", max_length=120)
+    accord_par_nom = models.CharField("accord donné par", max_length=200)
+    accord_qualite = models.CharField("en qualité de", max_length=60)
+    accord_le = models.DateTimeField("accord donné le")
+    jeton_chiffre = models.TextField("jeton d'appariement (chiffré)", blank=True)
+    retire_le = models.DateTimeField("accord retiré le", null=True, blank=True)
+    retire_par_nom = models.CharField("accord retiré par", max_length=200, blank=True)
+    derniere_relecture = models.DateTimeField("dernière relecture de MES", null=True, blank=True)
+    derniere_erreur = models.CharField("dernière erreur de relecture", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = "appariement Mon espace santé"
+        verbose_name_plural = "appariements Mon espace santé"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(retire_le__isnull=True) & ~Q(jeton_chiffre="")
+                | Q(retire_le__isnull=False) & Q(jeton_chiffre=""),
+                name="agenda_appairage_mes_jeton_si_accord",
+                violation_error_message="Un accord en cours a un jeton ; un accord retiré n'en a plus.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Mon espace santé de {self.usager} ({'retiré' if self.retire_le else 'en cours'})"
+
+    @property
+    def en_cours(self) -> bool:
+        return self.retire_le is None and bool(self.jeton_chiffre)

@@ -66,6 +66,13 @@ def _journaliser(acteur: Acteur, action: str, *, evenement=None, usager: Usager 
     )
 
 
+def _pousser_vers_mes(acteur: Acteur, evenement: Evenement) -> None:
+    """Range la révision pour Mon espace santé si la personne l'a accepté (agenda/mes.py, ADR 0034)."""
+    from agenda import mes
+
+    mes.pousser(acteur=acteur, evenement=evenement)
+
+
 def _exiger_ecriture(acteur: Acteur | None, usager: Usager | None) -> None:
     if acteur is None:
         raise AccesRefuse(REFUS_ECRIRE)
@@ -346,6 +353,7 @@ def creer_evenement(
     for participant in participants:
         participant.evenement = evenement
     Participant.objects.bulk_create(participants)
+    _pousser_vers_mes(acteur, evenement)
     _journaliser(
         acteur,
         "agenda.evenement.creation",
@@ -434,6 +442,7 @@ def modifier_evenement(
         if moi is not None:
             autres = autres.exclude(**_filtre_participant(moi.personne))
         autres.update(statut=StatutParticipation.A_REPONDRE, repondu_le=None)
+    _pousser_vers_mes(acteur, evenement)
     _journaliser(
         acteur,
         "agenda.evenement.modification",
@@ -454,6 +463,7 @@ def annuler_evenement(*, acteur: Acteur, evenement: Evenement, motif: str = "") 
     evenement.sequence = F("sequence") + 1
     evenement.save(update_fields=["statut", "sequence", "modifie_le"])
     evenement.refresh_from_db(fields=["sequence"])
+    _pousser_vers_mes(acteur, evenement)
     _journaliser(
         acteur,
         "agenda.evenement.annulation",

@@ -1,4 +1,5 @@
-"""Tâches de l'agenda : expiration des demandes de réunion, synchronisation CalDAV."""
+"""Tâches de l'agenda : expiration des demandes de réunion, synchronisation CalDAV, relecture de
+Mon espace santé."""
 
 from celery import shared_task
 
@@ -39,3 +40,12 @@ def synchroniser_tous_les_caldav() -> int:
     for identifiant in identifiants:
         synchroniser_caldav.delay(identifiant)
     return len(identifiants)
+
+
+@shared_task(name="agenda.relire_mes")
+def relire_mes() -> dict:
+    """Périodiquement (`MES_RELECTURE_MINUTES`) : les rendez-vous que chaque personne appariée a notés
+    dans Mon espace santé entrent dans son agenda consolidé (agenda/mes.py) ; idempotente."""
+    from agenda import mes
+
+    return mes.relire_tous()

@@ -13,6 +13,7 @@ urlpatterns = [
     path(U + "ajouter/", views.ajouter, name="ajouter"),
     path(U + "reunion/", views.demander_reunion, name="demander_reunion"),
     path(U + "preferences/", views.preferences, name="preferences"),
+    path(U + "mon-espace-sante/", views.mon_espace_sante, name="mon_espace_sante"),
     path("agenda/", views.mon_agenda, name="mon_agenda"),
     path("agenda/disponibilites/", views.disponibilites, name="disponibilites"),
     path("agenda/abonnement/", views.abonnement, name="abonnement"),

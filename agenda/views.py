@@ -22,8 +22,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from agenda import caldav_portail, forms, ics, reunions, selectors, services, tasks
-from agenda.models import CalendrierCalDAV, DemandeReunion, FluxIcs, ReglagesAgenda
+from agenda import caldav_portail, forms, ics, mes, reunions, selectors, services, tasks
+from agenda.models import AppairageMES, CalendrierCalDAV, DemandeReunion, FluxIcs, ReglagesAgenda
 from cercle import habilitations
 from cercle.services import AccesRefuse
 from cercle.views import _agir, _ajouter_erreurs, _refus_journalise, _usager
@@ -640,3 +640,33 @@ def preferences(request: HttpRequest, usager_uuid) -> HttpResponse:
         {"usager": usager, "form": form, "actuelles": actuelles, "noms_des_jours": NOMS_DES_JOURS},
         status=400 if form.is_bound and form.errors else 200,
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@_refus_journalise
+def mon_espace_sante(request: HttpRequest, usager_uuid) -> HttpResponse:
+    """Le partage de l'agenda avec Mon espace santé : l'état (lecteurs de l'agenda), l'accord et
+    son retrait (la personne ou son représentant légal seulement ; agenda/mes.py, ADR 0034)."""
+    usager = _agenda(request, usager_uuid)
+    titulaire = habilitations.est_titulaire(request.acteur, usager)
+    form = forms.AccordMESForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        if not titulaire:
+            raise AccesRefuse(mes.REFUS_ACCORD)
+        if request.POST.get("action") == "retrait":
+            return _agir(
+                request, reverse("agenda:mon_espace_sante", args=[usager.uuid]), mes.retirer_accord,
+                "Accord retiré : l'agenda n'est plus partagé avec Mon espace santé.", usager=usager,
+            )  # fmt: skip
+        try:
+            if form.is_valid():
+                mes.donner_accord(acteur=request.acteur, usager=usager)
+                messages.success(request, "Accord enregistré : l'agenda est partagé avec Mon espace santé.")
+                return redirect("agenda:mon_espace_sante", usager.uuid)
+        except ValidationError as exc:
+            _ajouter_erreurs(form, exc)
+    appairage = AppairageMES.objects.filter(usager=usager).first()
+    noter_lecture(request, usager=usager, objet=appairage, action="agenda.mes.lecture")
+    contexte = {"usager": usager, "appairage": appairage, "titulaire": titulaire, "form": form}
+    return render(request, "agenda/mon_espace_sante.html", contexte, status=400 if form.is_bound else 200)

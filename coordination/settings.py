@@ -370,7 +370,24 @@ CELERY_BEAT_SCHEDULE["echanges-relever-accuses-mssante"] = {
 
 # --- Échanges : Mon espace santé et DMP (coordination/echanges/mes.py, dmp.py) -----------------
 
-# (réglages du lot Mon espace santé et DMP)
+# Le pair FHIR du bac à sable (sandbox/pair_fhir.py, lancé par `make run`) joue les deux services.
+FHIR_BAC_A_SABLE = f"http://127.0.0.1:{env.int('FHIR_BAC_A_SABLE_PORT', default=8074)}"
+# Dépôt PDSm ITI-65 (lot « transaction ») au DMP ; type de document du PPA : ADR 0034.
+DMP_URL = env.str("DMP_URL", default=f"{FHIR_BAC_A_SABLE}/dmp/fhir")
+DMP_TYPE_DOCUMENT_PPA = env.list(
+    "DMP_TYPE_DOCUMENT_PPA", default=["http://loinc.org", "18776-5", "Plan de soins"]
+)
+# Mon espace santé : API FHIR de l'agenda, et appariement (tient lieu de l'API Appariement v2.1).
+MES_URL = env.str("MES_URL", default=f"{FHIR_BAC_A_SABLE}/mes/fhir")
+MES_URL_APPARIEMENT = env.str("MES_URL_APPARIEMENT", default=f"{FHIR_BAC_A_SABLE}/mes/appariement")
+# Délai d'attente d'une réponse du DMP ou de Mon espace santé.
+ECHANGES_FHIR_DELAI_SECONDES = env.float("ECHANGES_FHIR_DELAI_SECONDES", default=10.0)
+# Relecture des rendez-vous saisis dans Mon espace santé vers l'agenda consolidé (agenda/tasks.py).
+MES_RELECTURE_MINUTES = env.int("MES_RELECTURE_MINUTES", default=15)
+CELERY_BEAT_SCHEDULE["agenda-relire-mes"] = {
+    "task": "agenda.relire_mes",
+    "schedule": crontab(minute=f"*/{MES_RELECTURE_MINUTES}"),
+}
 
 # --- Notifications (coordination/notifications) ------------------------------------------------
 

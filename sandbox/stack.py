@@ -376,7 +376,18 @@ class Supervisor:
             )
 
             # Pairs d'échanges (ticket 8) : point FHIR jouant Mon espace santé et le DMP.
-            # (lot Mon espace santé et DMP)
+            port_fhir = env.get("FHIR_BAC_A_SABLE_PORT", "8074")
+            self._spawn(
+                "fhir-bac-a-sable",
+                [sys.executable, "-m", "sandbox.pair_fhir", "--port", port_fhir,
+                 "--dossier", str(RUN_DIR / "pair-fhir")],
+                env,
+            )  # fmt: skip
+            print(
+                f"  DMP et Mon espace santé (bac à sable FHIR) : http://127.0.0.1:{port_fhir}/dmp/fhir , "
+                f"http://127.0.0.1:{port_fhir}/mes/fhir",
+                flush=True,
+            )
 
             # Pairs d'échanges (ticket 8) : fournisseur de SMS.
             # (lot SMS et webhooks)

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 ADAPTATEURS: dict[str, str] = {
     # Rempli par les lots des adaptateurs : "mssante", "dmp", "mes", "courriel", "sms", "webhook".
     "mssante": "coordination.echanges.mssante.envoyer",
+    "dmp": "coordination.echanges.dmp.envoyer",
+    "mes": "coordination.echanges.mes.envoyer",
 }
 
 

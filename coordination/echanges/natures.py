@@ -19,6 +19,8 @@ CONSTRUCTEURS: dict[str, str] = {
     "echanges.essai": "coordination.echanges.essai.construire",
     # Rempli par les lots qui mettent des messages en file (PPA, agenda, notifications).
     "ppa.fiche_mdph": "ppa.mdph.construire",
+    "ppa.depot_dmp": "ppa.depot_dmp.construire",
+    "agenda.mes_rendez_vous": "agenda.mes.construire",
 }
 
 
