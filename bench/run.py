@@ -542,6 +542,24 @@ class CompteurDeRequetes:
         self._bloc.__exit__(*exc)
 
 
+@scenario("echanges")
+def scenario_echanges(ctx: Contexte) -> dict:
+    """Boîte d'envoi vers l'opérateur MSSanté du bac à sable (bench/echanges.py) : vidage par un
+    worker (messages/s, objectif ≥ 200) et latence de la validation à l'envoi au repos (p95,
+    objectif ≤ 1 s)."""
+    from bench import echanges
+    from sandbox.mssante import OperateurMSSante
+
+    nombre = ctx.option("echanges", "messages", 2000)
+    mesures = ctx.option("echanges", "mesures", 200)
+    with OperateurMSSante.demarrer(ctx.dossier / "mssante") as operateur:
+        journal(f"[echanges] vidage de {nombre} messages…")
+        vidage = echanges.vidage(operateur, nombre)
+        journal(f"[echanges] latence sur {mesures} messages, un worker au repos…")
+        latence = echanges.latence(operateur, ctx.dossier, ctx.database_url, mesures)
+    return {"vidage": vidage, "latence": {"mesures": latence["mesures"], **_centiles(latence["durees_s"])}}
+
+
 def _preparer_django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "coordination.settings")
     # Les durées sont celles de la production : sans le mode de débogage de Django.

@@ -273,6 +273,9 @@ class Etat:
         (dossier / "bal").mkdir(exist_ok=True)
         self.panne = False
         self.delai = 0.0
+        # Délai entre le stockage et la réponse « 250 » : l'expéditeur qui tombe pendant ce temps ne
+        # sait pas que le message est arrivé, et le renverra (essai de panne d'un worker).
+        self.delai_reponse = 0.0
         self.index: list[dict] = []
         self.prochains_uid: dict[str, int] = {}
         self.lus: dict[str, set[int]] = {}  # messages lus (drapeau Seen) par BAL, pour IMAP
@@ -283,6 +286,9 @@ class Etat:
                 entree = json.loads(ligne)
                 self._compter(entree)
         self._journal = journal.open("a")
+
+    def mode(self) -> dict:
+        return {"panne": self.panne, "delai": self.delai, "delai_reponse": self.delai_reponse}
 
     def _compter(self, entree: dict) -> None:
         self.receptions[entree["message_id"]] = self.receptions.get(entree["message_id"], 0) + 1
@@ -402,6 +408,8 @@ class Gestionnaire:
             for destinataire in envelope.rcpt_tos:
                 for disposition in ("processed", "displayed"):
                     self.etat.deposer(accuse_a, construire_mdn(message, destinataire, disposition, accuse_a))
+        if self.etat.delai_reponse:
+            await asyncio.sleep(self.etat.delai_reponse)
         return "250 2.0.0 Message accepté"
 
 
@@ -594,7 +602,8 @@ class SessionImap:
 
 
 def serveur_controle(etat: Etat, port: int) -> ThreadingHTTPServer:
-    """GET /etat, /messages, /receptions ; POST /mode {"panne": bool, "delai": s}, /reinitialiser, /vider."""
+    """GET /etat, /messages, /receptions ; POST /mode {"panne": bool, "delai": s, "delai_reponse": s},
+    /reinitialiser, /vider."""
 
     class Controle(BaseHTTPRequestHandler):
         def log_message(self, *args) -> None:
@@ -611,7 +620,7 @@ def serveur_controle(etat: Etat, port: int) -> ThreadingHTTPServer:
         def do_GET(self) -> None:  # noqa: N802
             with etat.verrou:
                 if self.path == "/etat":
-                    self._json({"panne": etat.panne, "delai": etat.delai})
+                    self._json(etat.mode())
                 elif self.path == "/messages":
                     self._json(list(etat.index))
                 elif self.path == "/receptions":
@@ -625,14 +634,15 @@ def serveur_controle(etat: Etat, port: int) -> ThreadingHTTPServer:
             if self.path == "/mode":
                 etat.panne = bool(donnees.get("panne", etat.panne))
                 etat.delai = float(donnees.get("delai", etat.delai))
+                etat.delai_reponse = float(donnees.get("delai_reponse", etat.delai_reponse))
             elif self.path == "/reinitialiser":
-                etat.panne, etat.delai = False, 0.0
+                etat.panne, etat.delai, etat.delai_reponse = False, 0.0, 0.0
             elif self.path == "/vider":
                 etat.vider()
             else:
                 self._json({"erreur": "chemin inconnu"}, 404)
                 return
-            self._json({"panne": etat.panne, "delai": etat.delai})
+            self._json(etat.mode())
 
     serveur = ThreadingHTTPServer(("127.0.0.1", port), Controle)
     threading.Thread(target=serveur.serve_forever, daemon=True).start()
@@ -799,9 +809,13 @@ class OperateurMSSante:
         reponse.raise_for_status()
         return reponse.json()
 
-    def regler(self, *, panne: bool | None = None, delai: float | None = None) -> dict:
-        """Panne simulée (421 à chaque message) et/ou délai par message, en secondes."""
-        donnees = {k: v for k, v in (("panne", panne), ("delai", delai)) if v is not None}
+    def regler(
+        self, *, panne: bool | None = None, delai: float | None = None, delai_reponse: float | None = None
+    ) -> dict:
+        """Panne simulée (421 à chaque message), délai avant de lire un message, et délai entre son
+        stockage et la réponse « 250 », en secondes."""
+        reglages = (("panne", panne), ("delai", delai), ("delai_reponse", delai_reponse))
+        donnees = {k: v for k, v in reglages if v is not None}
         return self._post("/mode", donnees)
 
     def reinitialiser(self) -> dict:

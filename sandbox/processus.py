@@ -40,6 +40,11 @@ class RedisPrive:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    def client(self):
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port)
+
     def demarrer(self) -> RedisPrive:
         self.dossier.mkdir(parents=True, exist_ok=True)
         self.processus = subprocess.Popen(
@@ -71,6 +76,7 @@ class WorkerCelery:
         self.environnement = {**os.environ, **environnement}
         self.beat = beat
         self.processus: subprocess.Popen | None = None
+        self._sortie = None
 
     @property
     def journal(self) -> Path:
@@ -83,9 +89,9 @@ class WorkerCelery:
         if self.beat:
             argv += ["--beat", "--schedule", str(self.dossier / "beat-schedule")]
         self.dossier.mkdir(parents=True, exist_ok=True)
-        sortie = open(self.journal, "ab")  # noqa: SIM115
+        self._sortie = open(self.journal, "ab")  # noqa: SIM115
         self.processus = subprocess.Popen(
-            argv, cwd=BASE_DIR, env=self.environnement, stdout=sortie, stderr=subprocess.STDOUT,
+            argv, cwd=BASE_DIR, env=self.environnement, stdout=self._sortie, stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent,  # noqa: PLW1509
         )  # fmt: skip
         return self
@@ -94,16 +100,22 @@ class WorkerCelery:
         if self.processus is not None and self.processus.poll() is None:
             _tuer_avec_ses_enfants(self.processus)
             self.processus.wait(10)
+        self._fin()
+
+    def _fin(self) -> None:
         self.processus = None
+        if self._sortie is not None:
+            self._sortie.close()
+            self._sortie = None
 
     def arreter(self) -> None:
         """Arrêt normal (SIGTERM : le worker finit la tâche en cours), puis SIGKILL au-delà de 15 s."""
         if self.processus is None or self.processus.poll() is not None:
-            self.processus = None
+            self._fin()
             return
         self.processus.send_signal(signal.SIGTERM)
         try:
             self.processus.wait(15)
         except subprocess.TimeoutExpired:
             self.tuer()
-        self.processus = None
+        self._fin()

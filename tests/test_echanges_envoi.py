@@ -104,17 +104,24 @@ def test_attente_plafonnee_et_gigue(settings):
     assert all(480 <= a <= 720 for a in attentes) and len(attentes) > 1
 
 
-def test_un_message_lie_attend_que_son_precedent_soit_parti(nature_empoisonnee):
+def test_un_message_lie_attend_que_son_precedent_ait_fini(nature_empoisonnee):
     premier = en_file(cle="depot:1")
     suivant = en_file(cle="depot:2", precedent=premier)
     assert [m.pk for m in envoi.prendre()] == [premier.pk]
     rendre_du(premier)
-    MessageSortant.objects.filter(pk=premier.pk).update(
-        statut=StatutMessage.ECHEC_DEFINITIF, prochain_essai_le=None, derniere_erreur="panne"
-    )
-    assert envoi.prendre() == []  # précédent en lettre morte : le suivant attend son renvoi
+    assert [m.pk for m in envoi.prendre()] == [premier.pk]  # toujours à envoyer : le suivant attend
     MessageSortant.objects.filter(pk=premier.pk).update(
         statut=StatutMessage.ENVOYE, envoye_le=timezone.now(), prochain_essai_le=None
+    )
+    assert [m.pk for m in envoi.prendre()] == [suivant.pk]
+
+
+def test_apres_un_precedent_en_lettre_morte_le_suivant_part(nature_empoisonnee):
+    """Le constructeur du suivant décide (un remplacement au DMP part en premier dépôt, ADR 0034)."""
+    premier = en_file(cle="depot:1")
+    suivant = en_file(cle="depot:2", precedent=premier)
+    MessageSortant.objects.filter(pk=premier.pk).update(
+        statut=StatutMessage.ECHEC_DEFINITIF, prochain_essai_le=None, derniere_erreur="panne"
     )
     assert [m.pk for m in envoi.prendre()] == [suivant.pk]
 

@@ -42,12 +42,13 @@ class RenvoiImpossible(ValueError):
 
 def _dus(maintenant) -> Q:
     """Les messages à prendre : à envoyer, échéance passée, et dont le message qui doit partir avant
-    (`precedent`) est parti. Le prédicat sur `statut` et `prochain_essai_le` est celui de l'index
-    partiel `echanges_a_envoyer_idx`."""
-    return (
-        Q(statut=StatutMessage.A_ENVOYER, prochain_essai_le__lte=maintenant)
-        & (Q(precedent__isnull=True) | Q(precedent__statut=StatutMessage.ENVOYE))
-    )  # fmt: skip
+    (`precedent`) a fini — envoyé, ou définitivement pas (lettre morte, refus) : le constructeur
+    du suivant sait alors quoi faire (ex. un remplacement au DMP part en premier dépôt, ADR 0034).
+    Le prédicat sur `statut` et `prochain_essai_le` est celui de l'index partiel
+    `echanges_a_envoyer_idx`."""
+    return Q(statut=StatutMessage.A_ENVOYER, prochain_essai_le__lte=maintenant) & (
+        Q(precedent__isnull=True) | ~Q(precedent__statut=StatutMessage.A_ENVOYER)
+    )
 
 
 def prendre(*, ids: list[int] | None = None, limite: int = 50) -> list[MessageSortant]:

@@ -155,15 +155,16 @@ def messages_de(objet) -> list[MessageSortant]:
 
 def demander_l_envoi(message: MessageSortant) -> None:
     """Après la validation de la transaction, demande à un worker d'envoyer ce message. Si Redis ne
-    répond pas, rien n'est perdu : le balayage le prendra (la demande n'est qu'un raccourci)."""
+    répond pas, rien n'est perdu : le balayage le prendra (la demande n'est qu'un raccourci). La
+    connexion ne réessaie pas (`max_retries` 0) : Redis arrêté ne fait pas attendre la requête."""
+    from coordination.celery import app
     from coordination.echanges import tasks  # la tâche importe l'envoi, qui importe ce module
 
     def _demander() -> None:
         try:
-            tasks.envoyer.apply_async((message.pk,), retry=False)
+            with app.connection_for_write(transport_options={"max_retries": 0}) as connexion:
+                tasks.envoyer.apply_async((message.pk,), connection=connexion, retry=False)
         except Exception:  # noqa: BLE001 — Redis absent : le balayage rattrapera
-            journal.warning(
-                "Demande d'envoi du message %s non transmise ; le balayage le prendra.", message.uuid
-            )
+            journal.warning("Demande d'envoi de %s non transmise ; le balayage le prendra.", message.uuid)
 
     transaction.on_commit(_demander)

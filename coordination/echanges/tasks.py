@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from coordination.echanges import envoi
+from coordination.echanges import accuses, envoi
+
+__all__ = ["accuses", "balayer", "envoyer"]  # accuses : la tâche du relevé des accusés MSSanté
 
 
 @shared_task(name="echanges.envoyer")
