@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 ADAPTATEURS: dict[str, str] = {
     # Rempli par les lots des adaptateurs : "mssante", "dmp", "mes", "courriel", "sms", "webhook".
     "sms": "coordination.echanges.sms.envoyer",
+    "webhook": "coordination.echanges.webhook.envoyer",
 }
 
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 CONSTRUCTEURS: dict[str, str] = {
     # Rempli par les lots qui mettent des messages en file (PPA, agenda, notifications).
+    "notifications.webhook": "coordination.notifications.abonnements.construire",
 }
 
 
