@@ -40,11 +40,11 @@ from coordination.journal.services import journaliser
 from coordination.notifications.catalogue import NatureNotification
 from coordination.notifications.models_abonnements import Abonnement, StatutAbonnement
 from coordination.personnes import fhir as fhir_personnes
+from coordination.personnes.models import Usager
 
 if TYPE_CHECKING:
     from coordination.comptes.models import ClientLogiciel
     from coordination.echanges.models import MessageSortant
-    from coordination.personnes.models import Usager
 
 NDE = "https://interop.esante.gouv.fr/ig/fhir/nde/StructureDefinition"
 PROFIL_SUBSCRIPTION = f"{NDE}/nde-subscription"
@@ -429,7 +429,8 @@ def construire(message: MessageSortant) -> Contenu:
         .filter(uuid=message.charge["abonnement"])
         .first()
     )
-    usager = message.usager
+    # Relu : l'identité (INS qualifiée ou non) est celle du moment de l'envoi.
+    usager = Usager.objects.filter(pk=message.usager_id).first()
     if (
         abonnement is None
         or usager is None
