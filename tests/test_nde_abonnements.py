@@ -7,6 +7,7 @@ refus en français qui n'écrivent rien. La Subscription part de l'exemple du vo
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 import uuid
 from pathlib import Path
@@ -16,7 +17,8 @@ import pytest
 from coordination.journal.models import Evenement as EvenementJournal
 from coordination.notifications import abonnements
 from coordination.notifications.models_abonnements import Abonnement
-from tests.factories import ExerciceFactory, compte_connectable, connecter
+from coordination.personnes.models import ModeRecueil, StatutIdentite, Usager
+from tests.factories import OID_INS_TEST, ExerciceFactory, compte_connectable, connecter, nir_valide
 from tests.fhir_outils import appel, logiciel, oo
 from tests.monde_cercle import construire_monde
 
@@ -307,3 +309,15 @@ def test_http_local_permis_seulement_si_reglage(client, monde, dui, settings):
     oo(creer(client, dui[1], ressource), 422)
     settings.WEBHOOKS_HTTP_LOCAL = True
     assert creer(client, dui[1], ressource).status_code == 201
+
+
+def test_patient_designe_par_son_ins(client, monde, dui):
+    matricule = nir_valide(9802)
+    Usager.objects.filter(pk=monde.usager.pk).update(
+        matricule_ins=matricule, oid_ins=OID_INS_TEST, statut_identite=StatutIdentite.QUALIFIEE,
+        mode_recueil=ModeRecueil.INSI, date_interrogation_insi=datetime.date(2026, 1, 15),
+    )  # fmt: skip
+    ressource = subscription(monde.usager)
+    ressource["contained"][-1]["identifier"] = [{"system": f"urn:oid:{OID_INS_TEST}", "value": matricule}]
+    assert creer(client, dui[1], ressource).status_code == 201
+    assert Abonnement.objects.get().usager == monde.usager
