@@ -282,6 +282,16 @@ def test_dui_en_panne_pair_indisponible_puis_envoi(monde, endpoint, recepteur_du
     assert len(recepteur_dui.messages()) == 1
 
 
+def test_dui_lent_delai_depasse_pair_indisponible(monde, endpoint, recepteur_dui, settings):
+    souscrire(monde.ssiad, endpoint)
+    [message] = en_file(monde)
+    contenu = natures.construire(message)
+    settings.WEBHOOKS_DELAI_SECONDES = 0.3
+    recepteur_dui.panne("lent", delai=1, nombre=1)
+    with pytest.raises(PairIndisponible, match="délai"):
+        adaptateurs.remettre(message, contenu)
+
+
 def test_dui_arrete_pair_indisponible(monde, endpoint, recepteur_dui):
     souscrire(monde.ssiad, endpoint)
     [message] = en_file(monde)

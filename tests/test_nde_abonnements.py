@@ -246,6 +246,7 @@ def _sans_extension(url):
         (subscription(channel={"type": "email", "endpoint": "mailto:a@b.fr"}), "channel.type", "rest-hook"),
         (_canal("http://dui.example/x"), "endpoint", "https"),
         (_canal("https://10.0.0.3/x"), "endpoint", "local"),
+        (_canal("https://dui.example/" + "x" * 310), "endpoint", "320 caractères"),
         (
             _canal(payload="application/xml"),
             "payload",
@@ -271,7 +272,8 @@ def _sans_extension(url):
         (_sans_extension(abonnements.EXT_TYPE), "extension", "event-type absente"),
     ],
     ids=[
-        "canal-courriel", "http-distant", "ip-privee", "payload-xml", "en-tete-mal-forme", "en-tete-reserve",
+        "canal-courriel", "http-distant", "ip-privee", "adresse-trop-longue", "payload-xml",
+        "en-tete-mal-forme", "en-tete-reserve",
         "criteria-autre-type", "criteria-parametre", "type-inconnu", "statut-error", "fin-avant-debut",
         "sans-start", "sans-declarant", "sans-event-type",
     ],

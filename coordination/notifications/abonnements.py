@@ -72,6 +72,8 @@ DOMAINES = {"cercle": "cercle", "cahier": "cahier", "agenda": "agenda", "ppa": "
 EN_TETES_RESERVES = {"content-type", "content-length", "host", "x-idempotency-key", "transfer-encoding"}
 NOM_EN_TETE = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")
 HOTES_LOCAUX = {"localhost", "127.0.0.1", "::1"}
+# Le destinataire d'un message sortant (MessageSortant.destinataire) tient en 320 caractères.
+LONGUEUR_MAX_ENDPOINT = 320
 
 
 class SubscriptionInvalide(ValueError):
@@ -216,11 +218,17 @@ def _endpoint(canal: dict) -> str:
     morceaux = urlsplit(endpoint)
     hote = (morceaux.hostname or "").lower()
     local = hote in HOTES_LOCAUX
-    if morceaux.scheme == "http" and local and settings.WEBHOOKS_HTTP_LOCAL:
+    if (
+        morceaux.scheme == "http"
+        and local
+        and settings.WEBHOOKS_HTTP_LOCAL
+        and len(endpoint) <= LONGUEUR_MAX_ENDPOINT
+    ):
         return endpoint
-    if morceaux.scheme != "https" or not hote or len(endpoint) > 500:
+    if morceaux.scheme != "https" or not hote or len(endpoint) > LONGUEUR_MAX_ENDPOINT:
         raise SubscriptionInvalide(
-            "channel.endpoint : une adresse https:// (500 caractères au plus) est attendue.",
+            f"channel.endpoint : une adresse https:// ({LONGUEUR_MAX_ENDPOINT} caractères au plus) "
+            "est attendue.",
             "Subscription.channel.endpoint",
         )
     try:
