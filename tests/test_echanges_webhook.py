@@ -115,6 +115,15 @@ def test_un_message_par_abonnement_concerne(monde, endpoint):
     assert MessageSortant.objects.count() == 2
 
 
+def test_adresse_changee_entre_deux_appels_meme_message_envoi_a_la_nouvelle(monde, endpoint, recepteur_dui):
+    abonnement = souscrire(monde.ssiad, "https://ancienne.example/nde")
+    [message] = en_file(monde)
+    Abonnement.objects.filter(pk=abonnement.pk).update(endpoint=endpoint)
+    assert [m.pk for m in en_file(monde)] == [message.pk]
+    adaptateurs.remettre(message, natures.construire(message))
+    assert recepteur_dui.receptions() == {message.cle_idempotence: 1}
+
+
 def test_domaine_non_lisible_aucun_message(monde, endpoint):
     souscrire(monde.ssiad, endpoint, natures=["ppa.validation"])
     acteur = Acteur(TypeActeur.LOGICIEL, structure_logiciel=monde.ssiad)

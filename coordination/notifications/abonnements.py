@@ -34,7 +34,7 @@ from cercle import habilitations, selectors
 from coordination.comptes.acteur import Acteur, TypeActeur
 from coordination.echanges.contenus import Contenu
 from coordination.echanges.erreurs import Rejet
-from coordination.echanges.models import Destination
+from coordination.echanges.models import Destination, MessageSortant
 from coordination.echanges.services import mettre_en_file
 from coordination.journal.services import journaliser
 from coordination.notifications.catalogue import NatureNotification
@@ -44,7 +44,6 @@ from coordination.personnes.models import Usager
 
 if TYPE_CHECKING:
     from coordination.comptes.models import ClientLogiciel
-    from coordination.echanges.models import MessageSortant
 
 NDE = "https://interop.esante.gouv.fr/ig/fhir/nde/StructureDefinition"
 PROFIL_SUBSCRIPTION = f"{NDE}/nde-subscription"
@@ -387,13 +386,18 @@ def mettre_en_file_webhooks(acteur: Acteur, nature: str, usager: Usager | None, 
     moment = timezone.now().isoformat()
     messages = []
     for abonnement in abonnements_de(nature, usager):
+        cle = f"{cle_base}:abonnement:{abonnement.uuid}"
+        # Déjà en file (appel répété) : ce message-là, même si l'adresse a changé depuis (l'envoi
+        # relit l'adresse de l'abonnement).
+        existant = MessageSortant.objects.filter(cle_idempotence=cle).first()
         messages.append(
-            mettre_en_file(
+            existant
+            or mettre_en_file(
                 acteur=acteur,
                 destination=Destination.WEBHOOK,
                 destinataire=abonnement.endpoint,
                 nature=NATURE_WEBHOOK,
-                cle_idempotence=f"{cle_base}:abonnement:{abonnement.uuid}",
+                cle_idempotence=cle,
                 charge={"abonnement": str(abonnement.uuid), "nature": nature, "moment": moment},
                 usager=usager,
                 objet=objet,
