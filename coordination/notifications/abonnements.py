@@ -401,7 +401,7 @@ def mettre_en_file_webhooks(acteur: Acteur, nature: str, usager: Usager | None, 
                 charge={"abonnement": str(abonnement.uuid), "nature": nature, "moment": moment},
                 usager=usager,
                 objet=objet,
-            )  # fmt: skip
+            )
         )
     return messages
 
