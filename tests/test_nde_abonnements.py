@@ -217,6 +217,20 @@ def test_portees(client, monde, portees, methode, statut):
         assert lignes() == avant
 
 
+@pytest.mark.parametrize(
+    "qui", ["ide", "gestionnaire", "usager", "aidant_avec_droits", "representant"], ids=str
+)
+def test_sessions_de_chaque_sorte_d_acteur_403_rien_ecrit(client, monde, dui, qui):
+    cree = creer(client, dui[1], subscription(monde.usager)).json()
+    avant = lignes()
+    connecter(client, monde.acteurs[qui].compte)
+    oo(appel(client, "GET", "/fhir/Subscription"), 403)
+    oo(appel(client, "GET", f"/fhir/Subscription/{cree['id']}"), 403)
+    oo(creer(client, None, subscription()), 403)
+    oo(appel(client, "PUT", f"/fhir/Subscription/{cree['id']}", None, {**cree, "status": "off"}), 403)
+    assert lignes() == avant
+
+
 def test_session_du_portail_403(client, monde, dui):
     creer(client, dui[1], subscription())
     compte = compte_connectable()
