@@ -395,7 +395,18 @@ CELERY_BEAT_SCHEDULE["agenda-relire-mes"] = {
 
 # --- Notifications : SMS et webhooks des logiciels des structures -------------------------------
 
-# (réglages du lot SMS et webhooks)
+# Fournisseur de SMS (coordination/echanges/sms.py) : son API HTTP reçoit {to, text, reference} en
+# JSON avec la clé en « Authorization: Bearer ». Par défaut, le fournisseur du bac à sable que
+# `make run` lance (sandbox/sms.py, port SMS_BAC_A_SABLE_PORT).
+SMS_API_URL = env.str("SMS_API_URL", default="http://127.0.0.1:8079/v1/sms")
+SMS_API_CLE = env.str("SMS_API_CLE", default="cle-bac-a-sable-sms")
+SMS_DELAI_SECONDES = env.float("SMS_DELAI_SECONDES", default=10.0)
+# Webhooks NdE vers le logiciel d'une structure (coordination/echanges/webhook.py).
+WEBHOOKS_DELAI_SECONDES = env.float("WEBHOOKS_DELAI_SECONDES", default=10.0)
+# Un abonnement peut-il notifier http://localhost ou 127.0.0.1 (sans TLS) ? Jamais en production.
+WEBHOOKS_HTTP_LOCAL = env.bool("WEBHOOKS_HTTP_LOCAL", default=not PRODUCTION)
+# Adresse publique du portail : lien des notifications et référence de l'abonnement (basedOn).
+WEBHOOKS_ADRESSE_PORTAIL = env.str("WEBHOOKS_ADRESSE_PORTAIL", default="http://localhost:8000")
 
 # --- API ------------------------------------------------------------------------------------
 

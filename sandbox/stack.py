@@ -389,8 +389,15 @@ class Supervisor:
                 flush=True,
             )
 
-            # Pairs d'échanges (ticket 8) : fournisseur de SMS.
-            # (lot SMS et webhooks)
+            # Pairs d'échanges (ticket 8) : fournisseur de SMS (même clé que SMS_API_CLE du portail).
+            port_sms = env.get("SMS_BAC_A_SABLE_PORT", "8079")
+            self._spawn(
+                "sms-bac-a-sable",
+                [sys.executable, "-m", "sandbox.sms", "--port", port_sms,
+                 "--cle", env.get("SMS_API_CLE", "cle-bac-a-sable-sms")],
+                env,
+            )  # fmt: skip
+            print(f"  SMS (bac à sable) : http://127.0.0.1:{port_sms}/v1/sms", flush=True)
 
             self._manage("demo", "--logins", env=env)
             _afficher_identites_de_test()

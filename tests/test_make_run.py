@@ -49,6 +49,7 @@ def _demarrer(
     env["PSC_BAC_A_SABLE_PORT"] = str(port_psc or _port_libre())
     env["FCPLUS_BAC_A_SABLE_PORT"] = str(port_fcplus or _port_libre())
     env["CALDAV_BAC_A_SABLE_PORT"] = str(port_caldav or _port_libre())
+    env["SMS_BAC_A_SABLE_PORT"] = str(_port_libre())
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox.stack", "run"],
         cwd=RACINE,

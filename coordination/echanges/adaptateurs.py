@@ -21,6 +21,8 @@ ADAPTATEURS: dict[str, str] = {
     "mssante": "coordination.echanges.mssante.envoyer",
     "dmp": "coordination.echanges.dmp.envoyer",
     "mes": "coordination.echanges.mes.envoyer",
+    "sms": "coordination.echanges.sms.envoyer",
+    "webhook": "coordination.echanges.webhook.envoyer",
 }
 
 

@@ -21,6 +21,7 @@ CONSTRUCTEURS: dict[str, str] = {
     "ppa.fiche_mdph": "ppa.mdph.construire",
     "ppa.depot_dmp": "ppa.depot_dmp.construire",
     "agenda.mes_rendez_vous": "agenda.mes.construire",
+    "notifications.webhook": "coordination.notifications.abonnements.construire",
 }
 
 

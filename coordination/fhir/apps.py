@@ -8,3 +8,7 @@ class FhirConfig(AppConfig):
     name = "coordination.fhir"
     label = "fhir"
     verbose_name = "API FHIR"
+
+    def ready(self) -> None:
+        # Subscription (NdE, ticket 8) : son modèle est celui des notifications.
+        from coordination.fhir import subscription  # noqa: F401

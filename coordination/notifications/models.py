@@ -1,0 +1,1 @@
+from coordination.notifications.models_abonnements import *  # noqa: F403
