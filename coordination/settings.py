@@ -398,7 +398,9 @@ CELERY_BEAT_SCHEDULE["agenda-relire-mes"] = {
 # Fournisseur de SMS (coordination/echanges/sms.py) : son API HTTP reçoit {to, text, reference} en
 # JSON avec la clé en « Authorization: Bearer ». Par défaut, le fournisseur du bac à sable que
 # `make run` lance (sandbox/sms.py, port SMS_BAC_A_SABLE_PORT).
-SMS_API_URL = env.str("SMS_API_URL", default="http://127.0.0.1:8079/v1/sms")
+SMS_API_URL = env.str(
+    "SMS_API_URL", default=f"http://127.0.0.1:{env.int('SMS_BAC_A_SABLE_PORT', default=8079)}/v1/sms"
+)
 SMS_API_CLE = env.str("SMS_API_CLE", default="cle-bac-a-sable-sms")
 SMS_DELAI_SECONDES = env.float("SMS_DELAI_SECONDES", default=10.0)
 # Webhooks NdE vers le logiciel d'une structure (coordination/echanges/webhook.py).

@@ -50,6 +50,9 @@ def _demarrer(
     env["FCPLUS_BAC_A_SABLE_PORT"] = str(port_fcplus or _port_libre())
     env["CALDAV_BAC_A_SABLE_PORT"] = str(port_caldav or _port_libre())
     env["SMS_BAC_A_SABLE_PORT"] = str(_port_libre())
+    env["FHIR_BAC_A_SABLE_PORT"] = str(_port_libre())
+    for nom in ("SMTP", "IMAP", "COURRIEL", "CONTROLE"):
+        env[f"MSSANTE_PORT_{nom}"] = str(_port_libre())
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox.stack", "run"],
         cwd=RACINE,
@@ -66,6 +69,7 @@ def _demarrer(
             break
         lignes.append(ligne)
         if "Portail : http://" in ligne:
+            process.environnement = env  # pour lancer des commandes sur la même pile
             return process, lignes
     process.kill()
     pytest.fail("Le portail n'a pas démarré :\n" + "".join(lignes[-40:]))
@@ -138,6 +142,18 @@ def test_make_run_sert_le_portail_puis_s_arrete_proprement(tmp_path):
         with pytest.raises(urllib.error.HTTPError) as refus:
             urllib.request.urlopen(f"http://127.0.0.1:{port_caldav}/professionnel/", timeout=5)  # noqa: S310
         assert refus.value.code == 401
+        # La boîte d'envoi fonctionne de bout en bout : un message d'essai mis en file part par le
+        # worker vers l'opérateur MSSanté du bac à sable (SMTP STARTTLS, certificat client).
+        bal = "essai@structure-fictive.mssante.fr"
+        subprocess.run(
+            [sys.executable, "-m", "sandbox.stack", "manage", "essai_echanges", "mssante", bal],
+            cwd=RACINE, env=process.environnement, check=True, timeout=120,
+        )  # fmt: skip
+        controle = f"http://127.0.0.1:{process.environnement['MSSANTE_PORT_CONTROLE']}/messages"
+        limite = time.monotonic() + 60
+        while bal not in _get(controle)[1] and time.monotonic() < limite:
+            time.sleep(0.5)
+        assert bal in _get(controle)[1], "le message d'essai n'est pas arrivé chez l'opérateur MSSanté"
         assert _processus_de(dossier), "aucun processus de la pile trouvé pendant l'exécution"
     finally:
         sortie_arret = _arreter(process)
