@@ -329,6 +329,9 @@ ECHANGES_ATTENTE_MAX_SECONDES = env.float("ECHANGES_ATTENTE_MAX_SECONDES", defau
 # Le balayage (Celery beat) reprend ce qui est dû : la tâche après validation perdue (Redis
 # arrêté), les échéances d'attente, les baux expirés.
 ECHANGES_BALAYAGE_SECONDES = env.float("ECHANGES_BALAYAGE_SECONDES", default=10.0)
+# Envois simultanés d'un worker qui vide la file (fils, chacun avec ses connexions) : l'attente des
+# réponses d'un pair (quatre allers-retours SMTP par message) ne laisse pas le worker inoccupé.
+ECHANGES_FILS_PAR_WORKER = env.int("ECHANGES_FILS_PAR_WORKER", default=4)
 CELERY_BEAT_SCHEDULE["echanges-balayer"] = {
     "task": "echanges.balayer",
     "schedule": ECHANGES_BALAYAGE_SECONDES,

@@ -8,6 +8,7 @@ un envoi répété après une panne au mauvais moment n'est reçu qu'une fois.""
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING
 
 from django.utils.module_loading import import_string
@@ -28,3 +29,12 @@ ADAPTATEURS: dict[str, str] = {
 
 def remettre(message: MessageSortant, contenu: Contenu) -> str:
     return import_string(ADAPTATEURS[message.destination])(message, contenu)
+
+
+def liberer() -> None:
+    """Ferme les connexions que les adaptateurs gardent pour le fil courant (fin d'un fil d'envoi)."""
+    for chemin in ADAPTATEURS.values():
+        module = import_module(chemin.rpartition(".")[0])
+        fermer = getattr(module, "fermer", None)
+        if fermer is not None:
+            fermer()

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -28,7 +29,7 @@ from coordination.echanges import adaptateurs, natures
 from coordination.echanges.erreurs import PairIndisponible, Rejet
 from coordination.echanges.models import MessageSortant, StatutMessage
 from coordination.echanges.services import demander_l_envoi, raison_de_refus
-from coordination.journal.services import journaliser
+from coordination.journal.services import journaliser_plusieurs, preparer_evenement
 
 journal = logging.getLogger(__name__)
 
@@ -85,6 +86,16 @@ def attente_avant(tentative: int) -> timedelta:
 
 def traiter(message: MessageSortant) -> str:
     """Envoie un message pris et écrit l'issue ; rend le nouveau statut."""
+    issue = _remettre(message)
+    if isinstance(issue, str):
+        return issue
+    _marquer_envoyes([issue])
+    return StatutMessage.ENVOYE
+
+
+def _remettre(message: MessageSortant) -> tuple[MessageSortant, str, datetime] | str:
+    """Rebâtit et remet le message. Réussi : (message, identifiant distant, heure) — l'écriture de
+    « envoyé » est laissée à l'appelant ; raté : l'échec est écrit et le statut rendu."""
     try:
         contenu = natures.construire(message)
         identifiant = adaptateurs.remettre(message, contenu)
@@ -95,21 +106,31 @@ def traiter(message: MessageSortant) -> str:
     except Exception as exc:  # noqa: BLE001 — un message empoisonné ne doit pas arrêter les autres
         journal.exception("Échec de l'envoi du message %s", message.uuid)
         return _echec(message, f"Erreur à l'envoi ({type(exc).__name__}) : {exc}")
-    return _envoye(message, identifiant)
+    return message, (identifiant or "")[:200], timezone.now()
 
 
-def _envoye(message: MessageSortant, identifiant: str) -> str:
-    maintenant = timezone.now()
-    with transaction.atomic():
-        # Seulement s'il est toujours « à envoyer » : un doublon tardif (bail expiré, repris par un
-        # autre worker qui a fini le premier) ne réécrit rien.
-        ecrit = MessageSortant.objects.filter(pk=message.pk, statut=StatutMessage.A_ENVOYER).update(
-            statut=StatutMessage.ENVOYE, envoye_le=maintenant, prochain_essai_le=None,
-            identifiant_distant=(identifiant or "")[:200], derniere_erreur="", modifie_le=maintenant,
-        )  # fmt: skip
-        if ecrit:
-            _journaliser(message, "echanges.message.envoye", tentatives=message.tentatives)
-    return StatutMessage.ENVOYE
+def _marquer_envoyes(reussis: list[tuple[MessageSortant, str, datetime]]) -> None:
+    """Écrit « envoyé » (et le journal) pour des messages remis, en une transaction : une requête
+    pour tous, une pour le journal. Seulement ceux encore « à envoyer » : un doublon tardif (bail
+    expiré, repris par un autre worker qui a fini le premier) ne réécrit rien."""
+    if not reussis:
+        return
+    table = MessageSortant._meta.db_table
+    valeurs = ", ".join(["(%s::bigint, %s::text, %s::timestamptz)"] * len(reussis))
+    parametres = [x for message, identifiant, quand in reussis for x in (message.pk, identifiant, quand)]
+    with transaction.atomic(), connection.cursor() as curseur:
+        curseur.execute(
+            f"UPDATE {table} AS m SET statut = %s, envoye_le = v.quand, prochain_essai_le = NULL, "  # noqa: S608
+            f"identifiant_distant = v.identifiant, derniere_erreur = '', modifie_le = v.quand "
+            f"FROM (VALUES {valeurs}) AS v(id, identifiant, quand) "
+            f"WHERE m.id = v.id AND m.statut = %s RETURNING m.id",
+            [StatutMessage.ENVOYE, *parametres, StatutMessage.A_ENVOYER],
+        )
+        ecrits = {ligne[0] for ligne in curseur.fetchall()}
+        journaliser_plusieurs([
+            _evenement(message, "echanges.message.envoye", tentatives=message.tentatives)
+            for message, _identifiant, _quand in reussis if message.pk in ecrits
+        ])  # fmt: skip
 
 
 def _echec(message: MessageSortant, erreur: str, *, definitif: bool = False) -> str:
@@ -134,15 +155,17 @@ def _echec(message: MessageSortant, erreur: str, *, definitif: bool = False) -> 
     return StatutMessage.ECHEC_DEFINITIF if lettre_morte else StatutMessage.A_ENVOYER
 
 
-def _journaliser(
-    message: MessageSortant, action: str, *, acteur: Acteur = ENVOI, resultat="succes", **details
-):
-    journaliser(
+def _evenement(message: MessageSortant, action: str, *, acteur: Acteur = ENVOI, resultat="succes", **details):
+    return preparer_evenement(
         acteur=acteur, action=action, objet_type=message.objet_type, objet_uuid=message.objet_uuid,
         usager=message.usager, resultat=resultat,
         details={"message": str(message.uuid), "destination": message.destination, "nature": message.nature,
                  **details},
     )  # fmt: skip
+
+
+def _journaliser(message: MessageSortant, action: str, **options) -> None:
+    journaliser_plusieurs([_evenement(message, action, **options)])
 
 
 def envoyer(message_id: int) -> str | None:
@@ -152,17 +175,45 @@ def envoyer(message_id: int) -> str | None:
     return traiter(pris[0]) if pris else None
 
 
-def balayer(*, limite: int = 50, duree_max: float | None = None) -> int:
-    """Envoie, par lots, les messages dus jusqu'à ce qu'il n'y en ait plus (ou `duree_max`
-    secondes) ; rend le nombre de messages traités. Appelé par Celery beat et par le banc."""
-    debut = time.monotonic()
+def balayer(*, limite: int = 20, duree_max: float | None = None, fils: int | None = None) -> int:
+    """Envoie les messages dus jusqu'à ce qu'il n'y en ait plus (ou `duree_max` secondes) ; rend le
+    nombre de messages traités. Appelé par Celery beat et par le banc.
+
+    `fils` (défaut `ECHANGES_FILS_PAR_WORKER`) envois simultanés dans ce processus : chaque fil
+    prend ses propres lots (le `SKIP LOCKED` de `prendre` les répartit) avec sa connexion à la base
+    et au pair, pour que l'attente des réponses d'un pair ne laisse pas le worker inoccupé. Chaque
+    fil ferme ses connexions en finissant."""
+    fils = fils or settings.ECHANGES_FILS_PAR_WORKER
+    fin = None if duree_max is None else time.monotonic() + duree_max
+    if fils <= 1:
+        return _vider(limite, fin)
+    comptes: list[int] = []
+
+    def fil() -> None:
+        try:
+            comptes.append(_vider(limite, fin))
+        finally:
+            adaptateurs.liberer()
+            connection.close()
+
+    autres = [threading.Thread(target=fil, name=f"envoi-{rang}") for rang in range(fils)]
+    for autre in autres:
+        autre.start()
+    for autre in autres:
+        autre.join()
+    return sum(comptes)
+
+
+def _vider(limite: int, fin: float | None) -> int:
+    """Lot par lot : remettre chaque message, puis écrire « envoyé » pour tout le lot d'un coup. Un
+    worker tué avant cette écriture laisse au plus un lot à renvoyer ; le pair reconnaît les clés."""
     traites = 0
-    while duree_max is None or time.monotonic() - debut < duree_max:
+    while fin is None or time.monotonic() < fin:
         lot = prendre(limite=limite)
         if not lot:
             break
-        for message in lot:
-            traiter(message)
+        issues = [_remettre(message) for message in lot]
+        _marquer_envoyes([issue for issue in issues if not isinstance(issue, str)])
         traites += len(lot)
     return traites
 
