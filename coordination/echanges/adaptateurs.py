@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 ADAPTATEURS: dict[str, str] = {
     # Rempli par les lots des adaptateurs : "mssante", "dmp", "mes", "courriel", "sms", "webhook".
+    "courriel": "coordination.echanges.courriel.envoyer",
 }
 
 

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 CONSTRUCTEURS: dict[str, str] = {
     # Rempli par les lots qui mettent des messages en file (PPA, agenda, notifications).
+    "notifications.immediate": "coordination.notifications.contenus.construire_immediate",
+    "notifications.resume": "coordination.notifications.contenus.construire_resume",
 }
 
 
