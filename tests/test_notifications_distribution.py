@@ -188,3 +188,39 @@ def test_demande_d_adhesion_seulement_a_qui_gere_le_cercle(monde):
     signal = Signal.objects.get(objet_uuid=demande.uuid)
     distribution.distribuer()
     assert notifies(signal.uuid) == comptes_de(monde, ["usager", "representant", "gestionnaire"])
+
+
+def test_distribution_lancee_une_fois_apres_validation(monde):
+    """Le test tient dans une seule transaction (jamais validée) : le monde de test (des membres
+    ajoutés) et une note urgente (deux événements) n'y laissent qu'un seul lancement en attente."""
+    from django.db import connection
+
+    from coordination.notifications.services import _lancer
+
+    note_de(monde, urgente=True)
+    assert EvenementCahier.objects.filter(distribue_le__isnull=True).count() == 2
+    assert [appel for _, appel, _ in connection.run_on_commit if appel is _lancer] == [_lancer]
+
+
+def test_pas_de_mssante_sans_bal_ni_de_sms_sans_telephone(monde):
+    medecin = monde.acteurs["medecin"]
+    for canal in (Canal.MSSANTE, Canal.SMS):
+        Preference.objects.create(
+            compte=medecin.compte, nature=NatureNotification.NOUVELLE_NOTE, canal=canal, frequence="immediate"
+        )
+    note_de(monde, nom="ide")
+    distribution.distribuer()
+    notification = Notification.objects.get(compte=medecin.compte, source=Source.CAHIER)
+    assert not MessageSortant.objects.filter(objet_uuid=notification.uuid).exclude(destination="courriel")
+
+
+def test_balayage_et_resumes_planifies(settings):
+    planning = {entree["task"]: entree["schedule"] for entree in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert planning["notifications.distribuer"].minute == set(range(60))
+    quotidien, hebdomadaire = (
+        planning["notifications.resume_quotidien"],
+        planning["notifications.resume_hebdomadaire"],
+    )
+    assert (quotidien.hour, quotidien.minute) == ({7}, {0})
+    assert (hebdomadaire.hour, hebdomadaire.minute, hebdomadaire.day_of_week) == ({7}, {0}, {1})
+    assert settings.CELERY_TIMEZONE == "Europe/Paris"
