@@ -224,3 +224,36 @@ def test_balayage_et_resumes_planifies(settings):
     assert (quotidien.hour, quotidien.minute) == ({7}, {0})
     assert (hebdomadaire.hour, hebdomadaire.minute, hebdomadaire.day_of_week) == ({7}, {0}, {1})
     assert settings.CELERY_TIMEZONE == "Europe/Paris"
+
+
+def test_alerte_seulement_aux_membres_sollicites(monde):
+    from cahier_liaison import services as cahier
+
+    note = note_de(monde)
+    distribution.distribuer()
+    cahier.alerter(acteur=monde["medecin"], note=note, destinataires=[monde.membres["ide"]])
+    evenement = EvenementCahier.objects.get(note=note, nature="alerte")
+    distribution.distribuer()
+    assert notifies(evenement.uuid) == comptes_de(monde, ["ide"])
+    notification = Notification.objects.get(source_uuid=evenement.uuid)
+    assert notification.nature == NatureNotification.ALERTE
+
+
+def test_administration_en_lecture_seule(client, monde):
+    from django.urls import reverse
+
+    from coordination.comptes.models import Compte
+    from tests.factories import connecter
+
+    note_de(monde)
+    distribution.distribuer()
+    connecter(client, Compte.objects.create_superuser("admin@exemple.test", "mot-de-passe-admin-1234"))
+    for modele in ("signal", "notification", "preference", "elementresume"):
+        assert client.get(reverse(f"admin:notifications_{modele}_changelist")).status_code == 200
+        assert client.get(reverse(f"admin:notifications_{modele}_add")).status_code == 403
+    notification = Notification.objects.first()
+    url = reverse("admin:notifications_notification_change", args=[notification.pk])
+    assert client.get(url).status_code == 200
+    client.post(url, {"titre": "modifié"})
+    notification.refresh_from_db()
+    assert notification.titre != "modifié"
