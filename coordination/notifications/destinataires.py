@@ -33,12 +33,17 @@ def cles_des_membres(membres: Iterable[Membre]) -> set[str]:
             cles.add(f"proche:{membre.proche.uuid}")
         elif membre.type == TypeMembre.STRUCTURE:
             structures.add(membre.structure_id)
-    if professionnels or structures:
-        exercices = Exercice.objects.filter(_en_cours(), professionnel__compte__isnull=False).filter(
-            Q(professionnel_id__in=professionnels) | Q(structure_id__in=structures)
-        )
-        cles.update(f"exercice:{u}" for u in exercices.values_list("uuid", flat=True))
-    return cles
+    return cles | cles_des_exercices(professionnels, structures)
+
+
+def cles_des_exercices(professionnels: set[int], structures: set[int] = frozenset()) -> set[str]:
+    """Les situations d'exercice en cours de ces professionnels et dans ces structures."""
+    if not professionnels and not structures:
+        return set()
+    exercices = Exercice.objects.filter(_en_cours(), professionnel__compte__isnull=False).filter(
+        Q(professionnel_id__in=professionnels) | Q(structure_id__in=structures)
+    )
+    return {f"exercice:{u}" for u in exercices.values_list("uuid", flat=True)}
 
 
 def cles_du_cercle(usager: Usager) -> set[str]:

@@ -28,6 +28,7 @@ from coordination.journal.services import journaliser_plusieurs, preparer_evenem
 from coordination.notifications.catalogue import Canal, Frequence, NatureNotification
 from coordination.notifications.destinataires import (
     acteurs_des_cles,
+    cles_des_exercices,
     cles_des_membres,
     cles_du_cercle,
 )
@@ -106,9 +107,7 @@ def _cles_participant(participant) -> set[str]:
         return {f"proche:{participant.proche.uuid}"}
     if participant.exercice_id is not None:
         return {f"exercice:{participant.exercice.uuid}"}
-    from cercle.models import Membre
-
-    return cles_des_membres([Membre(type="professionnel", professionnel_id=participant.professionnel_id)])
+    return cles_des_exercices({participant.professionnel_id})
 
 
 def _agenda(lignes, cercles: dict) -> list[AValider]:
