@@ -39,6 +39,7 @@ from agenda.models import (
 )
 from cercle.services import AccesRefuse
 from coordination.comptes.acteur import Acteur, TypeActeur
+from coordination.notifications import services as notifications
 from coordination.personnes.models import Exercice, Professionnel, Usager
 
 # Sans plage déclarée : un professionnel est joignable en semaine de 8 h à 19 h ; l'usager et ses
@@ -270,6 +271,7 @@ def notifier(nature: str, evenement: Evenement, *, sauf: Acteur | None = None) -
             exclus = set(evenement.participants.filter(**filtre).values_list("pk", flat=True))
             destinataires = [d for d in destinataires if d.pk not in exclus]
     notification.destinataires.add(*destinataires)
+    notifications.distribuer_apres_validation()
     return notification
 
 

@@ -35,6 +35,7 @@ from cercle.models import Membre, StatutMembre, TypeMembre
 from cercle.services import AccesRefuse
 from coordination.comptes.acteur import Acteur, TypeActeur
 from coordination.journal.services import journaliser_plusieurs, preparer_evenement
+from coordination.notifications import services as notifications
 from coordination.personnes.models import Exercice
 
 if TYPE_CHECKING:
@@ -157,6 +158,7 @@ def emettre_evenement(
     destinataires = list(destinataires)
     if destinataires:
         evenement.destinataires.add(*destinataires)
+    notifications.distribuer_apres_validation()
     return evenement
 
 
@@ -329,6 +331,7 @@ def _enregistrer(nouvelles: list[tuple[Acteur, Note, list[pj.PiecePrete]]]) -> N
             EvenementCahier.objects.bulk_create(
                 [evenement for _, note, _ in nouvelles for evenement in _evenements_a_notifier(note)]
             )
+            notifications.distribuer_apres_validation()
             journaliser_plusieurs(
                 [_evenement_de_journal(acteur, note, pretes) for acteur, note, pretes in nouvelles]
             )

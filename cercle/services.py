@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
 from cercle import habilitations, textes
@@ -39,6 +40,8 @@ from cercle.roles import FICHES, role_propose
 from coordination.comptes.acteur import TypeActeur
 from coordination.journal.models import Resultat
 from coordination.journal.services import journaliser, journaliser_plusieurs, preparer_evenement
+from coordination.notifications import services as notifications
+from coordination.notifications.catalogue import NatureNotification as N
 from coordination.personnes.models import Exercice, Proche, Professionnel, Structure, Usager
 
 if TYPE_CHECKING:
@@ -269,6 +272,10 @@ def ajouter_membre(
         objet=membre,
         cercle=cercle,
         details={"type": type, "role": role, "origine": origine},
+    )
+    lien = reverse("cercle:cercle", args=[usager.uuid])
+    notifications.signaler(
+        nature=N.MEMBRE_AJOUTE, usager=usager, objet=membre, lien=lien, au_cercle=True, auteur=acteur
     )
     return membre
 
@@ -928,6 +935,12 @@ def demander_adhesion(
         usager=cercle.usager if cercle else None,
         details={"usager_trouve": cercle is not None},
     )
+    if cercle is not None:
+        lien = reverse("cercle:cercle", args=[cercle.usager.uuid])
+        usager = cercle.usager
+        notifications.signaler(
+            nature=N.DEMANDE_ADHESION, usager=usager, objet=demande, lien=lien, au_cercle=True, auteur=acteur
+        )
     return demande
 
 

@@ -394,7 +394,37 @@ CELERY_BEAT_SCHEDULE["agenda-relire-mes"] = {
 
 # --- Notifications (coordination/notifications) ------------------------------------------------
 
-# (réglages du lot des notifications)
+# Adresse publique du portail : les liens des courriels, SMS et messages MSSanté partent d'elle.
+NOTIFICATIONS_ADRESSE_PORTAIL = env.str("NOTIFICATIONS_ADRESSE_PORTAIL", default="http://localhost:8000")
+# Événements distribués par transaction (une par lot, lignes prises par FOR UPDATE SKIP LOCKED).
+NOTIFICATIONS_TAILLE_LOT = env.int("NOTIFICATIONS_TAILLE_LOT", default=200)
+# Courriels de notification (coordination/echanges/courriel.py) : moteur Django, serveur SMTP
+# (vide / 0 : EMAIL_HOST / EMAIL_PORT), expéditeur, domaine des Message-ID dérivés de la clé.
+# Hors production, par défaut : le port « courriel ordinaire » de l'opérateur MSSanté du bac à
+# sable (sandbox/mssante.py, lancé par make run, MSSANTE_PORT_COURRIEL).
+NOTIFICATIONS_COURRIEL_BACKEND = env.str(
+    "NOTIFICATIONS_COURRIEL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend"
+)
+NOTIFICATIONS_SMTP_HOTE = env.str("NOTIFICATIONS_SMTP_HOTE", default="" if PRODUCTION else "127.0.0.1")
+NOTIFICATIONS_SMTP_PORT = env.int(
+    "NOTIFICATIONS_SMTP_PORT", default=0 if PRODUCTION else env.int("MSSANTE_PORT_COURRIEL", default=8025)
+)
+NOTIFICATIONS_SMTP_DELAI_SECONDES = env.float("NOTIFICATIONS_SMTP_DELAI_SECONDES", default=10.0)
+NOTIFICATIONS_EXPEDITEUR = env.str("NOTIFICATIONS_EXPEDITEUR", default=DEFAULT_FROM_EMAIL)
+NOTIFICATIONS_DOMAINE_MESSAGE_ID = env.str("NOTIFICATIONS_DOMAINE_MESSAGE_ID", default="portail.localhost")
+# Balayage de chaque minute (la tâche après validation perdue) ; résumés à 7 h, heure de Paris.
+CELERY_BEAT_SCHEDULE["notifications-distribuer"] = {
+    "task": "notifications.distribuer",
+    "schedule": crontab(minute="*"),
+}
+CELERY_BEAT_SCHEDULE["notifications-resume-quotidien"] = {
+    "task": "notifications.resume_quotidien",
+    "schedule": crontab(hour=7, minute=0),
+}
+CELERY_BEAT_SCHEDULE["notifications-resume-hebdomadaire"] = {
+    "task": "notifications.resume_hebdomadaire",
+    "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
+}
 
 # --- Notifications : SMS et webhooks des logiciels des structures -------------------------------
 

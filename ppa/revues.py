@@ -25,6 +25,7 @@ from cercle.models import Domaine
 from cercle.services import AccesRefuse
 from coordination.comptes.acteur import TypeActeur, acteur_systeme
 from coordination.journal.services import journaliser_plusieurs, preparer_evenement
+from coordination.notifications import services as notifications
 from ppa.models import ProjetPersonnalise, RappelRevue, StatutVersion, VersionPPA
 
 if TYPE_CHECKING:
@@ -126,6 +127,8 @@ def rappeler_revues(aujourd_hui: dt.date | None = None) -> int:
             RappelRevue.objects.filter(uuid__in=[r.uuid for r in nouveaux]).values_list("uuid", flat=True)
         )
         nouveaux = [r for r in nouveaux if r.uuid in ranges]
+        if nouveaux:
+            notifications.distribuer_apres_validation()
         journaliser_plusieurs(
             [
                 preparer_evenement(

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from cercle import habilitations
@@ -20,6 +21,8 @@ from cercle.models import Domaine
 from cercle.services import AccesRefuse
 from coordination.comptes.acteur import TypeActeur
 from coordination.journal.services import journaliser
+from coordination.notifications import services as notifications
+from coordination.notifications.catalogue import NatureNotification as N
 from ppa import agenda as ppa_agenda
 from ppa import depot_dmp
 from ppa.models import (
@@ -464,6 +467,10 @@ def commenter(*, acteur: Acteur, version: VersionPPA, partie: str, texte: str) -
         auteur_nom=acteur.nom[:200], auteur_qualite=(acteur.qualite or "")[:120],
     )  # fmt: skip
     _journaliser(acteur, "ppa.commentaire.ajout", version, usager, {"partie": partie})
+    lien = reverse("ppa:atelier", args=[version.uuid])
+    notifications.signaler(
+        nature=N.PPA_CONTRIBUTION, usager=usager, objet=commentaire, lien=lien, au_cercle=True, auteur=acteur
+    )
     return commentaire
 
 
@@ -599,6 +606,11 @@ def _valider(acteur: Acteur, version: VersionPPA) -> None:
     version.statut, version.validee_le = StatutVersion.VALIDEE, maintenant
     version.save(update_fields=["statut", "validee_le", "modifie_le"])
     _journaliser(acteur, "ppa.version.validation", version, version.projet.usager)
+    lien = reverse("ppa:atelier", args=[version.uuid])
+    usager = version.projet.usager
+    notifications.signaler(
+        nature=N.PPA_VALIDATION, usager=usager, objet=version, lien=lien, au_cercle=True, auteur=acteur
+    )
     # Les actions validées dans l'agenda, au nom du projet (acteur système ; ADR 0028).
     ppa_agenda.synchroniser(version)
     depot_dmp.mettre_en_file(acteur=acteur, version=version)  # dépôt au DMP, par la boîte d'envoi

@@ -24,6 +24,7 @@ ADAPTATEURS: dict[str, str] = {
     "mes": "coordination.echanges.mes.envoyer",
     "sms": "coordination.echanges.sms.envoyer",
     "webhook": "coordination.echanges.webhook.envoyer",
+    "courriel": "coordination.echanges.courriel.envoyer",
 }
 
 

@@ -22,6 +22,8 @@ CONSTRUCTEURS: dict[str, str] = {
     "ppa.depot_dmp": "ppa.depot_dmp.construire",
     "agenda.mes_rendez_vous": "agenda.mes.construire",
     "notifications.webhook": "coordination.notifications.abonnements.construire",
+    "notifications.immediate": "coordination.notifications.contenus.construire_immediate",
+    "notifications.resume": "coordination.notifications.contenus.construire_resume",
 }
 
 

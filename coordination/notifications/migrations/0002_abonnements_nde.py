@@ -9,9 +9,8 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    initial = True
-
     dependencies = [
+        ("notifications", "0001_signaux_notifications_preferences_resumes"),
         ("comptes", "0003_invitation_verrouillage"),
         ("personnes", "0009_exercice_signe_les_projets"),
     ]
