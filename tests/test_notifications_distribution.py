@@ -257,3 +257,31 @@ def test_administration_en_lecture_seule(client, monde):
     client.post(url, {"titre": "modifié"})
     notification.refresh_from_db()
     assert notification.titre != "modifié"
+
+
+def test_le_logiciel_abonne_de_la_structure_recoit_son_webhook_une_fois(monde):
+    """Un abonnement NdE du SSIAD aux nouvelles transmissions : la distribution de l'événement met en
+    file un webhook pour lui (et un seul, même distribuée deux fois)."""
+    from django.utils import timezone
+
+    from coordination.comptes.logiciels import emettre_client
+    from coordination.echanges.models import Destination
+    from coordination.notifications.models import Abonnement
+
+    client, _secret = emettre_client(
+        acteur=monde.acteurs["systeme"], structure=monde.ssiad, nom="DUI", portees=["system/*.write"]
+    )
+    abonnement = Abonnement.objects.create(
+        structure=monde.ssiad, client=client, natures=[NatureNotification.NOUVELLE_NOTE],
+        endpoint="https://dui.ssiad-fictif.example/nde", debut=timezone.now(),
+        ressource={"resourceType": "Subscription"},
+    )  # fmt: skip
+    note = note_de(monde)
+    distribution.distribuer()
+    evenement = EvenementCahier.objects.get(note=note, nature="nouvelle_note")
+    webhook = MessageSortant.objects.get(destination=Destination.WEBHOOK)
+    assert webhook.cle_idempotence == f"cahier:{evenement.uuid}:abonnement:{abonnement.uuid}"
+    assert (webhook.destinataire, webhook.usager) == (abonnement.endpoint, monde.usager)
+    EvenementCahier.objects.filter(pk=evenement.pk).update(distribue_le=None)
+    distribution.distribuer()
+    assert MessageSortant.objects.filter(destination=Destination.WEBHOOK).count() == 1

@@ -25,6 +25,7 @@ from cercle import habilitations
 from coordination.comptes.acteur import Acteur, acteur_systeme
 from coordination.echanges.services import mettre_en_file
 from coordination.journal.services import journaliser_plusieurs, preparer_evenement
+from coordination.notifications.abonnements import mettre_en_file_webhooks
 from coordination.notifications.catalogue import Canal, Frequence, NatureNotification
 from coordination.notifications.destinataires import (
     acteurs_des_cles,
@@ -343,6 +344,12 @@ def _distribuer_lot(evenements: list[AValider]) -> int:
                     )
                 )
     ElementResume.objects.bulk_create(elements, ignore_conflicts=True)
+    # Les logiciels des structures abonnés à ces événements (NdE, webhooks) : un message chacun.
+    for ev in evenements:
+        webhooks = mettre_en_file_webhooks(
+            systeme, ev.nature, ev.usager, ev.ligne, f"{ev.source}:{ev.ligne.uuid}"
+        )
+        envois[str(ev.ligne.uuid)] += len(webhooks)
     _journaliser(systeme, evenements, creees, envois)
     return len(creees)
 
