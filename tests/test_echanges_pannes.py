@@ -13,94 +13,19 @@ from collections.abc import Callable
 import pytest
 from django.db import transaction
 
-from bench.run import url_base_django
-from coordination.celery import app
 from coordination.comptes.acteur import acteur_systeme
 from coordination.echanges.essai import NATURE, envoyer_un_essai
 from coordination.echanges.models import Destination, MessageSortant, StatutMessage
 from coordination.echanges.mssante import identifiant_message as message_id_de
 from coordination.echanges.services import mettre_en_file
-from sandbox.processus import RedisPrive, WorkerCelery
-from tests import pair_mssante
-
-operateur_mssante = pair_mssante.operateur_mssante
+from tests.worker_echanges import *  # noqa: F403 — fixtures : opérateur, Redis privé, workers
+from tests.worker_echanges import attendre
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
 SYSTEME = acteur_systeme("essais de pannes")
 BAL = "secretariat@ssiad-fictif.mssante.fr"
-TENTATIVES_MAX = 4
-
-
-@pytest.fixture
-def redis_prive(tmp_path):
-    serveur = RedisPrive(tmp_path / "redis").demarrer()
-    yield serveur
-    serveur.arreter()
-
-
-@pytest.fixture
-def operateur(operateur_mssante):
-    if not operateur_mssante.en_marche:
-        operateur_mssante.lancer()
-    operateur_mssante.reinitialiser()
-    operateur_mssante.vider()
-    return operateur_mssante
-
-
-@pytest.fixture
-def environnement(operateur, redis_prive):
-    """Les réglages du worker ; ce processus-ci publie aussi ses demandes d'envoi (après
-    validation) dans le Redis privé, celui qu'on redémarre."""
-    ancien = app.conf.broker_url
-    app.conf.broker_url = redis_prive.url
-    app.close()  # le pool de connexions suit la nouvelle adresse
-    yield {
-        "DATABASE_URL": url_base_django(),
-        "REDIS_URL": redis_prive.url,
-        "CELERY_BROKER_URL": redis_prive.url,
-        "MSSANTE_HOTE": "127.0.0.1",
-        "MSSANTE_PORT_SMTP": str(operateur.ports["smtp"]),
-        "MSSANTE_PORT_IMAP": str(operateur.ports["imap"]),
-        "MSSANTE_CA": str(operateur.pki.ca),
-        "MSSANTE_CERTIFICAT_CLIENT": str(operateur.pki.certificat_client),
-        "MSSANTE_CLE_CLIENT": str(operateur.pki.cle_client),
-        "MSSANTE_BAL_APPLICATION": operateur.bal_application,
-        "MSSANTE_DELAI_SECONDES": "3",
-        "MSSANTE_RELEVE_SECONDES": "3600",
-        "ECHANGES_TENTATIVES_MAX": str(TENTATIVES_MAX),
-        "ECHANGES_BAIL_SECONDES": "4",
-        "ECHANGES_ATTENTE_BASE_SECONDES": "0.3",
-        "ECHANGES_ATTENTE_MAX_SECONDES": "2",
-        "ECHANGES_BALAYAGE_SECONDES": "1",
-    }
-    app.conf.broker_url = ancien
-    app.close()
-
-
-@pytest.fixture
-def workers(environnement, tmp_path):
-    """Fabrique de workers (arrêtés à la fin du test, même s'il échoue)."""
-    lances: list[WorkerCelery] = []
-
-    def lancer(*, beat: bool = True, **reglages: str) -> WorkerCelery:
-        worker = WorkerCelery(tmp_path / f"worker-{len(lances)}", {**environnement, **reglages}, beat=beat)
-        lances.append(worker.demarrer())
-        return worker
-
-    yield lancer
-    for worker in lances:
-        worker.tuer()
-
-
-def attendre(condition: Callable[[], bool], delai: float, message: str, worker: WorkerCelery | None = None):
-    fin = time.monotonic() + delai
-    while time.monotonic() < fin:
-        if condition():
-            return
-        time.sleep(0.2)
-    sortie = worker.journal.read_text(errors="replace")[-3000:] if worker and worker.journal.exists() else ""
-    raise AssertionError(f"{message} (après {delai} s)\n{sortie}")
+TENTATIVES_MAX = 4  # ECHANGES_TENTATIVES_MAX du worker (tests/worker_echanges.py)
 
 
 def essais(nombre: int) -> list[MessageSortant]:
