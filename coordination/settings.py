@@ -440,8 +440,7 @@ SMS_DELAI_SECONDES = env.float("SMS_DELAI_SECONDES", default=10.0)
 WEBHOOKS_DELAI_SECONDES = env.float("WEBHOOKS_DELAI_SECONDES", default=10.0)
 # Un abonnement peut-il notifier http://localhost ou 127.0.0.1 (sans TLS) ? Jamais en production.
 WEBHOOKS_HTTP_LOCAL = env.bool("WEBHOOKS_HTTP_LOCAL", default=not PRODUCTION)
-# Adresse publique du portail : lien des notifications et référence de l'abonnement (basedOn).
-WEBHOOKS_ADRESSE_PORTAIL = env.str("WEBHOOKS_ADRESSE_PORTAIL", default="http://localhost:8000")
+# (Les liens et la référence de l'abonnement, basedOn, partent de NOTIFICATIONS_ADRESSE_PORTAIL.)
 
 # --- API ------------------------------------------------------------------------------------
 

@@ -385,6 +385,8 @@ class Gestionnaire:
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if self.port == "mssante" and not address.lower().endswith(".mssante.fr"):
             return f"550 5.1.1 {address} : destinataire hors de l'espace de confiance MSSanté"
+        if address.lower().endswith(".invalid"):  # RFC 2606 : un domaine qui n'existe jamais
+            return f"550 5.1.1 {address} : destinataire inconnu"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -255,3 +255,16 @@ def test_la_demande_d_envoi_part_dans_redis_apres_la_validation(nature_empoisonn
     assert file.llen("celery") == 1
     entetes = json.loads(file.lpop("celery"))["headers"]
     assert (entetes["task"], entetes["argsrepr"]) == ("echanges.envoyer", f"({message.pk},)")
+
+
+def test_administration_montre_les_accuses_d_un_message(administrateur, nature_empoisonnee):
+    from coordination.echanges.models import AccuseMSSante
+
+    message = en_file()
+    AccuseMSSante.objects.create(
+        message=message, disposition="displayed", destinataire="secretariat@mdph-fictive.mssante.fr",
+        identifiant="<mdn-1@operateur.invalid>", recu_le=timezone.now(), brut="…",
+    )  # fmt: skip
+    fiche = reverse("admin:echanges_messagesortant_change", args=[message.pk])
+    page = administrateur.get(fiche).content.decode()
+    assert "secretariat@mdph-fictive.mssante.fr" in page and "affiché (lu)" in page

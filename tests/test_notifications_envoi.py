@@ -15,7 +15,7 @@ from coordination.notifications import distribution
 from coordination.notifications.catalogue import Canal, Frequence, NatureNotification
 from coordination.notifications.models import Notification, Preference, Source
 from tests.monde_cahier import construire_monde_cahier, note_de
-from tests.smtp_notifications import serveur_smtp  # noqa: F401
+from tests.pair_mssante import operateur_mssante  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -91,31 +91,38 @@ def test_courriel_par_le_moteur_locmem(settings, envois):
 
 
 @pytest.fixture
-def smtp(settings, serveur_smtp):  # noqa: F811
+def smtp(settings, operateur_mssante):  # noqa: F811
+    """Le port « courriel ordinaire » de l'opérateur du bac à sable (SMTP en clair, toute adresse)."""
+    if not operateur_mssante.en_marche:
+        operateur_mssante.lancer()
+    operateur_mssante.reinitialiser()
     settings.NOTIFICATIONS_COURRIEL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.NOTIFICATIONS_SMTP_HOTE, settings.NOTIFICATIONS_SMTP_PORT = "127.0.0.1", serveur_smtp.port
+    settings.NOTIFICATIONS_SMTP_HOTE = "127.0.0.1"
+    settings.NOTIFICATIONS_SMTP_PORT = operateur_mssante.ports["courriel"]
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    return serveur_smtp
+    return operateur_mssante
 
 
 def test_courriel_par_smtp_recu_une_fois_meme_envoye_deux_fois(smtp, envois):
     message = envois["courriel"]
     identifiant = courriel.envoyer(message, natures.construire(message))
     courriel.envoyer(message, natures.construire(message))  # renvoi après une panne au mauvais moment
-    assert smtp.recus()[identifiant] == 2
-    ranges = [m for m in smtp.messages() if m["Message-ID"] == identifiant]
-    assert len(ranges) == 1 and ranges[0]["To"] == message.destinataire
+    assert smtp.receptions(identifiant) == 2
+    (range_,) = [m for m in smtp.messages() if m.message_id == identifiant]
+    assert range_.a == [message.destinataire] and range_.port == "courriel"
 
 
-@pytest.mark.parametrize(
-    ("adresse", "erreur", "code"),
-    [("refuse@exemple.test", Rejet, "550"), ("plus-tard@exemple.test", PairIndisponible, "451")],
-    ids=["refus-550", "plus-tard-451"],
-)
-def test_erreurs_smtp(smtp, envois, adresse, erreur, code):
+def test_destinataire_inconnu_rejete(smtp, envois):
     message = envois["courriel"]
-    message.destinataire = adresse
-    with pytest.raises(erreur, match=code):
+    message.destinataire = "inconnu@exemple.invalid"
+    with pytest.raises(Rejet, match="550"):
+        courriel.envoyer(message, natures.construire(message))
+
+
+def test_serveur_en_panne_plus_tard(smtp, envois):
+    smtp.regler(panne=True)
+    message = envois["courriel"]
+    with pytest.raises(PairIndisponible, match="421"):
         courriel.envoyer(message, natures.construire(message))
 
 

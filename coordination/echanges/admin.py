@@ -8,8 +8,25 @@ from __future__ import annotations
 from django.contrib import admin, messages
 
 from coordination.echanges.envoi import RenvoiImpossible, renvoyer
-from coordination.echanges.models import MessageSortant
+from coordination.echanges.models import AccuseMSSante, MessageSortant
 from coordination.personnes.admin import acteur_admin
+
+
+class AccusesMSSante(admin.TabularInline):
+    """Les accusés de réception et de lecture (MDN) revenus pour ce message."""
+
+    model = AccuseMSSante
+    fields = ("recu_le", "destinataire", "disposition", "mode")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("recu_le",)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(MessageSortant)
@@ -23,6 +40,7 @@ class MessageSortantAdmin(admin.ModelAdmin):
     ordering = ("-cree_le", "-id")
     show_full_result_count = False
     actions = ["renvoyer"]
+    inlines = [AccusesMSSante]
     readonly_fields = [champ.name for champ in MessageSortant._meta.fields]
     fieldsets = (
         (None, {"fields": ("uuid", "destination", "destinataire", "nature", "statut", "derniere_erreur")}),

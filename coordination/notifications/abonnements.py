@@ -428,7 +428,7 @@ def _patient(usager: Usager) -> dict:
 
 
 def _lien(usager: Usager, nature: str) -> str:
-    base = settings.WEBHOOKS_ADRESSE_PORTAIL.rstrip("/")
+    base = settings.NOTIFICATIONS_ADRESSE_PORTAIL.rstrip("/")
     return f"{base}/usagers/{usager.uuid}/{domaine_de(nature)}/"
 
 
@@ -453,7 +453,7 @@ def construire(message: MessageSortant) -> Contenu:
         )
     if not habilitations.peut(acteur_de(abonnement), usager, "lire", domaine_de(nature)):
         raise Rejet("Webhook non envoyé : la structure abonnée n'a plus le droit de lire ce dossier.")
-    base = settings.WEBHOOKS_ADRESSE_PORTAIL.rstrip("/")
+    base = settings.NOTIFICATIONS_ADRESSE_PORTAIL.rstrip("/")
     lien = _lien(usager, nature)
     structure = abonnement.structure
     destinataire = {"resourceType": "Organization", "id": "destinataire", "name": structure.raison_sociale}

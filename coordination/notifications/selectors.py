@@ -20,10 +20,12 @@ TAILLE_LISTE = 100
 
 
 def mes_notifications(compte) -> QuerySet[Notification]:
-    """Les notifications du compte, non lues d'abord, puis les plus récentes (une requête)."""
+    """Les notifications du compte, non lues d'abord, puis les plus récentes, avec la personne
+    qu'elles concernent (une requête)."""
     non_lue = ExpressionWrapper(Q(lue_le__isnull=True), output_field=BooleanField())
     return (
         Notification.objects.filter(compte=compte)
+        .select_related("usager")
         .annotate(non_lue=non_lue)
         .order_by("-non_lue", "-cree_le", "-pk")[:TAILLE_LISTE]
     )
