@@ -15,6 +15,7 @@ from cercle import habilitations
 from cercle.models import Domaine
 from cercle.services import AccesRefuse
 from coordination.comptes.acteur import TypeActeur
+from coordination.echanges.models import Destination, MessageSortant
 from coordination.journal.lectures import noter_lecture
 from ppa import revues, selectors
 from ppa.fhir import ContenuCharge
@@ -43,7 +44,8 @@ def projet_et_versions(
     """Le projet `projet_uuid` de `usager` et ses versions, de la plus récente à la plus ancienne
     (`versions_lues`, chacune avec `a_du_contenu`, `derive_de_numero` et `comparer_avec`) ; avec
     `details`, les accords de chaque version (`accords_lus`) et les projets précédents joints
-    (`documents_lus`). Requêtes constantes (2, ou 4 avec les détails) ; None si le projet n'est pas
+    (`documents_lus`) et le dépôt au DMP de chaque version validée (`depot_dmp`, message de la boîte
+    d'envoi ou None). Requêtes constantes (2, ou 5 avec les détails) ; None si le projet n'est pas
     celui de cette personne."""
     exiger_lecture(acteur, usager)
     versions = VersionPPA.objects.order_by("-numero").annotate(
@@ -74,7 +76,9 @@ def projet_et_versions(
     if projet is None:
         return None
     par_pk = {v.pk: v for v in projet.versions_lues}
+    depots = _depots_dmp(projet.versions_lues) if details else {}
     for rang, version in enumerate(projet.versions_lues):
+        version.depot_dmp = depots.get(version.uuid)
         version.projet = projet  # déjà chargé : pas de requête par version
         origine = par_pk.get(version.derive_de_id)
         version.derive_de_numero = origine.numero if origine else None
@@ -83,6 +87,16 @@ def projet_et_versions(
         version.comparer_avec = origine or precedente
     noter_lecture(request, usager=usager, objet=projet, action=LECTURE_PROJET, acteur=acteur)
     return projet
+
+
+def _depots_dmp(versions) -> dict:
+    """Le dépôt au DMP de chaque version validée (statut, date, raison d'un refus) : une requête,
+    quel que soit le nombre de versions."""
+    uuids = [v.uuid for v in versions]
+    messages = MessageSortant.objects.filter(
+        objet_type=VersionPPA._meta.label_lower, objet_uuid__in=uuids, destination=Destination.DMP
+    ).order_by("cree_le", "id")
+    return {message.objet_uuid: message for message in messages}
 
 
 def _version_du_dossier(usager: Usager, version_uuid) -> bool:
