@@ -277,3 +277,20 @@ def test_scenario_ppa_a_toute_petite_echelle(tmp_path):
     # Relancé : le projet déjà construit est réutilisé.
     assert run.scenario_ppa(ctx)["contenu"]["objectifs"] == 30
     assert VersionPPA.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_scenario_echanges_a_toute_petite_echelle(tmp_path):
+    """Vidage dans ce processus et latence avec un vrai worker, vers l'opérateur du bac à sable."""
+    from coordination.echanges.models import MessageSortant, StatutMessage
+
+    ctx = run.Contexte(
+        echelle="S", database_url=run.url_base_django(), dossier=tmp_path,
+        options={"echanges": {"messages": 60, "mesures": 5}},
+    )  # fmt: skip
+    resultat = run.scenario_echanges(ctx)
+    vidage = resultat["vidage"]
+    assert vidage["envoyes"] == vidage["traites"] == 60 and vidage["messages_par_s"] > 0
+    assert vidage["stockes_par_l_operateur"] == 80  # et les 20 de la chauffe
+    assert resultat["latence"]["mesures"] == 5 and 0 < resultat["latence"]["p95_ms"] < 10_000
+    assert not MessageSortant.objects.exclude(statut=StatutMessage.ENVOYE).exists()
