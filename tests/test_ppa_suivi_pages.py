@@ -117,7 +117,9 @@ def test_page_des_versions(client, monde):
     ):  # fmt: skip
         assert attendu in page, attendu
     # Le dépôt au DMP de la version validée : refusé, avec la raison (l'identité n'est pas qualifiée).
-    assert "Dépôt au DMP" in page and "Non déposé. Envoi refusé : l&#x27;identité INS de Jeanne FICTIVE" in page
+    assert (
+        "Dépôt au DMP" in page and "Non déposé. Envoi refusé : l&#x27;identité INS de Jeanne FICTIVE" in page
+    )
     # L'avenant a du contenu : pas de reprise proposée.
     assert reverse("ppa:reprise_tddui", args=[monde.usager.uuid, avenant.uuid]) not in page
     assert Evenement.objects.filter(action=selectors_suivi.LECTURE_PROJET, objet_uuid=projet.uuid).exists()

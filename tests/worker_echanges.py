@@ -52,8 +52,7 @@ def fixture_environnement(operateur, redis_prive):
     """Les réglages du worker ; ce processus-ci publie aussi ses demandes d'envoi (après
     validation) dans le Redis privé, celui qu'on redémarre."""
     ancien = app.conf.broker_url
-    app.conf.broker_url = redis_prive.url
-    app.close()  # le pool de connexions suit la nouvelle adresse
+    app.conf.broker_url = redis_prive.url  # les demandes après validation ouvrent leur connexion
     yield {
         "DATABASE_URL": url_base_django(),
         "REDIS_URL": redis_prive.url,
@@ -75,7 +74,6 @@ def fixture_environnement(operateur, redis_prive):
         "ECHANGES_BALAYAGE_SECONDES": "1",
     }
     app.conf.broker_url = ancien
-    app.close()
 
 
 @pytest.fixture(name="workers")

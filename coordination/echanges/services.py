@@ -8,7 +8,6 @@ qualifiée : l'INS ne quitte le portail que qualifiée (RNIV ; interop.md §12).
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, connection, transaction
@@ -22,8 +21,6 @@ if TYPE_CHECKING:
     from coordination.personnes.models import Usager
 
 DOMAINE_PATIENT_MSSANTE = "@patient.mssante.fr"
-
-journal = logging.getLogger(__name__)
 
 
 class TransactionRequise(RuntimeError):
@@ -155,16 +152,9 @@ def messages_de(objet) -> list[MessageSortant]:
 
 def demander_l_envoi(message: MessageSortant) -> None:
     """Après la validation de la transaction, demande à un worker d'envoyer ce message. Si Redis ne
-    répond pas, rien n'est perdu : le balayage le prendra (la demande n'est qu'un raccourci). La
-    connexion ne réessaie pas (`max_retries` 0) : Redis arrêté ne fait pas attendre la requête."""
-    from coordination.celery import app
+    répond pas, rien n'est perdu ni attendu : le balayage le prendra (la demande n'est qu'un
+    raccourci, `publier_sans_attendre`)."""
+    from coordination.celery import publier_sans_attendre
     from coordination.echanges import tasks  # la tâche importe l'envoi, qui importe ce module
 
-    def _demander() -> None:
-        try:
-            with app.connection_for_write(transport_options={"max_retries": 0}) as connexion:
-                tasks.envoyer.apply_async((message.pk,), connection=connexion, retry=False)
-        except Exception:  # noqa: BLE001 — Redis absent : le balayage rattrapera
-            journal.warning("Demande d'envoi de %s non transmise ; le balayage le prendra.", message.uuid)
-
-    transaction.on_commit(_demander)
+    transaction.on_commit(lambda: publier_sans_attendre(tasks.envoyer, message.pk))

@@ -22,15 +22,16 @@ if TYPE_CHECKING:
 
 
 def _lancer() -> None:
+    from coordination.celery import publier_sans_attendre
     from coordination.notifications import tasks
 
-    tasks.distribuer.delay()
+    publier_sans_attendre(tasks.distribuer)
 
 
 def distribuer_apres_validation() -> None:
     """À appeler par chaque producteur dans la transaction qui range l'événement : la
-    distribution part après validation (une seule fois par transaction). Redis arrêté ? Le
-    balayage de chaque minute la fera (`robust` : l'échec de la mise en file n'annule rien)."""
+    distribution part après validation (une seule fois par transaction). Redis arrêté ? La
+    requête n'attend pas, et le balayage de chaque minute la fera."""
     if any(appel is _lancer for _, appel, _ in connection.run_on_commit):
         return
     transaction.on_commit(_lancer, robust=True)
