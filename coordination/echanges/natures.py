@@ -28,7 +28,7 @@ CONSTRUCTEURS: dict[str, str] = {
 
 
 class NatureInconnue(LookupError):
-    pass
+    """Un message dont la nature n'a pas de constructeur (retenté, puis lettre morte)."""
 
 
 def construire(message: MessageSortant) -> Contenu:
