@@ -521,6 +521,7 @@ def remplacer_participants(*, acteur: Acteur, evenement: Evenement, invites: Ite
         usager=evenement.usager,
         details={"ajoutes": len(ajoutes), "retires": len(retires), "modifies": len(changes)},
     )
+    _pousser_vers_mes(acteur, evenement)
     return evenement
 
 

@@ -265,3 +265,21 @@ def test_relecture_planifiee_et_enregistree(settings):
     assert entree["task"] == relire_mes.name == "agenda.relire_mes"
     assert "agenda.relire_mes" in app.tasks
     assert entree["schedule"].minute == set(range(0, 60, settings.MES_RELECTURE_MINUTES))
+
+
+def test_participants_remplaces_une_revision_de_plus(apparie, pair):
+    """Un logiciel remplace les participants (API FHIR) : MES reçoit la révision, après la création."""
+    ide = qui(apparie, "ide")
+    rdv = rendez_vous(apparie)
+    envoyer(messages_mes()[-1])
+    rdv = agenda.remplacer_participants(
+        acteur=ide, evenement=rdv, invites=[agenda.Invite(personne=apparie.usager)]
+    )
+    creation, revision = messages_mes()
+    assert (
+        revision.cle_idempotence == f"{mes.NATURE}:{rdv.uuid}:{rdv.sequence}"
+        and revision.precedent == creation
+    )
+    envoyer(revision)
+    (recu,) = pair.recus()["rendez_vous"].values()
+    assert len(recu["versions"]) == 2
