@@ -194,3 +194,24 @@ def test_empreinte_changee_rien_ne_part(monde, pair):
     with pytest.raises(Rejet, match="empreinte"):
         natures.construire(message)
     assert pair.recus()["documents"] == {}
+
+
+def test_fiche_de_liaison_mdph_deposee_au_dmp(pair):
+    """La fiche MDPH envoyée range aussi un dépôt au DMP (même nature, même constructeur que pour
+    MSSanté) : il arrive chez le DMP avec le PDF de la fiche et l'INS de la personne."""
+    from coordination.echanges.models import Destination
+    from ppa.models import FicheLiaisonMDPH
+    from tests.test_ppa_mdph import Scene
+
+    scene = Scene()
+    qualifier(scene.monde.usager)
+    fiche = scene.envoyee()
+    assert FicheLiaisonMDPH.objects.get(pk=fiche.pk).statut == "envoyee"
+    message = MessageSortant.objects.get(objet_uuid=fiche.uuid, destination=Destination.DMP)
+    assert message.statut == StatutMessage.A_ENVOYER
+    contenu = natures.construire(message)
+    (document,) = contenu.documents
+    assert envoyer(message).startswith("DocumentReference/")
+    depose = pair.recus()["documents"][f"urn:oid:{document.identifiant}"]
+    assert depose["matricule"] == Usager.objects.get(pk=scene.monde.usager.pk).matricule_ins
+    assert (depose["sha1"], depose["type_mime"]) == (_sha1(document.octets), "application/pdf")
