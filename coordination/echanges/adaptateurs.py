@@ -34,6 +34,9 @@ def remettre(message: MessageSortant, contenu: Contenu) -> str:
 
 def liberer() -> None:
     """Ferme les connexions que les adaptateurs gardent pour le fil courant (fin d'un fil d'envoi)."""
+    from coordination.echanges import sessions
+
+    sessions.fermer()
     for chemin in ADAPTATEURS.values():
         module = import_module(chemin.rpartition(".")[0])
         fermer = getattr(module, "fermer", None)

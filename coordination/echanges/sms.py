@@ -12,7 +12,6 @@ les messages attendent) → `PairIndisponible`. Rend l'identifiant du SMS chez l
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
 import phonenumbers
@@ -20,6 +19,7 @@ import requests
 from django.conf import settings
 
 from coordination.echanges.erreurs import PairIndisponible, Rejet
+from coordination.echanges.sessions import session
 
 if TYPE_CHECKING:
     from coordination.echanges.contenus import Contenu
@@ -30,8 +30,6 @@ TEXTE_MAX = 320  # deux SMS concaténés (GSM 7 bits) : au-delà, le texte n'est
 REGIONS_FRANCAISES = ("FR", "RE", "GP", "MQ", "GF", "YT", "PM", "BL", "MF", "NC", "PF", "WF")
 _T = phonenumbers.PhoneNumberType
 TYPES_SANS_SMS = {_T.FIXED_LINE, _T.TOLL_FREE, _T.PREMIUM_RATE, _T.SHARED_COST}
-
-_local = threading.local()
 
 
 class NumeroInvalide(ValueError):
@@ -63,14 +61,6 @@ def normaliser(numero: str) -> str:
     return phonenumbers.format_number(trouve, phonenumbers.PhoneNumberFormat.E164)
 
 
-def _session() -> requests.Session:
-    """Une session HTTP par fil (connexions gardées ouvertes d'un message à l'autre)."""
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-    return session
-
-
 def _raison(reponse: requests.Response) -> str:
     try:
         donnees = reponse.json()
@@ -95,7 +85,7 @@ def envoyer(message: MessageSortant, contenu: Contenu) -> str:
     if len(texte) > TEXTE_MAX:
         raise Rejet(f"SMS non envoyé : texte de {len(texte)} caractères ({TEXTE_MAX} au plus).")
     try:
-        reponse = _session().post(
+        reponse = session().post(
             settings.SMS_API_URL,
             json={"to": numero, "text": texte, "reference": message.cle_idempotence},
             headers={"Authorization": f"Bearer {settings.SMS_API_CLE}"},

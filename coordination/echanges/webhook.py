@@ -13,7 +13,6 @@ lue dans la réponse. Rend l'`id` de la réponse JSON, l'en-tête Location, ou �
 from __future__ import annotations
 
 import json
-import threading
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -21,19 +20,11 @@ import requests
 from django.conf import settings
 
 from coordination.echanges.erreurs import PairIndisponible, Rejet
+from coordination.echanges.sessions import session
 
 if TYPE_CHECKING:
     from coordination.echanges.contenus import Contenu
     from coordination.echanges.models import MessageSortant
-
-_local = threading.local()
-
-
-def _session() -> requests.Session:
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-    return session
 
 
 def _raison(reponse: requests.Response) -> str:
@@ -74,7 +65,7 @@ def envoyer(message: MessageSortant, contenu: Contenu) -> str:
     )
     corps = json.dumps(contenu.donnees["ressource"], ensure_ascii=False).encode()
     try:
-        reponse = _session().post(
+        reponse = session().post(
             adresse,
             data=corps,
             headers=en_tetes,
