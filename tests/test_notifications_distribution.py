@@ -285,3 +285,16 @@ def test_le_logiciel_abonne_de_la_structure_recoit_son_webhook_une_fois(monde):
     EvenementCahier.objects.filter(pk=evenement.pk).update(distribue_le=None)
     distribution.distribuer()
     assert MessageSortant.objects.filter(destination=Destination.WEBHOOK).count() == 1
+
+
+def test_sans_abonnement_la_distribution_ne_cherche_pas_de_webhook_par_evenement(monde):
+    """Les abonnements se cherchent une fois par lot (natures suivies), pas une fois par événement."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for rang in range(6):
+        note_de(monde, texte=f"Note {rang}")
+    with CaptureQueriesContext(connection) as requetes:
+        distribution.distribuer()
+    abonnements = [q for q in requetes.captured_queries if "notifications_abonnement" in q["sql"]]
+    assert len(abonnements) == 1

@@ -364,6 +364,13 @@ def _en_vigueur(moment: datetime) -> Q:
     )  # fmt: skip
 
 
+def natures_suivies() -> set[str]:
+    """Les natures qu'au moins un abonnement en vigueur suit (une requête) : la distribution ne
+    cherche d'abonnements que pour elles."""
+    listes = Abonnement.objects.filter(_en_vigueur(timezone.now())).values_list("natures", flat=True)
+    return {nature for natures in listes for nature in natures}
+
+
 def abonnements_de(nature: str, usager: Usager) -> list[Abonnement]:
     """Les abonnements qui doivent recevoir cet événement (règle en tête de module)."""
     maintenant = timezone.now()

@@ -25,7 +25,7 @@ from cercle import habilitations
 from coordination.comptes.acteur import Acteur, acteur_systeme
 from coordination.echanges.services import mettre_en_file
 from coordination.journal.services import journaliser_plusieurs, preparer_evenement
-from coordination.notifications.abonnements import mettre_en_file_webhooks
+from coordination.notifications.abonnements import mettre_en_file_webhooks, natures_suivies
 from coordination.notifications.catalogue import Canal, Frequence, NatureNotification
 from coordination.notifications.destinataires import (
     acteurs_des_cles,
@@ -345,7 +345,8 @@ def _distribuer_lot(evenements: list[AValider]) -> int:
                 )
     ElementResume.objects.bulk_create(elements, ignore_conflicts=True)
     # Les logiciels des structures abonnés à ces événements (NdE, webhooks) : un message chacun.
-    for ev in evenements:
+    suivies = natures_suivies()
+    for ev in (ev for ev in evenements if ev.nature in suivies):
         webhooks = mettre_en_file_webhooks(
             systeme, ev.nature, ev.usager, ev.ligne, f"{ev.source}:{ev.ligne.uuid}"
         )
